@@ -1,0 +1,99 @@
+"""Roles, capabilities and the matrix between them. Read this file to know who may do what.
+
+Two questions decide every access:
+1. *Scope*: is the patient within the user's reach at all? (hygie.access.records.patient_scope)
+   Outside the scope the answer is 404, so a user learns nothing of other patientèles.
+2. *Capability*: may the user's role do this kind of thing? (`ROLE_CAPABILITIES` below)
+   Within the scope but without the capability the answer is 403.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    TITULAIRE = "titulaire", _("Praticien titulaire")
+    REMPLACANT = "remplacant", _("Remplaçant")
+    SECRETAIRE = "secretaire", _("Secrétaire")
+    FACTURATION = "facturation", _("Facturation")
+    REFERENT = "referent", _("Référent sécurité et RGPD")
+    ADMIN = "admin", _("Administrateur technique")
+
+
+class Cap(StrEnum):
+    # Patient identity: names, birth date, contact details.
+    PATIENT_LIST = "patient:list"
+    PATIENT_IDENTITY_VIEW = "patient:identity:view"
+    PATIENT_IDENTITY_EDIT = "patient:identity:edit"
+    PATIENT_CREATE = "patient:create"
+    PATIENT_IMPORT = "patient:import"
+    PATIENT_ERASE = "patient:erase"
+    CARE_TEAM_EDIT = "patient:careteam:edit"
+    # Medical content: consultations, antécédents, documents.
+    MEDICAL_VIEW = "patient:medical:view"
+    MEDICAL_EDIT = "patient:medical:edit"
+    BREAK_GLASS = "patient:breakglass"
+    # Agenda.
+    AGENDA_VIEW = "agenda:view"
+    AGENDA_EDIT = "agenda:edit"
+    # Billing, under a pseudonymous patient code for the billing clerk.
+    BILLING_VIEW = "billing:view"
+    BILLING_EDIT = "billing:edit"
+    BILLING_SEES_NAMES = "billing:names"
+    # Administration.
+    USERS_MANAGE = "users:manage"
+    JOURNAL_VIEW = "journal:view"
+
+
+_PRACTITIONER = frozenset(
+    {
+        Cap.PATIENT_LIST,
+        Cap.PATIENT_IDENTITY_VIEW,
+        Cap.PATIENT_IDENTITY_EDIT,
+        Cap.PATIENT_CREATE,
+        Cap.MEDICAL_VIEW,
+        Cap.MEDICAL_EDIT,
+        Cap.AGENDA_VIEW,
+        Cap.AGENDA_EDIT,
+        Cap.BILLING_VIEW,
+        Cap.BILLING_EDIT,
+        Cap.BILLING_SEES_NAMES,
+    }
+)
+
+ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
+    Role.TITULAIRE: _PRACTITIONER
+    | {Cap.PATIENT_IMPORT, Cap.PATIENT_ERASE, Cap.CARE_TEAM_EDIT, Cap.BREAK_GLASS},
+    # A locum works on the replaced practitioner's patients, during the replacement only
+    # (the scope says when); erasing records or reshaping care teams stays with the titulaire.
+    Role.REMPLACANT: _PRACTITIONER,
+    Role.SECRETAIRE: frozenset(
+        {
+            Cap.PATIENT_LIST,
+            Cap.PATIENT_IDENTITY_VIEW,
+            Cap.PATIENT_IDENTITY_EDIT,
+            Cap.PATIENT_CREATE,
+            Cap.AGENDA_VIEW,
+            Cap.AGENDA_EDIT,
+        }
+    ),
+    Role.FACTURATION: frozenset({Cap.BILLING_VIEW, Cap.BILLING_EDIT}),
+    Role.REFERENT: frozenset({Cap.JOURNAL_VIEW}),
+    Role.ADMIN: frozenset({Cap.USERS_MANAGE, Cap.JOURNAL_VIEW}),
+}
+
+# Roles whose scope is a set of practitioners' patientèles, and how it is reached.
+PRACTITIONER_ROLES = frozenset({Role.TITULAIRE, Role.REMPLACANT})
+ASSISTANT_ROLES = frozenset({Role.SECRETAIRE, Role.FACTURATION})
+
+
+def capabilities(role: str) -> frozenset[Cap]:
+    return ROLE_CAPABILITIES.get(role, frozenset())
+
+
+def role_can(role: str, cap: Cap) -> bool:
+    return cap in capabilities(role)

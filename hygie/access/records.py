@@ -1,0 +1,199 @@
+"""Fetch protected objects for a user. The only door to patient data.
+
+- `patient_scope(user)`: the patients a user may reach at all.
+- `get_patient(user, public_id, cap)`: one patient, or 404 (outside scope) / 403 (role lacks cap).
+- the same for consultations, documents, appointments and care sheets.
+
+Views and commands call these; a test fails if anything else in `hygie/` queries the
+patient models directly.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from hygie.access.policy import Cap, Role, role_can
+from hygie.agenda.models import Appointment
+from hygie.billing.models import CareSheet
+from hygie.patients.models import BreakGlassAccess, Consultation, Document, Patient
+
+
+def _active(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.is_active)
+
+
+def practitioner_scope(user: Any, when: datetime | None = None) -> list[int]:
+    """Ids of the titulaires whose patientèle this user works on, right now."""
+    if not _active(user):
+        return []
+    when = when or timezone.now()
+    if user.role == Role.TITULAIRE:
+        return [user.pk]
+    if user.role == Role.REMPLACANT:
+        return list(
+            user.replacements.filter(starts_at__lte=when, ends_at__gt=when, titulaire__is_active=True)
+            .values_list("titulaire_id", flat=True)
+        )
+    if user.role in (Role.SECRETAIRE, Role.FACTURATION):
+        return list(user.assists.filter(is_active=True, role=Role.TITULAIRE).values_list("pk", flat=True))
+    return []
+
+
+def patient_scope(user: Any) -> QuerySet[Patient]:
+    """Patients of the care teams the user works for, plus live break-the-glass accesses."""
+    practitioners = practitioner_scope(user)
+    if not practitioners:
+        condition = Q(pk__in=[])
+    else:
+        condition = Q(pk__in=_care_team_patients(practitioners))
+    if _active(user) and role_can(user.role, Cap.BREAK_GLASS):
+        condition |= Q(pk__in=_break_glass_patients(user))
+    return Patient.objects.filter(condition)
+
+
+def _care_team_patients(practitioners: list[int]) -> QuerySet:
+    from hygie.patients.models import CareTeamMember
+
+    return CareTeamMember.objects.filter(practitioner_id__in=practitioners).values("patient_id")
+
+
+def _break_glass_patients(user: Any) -> QuerySet:
+    return BreakGlassAccess.objects.filter(user=user, expires_at__gt=timezone.now()).values("patient_id")
+
+
+def require(user: Any, cap: Cap) -> None:
+    """For pages that are not about one patient: 403 unless the role has the capability."""
+    if not _active(user) or not role_can(user.role, cap):
+        raise PermissionDenied
+
+
+def can(user: Any, cap: Cap) -> bool:
+    return _active(user) and role_can(user.role, cap)
+
+
+def _parse(public_id: Any) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(public_id))
+    except (ValueError, TypeError):
+        raise Http404 from None
+
+
+def get_patient(user: Any, public_id: Any, cap: Cap) -> Patient:
+    patient = patient_scope(user).filter(public_id=_parse(public_id)).first()
+    if patient is None:
+        raise Http404
+    if not role_can(user.role, cap):
+        raise PermissionDenied
+    return patient
+
+
+def is_break_glass(user: Any, patient: Patient) -> bool:
+    """True when the user reaches this patient only through a break-the-glass access."""
+    practitioners = practitioner_scope(user)
+    return not patient.care_team.filter(practitioner_id__in=practitioners).exists()
+
+
+def find_patient_outside_scope(user: Any, public_id: Any) -> Patient | None:
+    """For the break-the-glass page only: a practice patient this titulaire may open with a reason."""
+    if not can(user, Cap.BREAK_GLASS):
+        return None
+    return Patient.objects.filter(public_id=_parse(public_id)).first()
+
+
+def break_glass_candidates(user: Any) -> QuerySet[Patient]:
+    """Patients of the practice a titulaire may search before opening one with a reason."""
+    if not can(user, Cap.BREAK_GLASS):
+        return Patient.objects.none()
+    return Patient.objects.all()
+
+
+def _child(user: Any, model: Any, public_id: Any, cap: Cap) -> Any:
+    obj = model.objects.select_related("patient").filter(public_id=_parse(public_id)).first()
+    if obj is None or not patient_scope(user).filter(pk=obj.patient_id).exists():
+        raise Http404
+    if not role_can(user.role, cap):
+        raise PermissionDenied
+    return obj
+
+
+def get_consultation(user: Any, public_id: Any, cap: Cap = Cap.MEDICAL_VIEW) -> Consultation:
+    return _child(user, Consultation, public_id, cap)
+
+
+def get_document(user: Any, public_id: Any, cap: Cap = Cap.MEDICAL_VIEW) -> Document:
+    return _child(user, Document, public_id, cap)
+
+
+def consultations_of(user: Any, patient: Patient) -> QuerySet[Consultation]:
+    get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)
+    return patient.consultations.select_related("practitioner")
+
+
+def documents_of(user: Any, patient: Patient) -> QuerySet[Document]:
+    get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)
+    return patient.documents.select_related("uploaded_by")
+
+
+# --- Agenda ------------------------------------------------------------------------------
+
+def agenda_scope(user: Any) -> QuerySet[Appointment]:
+    """Appointments of the practitioners the user works for (not break-the-glass patients)."""
+    if not can(user, Cap.AGENDA_VIEW):
+        return Appointment.objects.none()
+    practitioners = practitioner_scope(user)
+    return Appointment.objects.filter(practitioner_id__in=practitioners).select_related("patient", "practitioner")
+
+
+def get_appointment(user: Any, public_id: Any, cap: Cap = Cap.AGENDA_VIEW) -> Appointment:
+    appt = Appointment.objects.filter(public_id=_parse(public_id)).first()
+    if appt is None or appt.practitioner_id not in practitioner_scope(user):
+        raise Http404
+    if not role_can(user.role, cap):
+        raise PermissionDenied
+    return appt
+
+
+def agenda_practitioners(user: Any) -> QuerySet:
+    from hygie.accounts.models import User
+
+    return User.objects.filter(pk__in=practitioner_scope(user))
+
+
+# --- Billing -----------------------------------------------------------------------------
+
+def billing_scope(user: Any) -> QuerySet[CareSheet]:
+    if not can(user, Cap.BILLING_VIEW):
+        return CareSheet.objects.none()
+    return CareSheet.objects.filter(practitioner_id__in=practitioner_scope(user)).select_related(
+        "patient", "practitioner"
+    )
+
+
+def get_care_sheet(user: Any, public_id: Any, cap: Cap = Cap.BILLING_VIEW) -> CareSheet:
+    sheet = CareSheet.objects.filter(public_id=_parse(public_id)).first()
+    if sheet is None or sheet.practitioner_id not in practitioner_scope(user):
+        raise Http404
+    if not role_can(user.role, cap):
+        raise PermissionDenied
+    return sheet
+
+
+def billing_patient_label(user: Any, patient: Patient) -> str:
+    """What the billing screens show for a patient: a name only to those allowed to see it."""
+    if can(user, Cap.BILLING_SEES_NAMES):
+        return patient.display_name
+    return patient.code
+
+
+def billing_patients(user: Any) -> QuerySet[Patient]:
+    """Patients a care sheet may be written for."""
+    if not can(user, Cap.BILLING_EDIT):
+        return Patient.objects.none()
+    return Patient.objects.filter(pk__in=_care_team_patients(practitioner_scope(user)))

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.auth_backends import AuthenticationBackend
+
+
+class HygieBackend(AuthenticationBackend):
+    """allauth's backend, with Hygie's rule of who may sign in right now.
+
+    A deactivated account, or a remplaçant outside their replacement dates, is refused with
+    the very same answer as a wrong password: no page tells that the password was right.
+    The same rule runs on every request (get_user), so such a session ends at once.
+    """
+
+    def user_can_authenticate(self, user: Any) -> bool:
+        return bool(user.can_sign_in_at())
+
+    @classmethod
+    def _stash_user(cls, user: Any) -> None:
+        # allauth stashes a user whose password matched but who may not sign in, to show an
+        # "account inactive" page. That page confirms the password: we never show it.
+        return None

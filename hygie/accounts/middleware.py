@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from allauth.mfa.models import Authenticator
+from django.conf import settings
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+
+from hygie.accounts import session
+from hygie.audit import journal
+from hygie.audit.events import Ev
+
+# Paths a locked session may still reach: the unlock flow, logout, and static assets.
+_ALWAYS_OPEN = ("/static/", "/favicon.ico", "/i18n/")
+
+
+def _is_open(path: str, prefixes: tuple[str, ...]) -> bool:
+    return path.startswith(_ALWAYS_OPEN) or path.startswith(prefixes)
+
+
+class SessionGuardMiddleware:
+    """Absolute lifetime, revocation, idle lock. See hygie.accounts.session."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated:
+            return self.get_response(request)
+
+        if session.is_expired(request, user):
+            logout(request)
+            return redirect(settings.LOGIN_URL)
+
+        unlock_paths = (
+            reverse("session_locked"),
+            reverse("account_reauthenticate"),
+            reverse("mfa_reauthenticate"),
+            reverse("account_logout"),
+        )
+        heartbeat = request.path == reverse("session_heartbeat")
+        locked_since = session.locked_at(request)
+
+        if locked_since is None and session.idle_for(request) > session.idle_seconds():
+            session.lock(request)
+            locked_since = session.locked_at(request)
+            journal.record(Ev.SESSION_IDLE_LOCKED, actor=user, target=user)
+
+        if locked_since is not None:
+            if session.reauthenticated_since(request, locked_since):
+                session.unlock(request)
+                journal.record(Ev.SESSION_UNLOCKED, actor=user, target=user)
+            elif not _is_open(request.path, unlock_paths):
+                if heartbeat or request.headers.get("X-Requested-With") == "fetch":
+                    return JsonResponse({"locked": True}, status=423)
+                return redirect("session_locked")
+            return self.get_response(request)
+
+        if not heartbeat or request.method == "POST":
+            session.touch(request)
+        return self.get_response(request)
+
+
+class RequireSecondFactorMiddleware:
+    """No page beyond account set-up until the password is the user's own and a second
+    factor (TOTP app or security key) is enrolled. Recovery codes alone do not count."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if not user.is_authenticated or request.path.startswith(_ALWAYS_OPEN):
+            return self.get_response(request)
+        logout_path = reverse("account_logout")
+        if user.must_change_password:
+            target = reverse("account_change_password")
+            if request.path not in (target, logout_path):
+                return redirect(target)
+            return self.get_response(request)
+        has_factor = Authenticator.objects.filter(
+            user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+        ).exists()
+        if not has_factor:
+            allowed = (
+                reverse("mfa_index"),
+                reverse("mfa_activate_totp"),
+                reverse("mfa_add_webauthn"),
+                reverse("mfa_view_recovery_codes"),
+                reverse("mfa_generate_recovery_codes"),
+                reverse("mfa_download_recovery_codes"),
+                reverse("account_reauthenticate"),
+                reverse("mfa_reauthenticate"),
+                reverse("second_factor_required"),
+                logout_path,
+            )
+            if not request.path.startswith(allowed):
+                return redirect("second_factor_required")
+        return self.get_response(request)

@@ -1,0 +1,5 @@
+from django.urls import path
+
+from hygie.web import views
+
+urlpatterns = [path("", views.dashboard, name="agenda")]

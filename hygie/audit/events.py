@@ -1,0 +1,71 @@
+"""Journal event tags: stable strings `object:subject:verb` (Warehouse style).
+
+A tag never changes once released: reports and alerts select on them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Ev(StrEnum):
+    # Authentication and sessions
+    LOGIN_SUCCEEDED = "account:login:succeeded"
+    LOGIN_FAILED = "account:login:failed"
+    LOGIN_LOCKED = "account:login:locked"
+    LOGOUT = "account:logout"
+    LOGOUT_EVERYWHERE = "account:sessions:revoked"
+    SESSION_IDLE_LOCKED = "account:session:idle-locked"
+    SESSION_LOCKED = "account:session:locked"
+    SESSION_UNLOCKED = "account:session:unlocked"
+    REAUTHENTICATED = "account:reauthenticated"
+    PASSWORD_CHANGED = "account:password:changed"
+    PASSWORD_SET_BY_ADMIN = "account:password:set"
+    MFA_ENROLLED = "account:mfa:enrolled"
+    MFA_REMOVED = "account:mfa:removed"
+    MFA_RESET = "account:mfa:reset"
+    MFA_RECOVERY_CODES_GENERATED = "account:mfa:recovery-codes-generated"
+    # Users and roles
+    USER_CREATED = "user:created"
+    USER_CHANGED = "user:changed"
+    USER_ROLE_CHANGED = "user:role:changed"
+    USER_DEACTIVATED = "user:deactivated"
+    USER_REACTIVATED = "user:reactivated"
+    REPLACEMENT_CREATED = "user:replacement:created"
+    PRACTICE_CREATED = "practice:created"
+    # Patient records
+    PATIENT_CREATED = "patient:record:created"
+    PATIENT_VIEWED = "patient:record:viewed"
+    PATIENT_UPDATED = "patient:record:updated"
+    PATIENT_SEARCHED = "patient:record:searched"
+    PATIENT_LISTED = "patient:record:listed"
+    PATIENT_ERASED = "patient:record:erased"
+    PATIENTS_IMPORTED = "patient:record:imported"
+    CARE_TEAM_ADDED = "patient:careteam:added"
+    CARE_TEAM_REMOVED = "patient:careteam:removed"
+    BREAK_GLASS = "patient:breakglass:opened"
+    BREAK_GLASS_REVIEWED = "patient:breakglass:reviewed"
+    HISTORY_VIEWED = "patient:history:viewed"
+    HISTORY_UPDATED = "patient:history:updated"
+    CONSULTATION_CREATED = "patient:consultation:created"
+    CONSULTATION_VIEWED = "patient:consultation:viewed"
+    CONSULTATION_UPDATED = "patient:consultation:updated"
+    DOCUMENT_UPLOADED = "patient:document:uploaded"
+    DOCUMENT_DOWNLOADED = "patient:document:downloaded"
+    DOCUMENT_DELETED = "patient:document:deleted"
+    # Agenda and billing
+    APPOINTMENT_CREATED = "agenda:appointment:created"
+    APPOINTMENT_UPDATED = "agenda:appointment:updated"
+    APPOINTMENT_CANCELLED = "agenda:appointment:cancelled"
+    AGENDA_VIEWED = "agenda:viewed"
+    CARE_SHEET_CREATED = "billing:caresheet:created"
+    CARE_SHEET_UPDATED = "billing:caresheet:updated"
+    BILLING_VIEWED = "billing:viewed"
+    # Access refused by the access module
+    ACCESS_DENIED = "access:denied"
+
+
+class Outcome(StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class CareSheet(models.Model):
+    """A care sheet / billing line. The billing clerk sees it under the patient's code only."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="care_sheets")
+    practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="care_sheets")
+    date = models.DateField(_("date"))
+    acts = models.CharField(_("actes"), max_length=200)
+    amount = models.DecimalField(_("montant (€)"), max_digits=8, decimal_places=2)
+    paid = models.BooleanField(_("réglé"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-date", "-created_at"]

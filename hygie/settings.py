@@ -1,0 +1,299 @@
+"""Hygie settings, read from the environment with secure defaults.
+
+Every variable is documented in .env.example. Nothing here needs changing for a practice
+to be safe: the defaults are the compliant choice.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from hygie.lib import keyfile
+from hygie.lib.env import ConfigError, envbool, envint, envlist, envsecret, envstr
+
+BASE_DIR = Path(__file__).resolve().parent
+
+# "production" (default), "development" or "test". Production refuses to start without keys.
+HYGIE_ENV = envstr("HYGIE_ENV", "production")
+if HYGIE_ENV not in {"production", "development", "test"}:
+    raise ConfigError("HYGIE_ENV doit valoir production, development ou test.")
+
+DEBUG = envbool("HYGIE_DEBUG", False)
+
+# --- Where things live -------------------------------------------------------------------
+DATA_DIR = Path(envstr("HYGIE_DATA_DIR", "var")).expanduser().resolve()
+DOCUMENTS_DIR = DATA_DIR / "documents"
+# The data dir and its parts exist from the first start, readable by the owner only.
+for _d in (DATA_DIR, DOCUMENTS_DIR, DATA_DIR / "tmp", DATA_DIR / "logs", DATA_DIR / "static"):
+    _d.mkdir(parents=True, exist_ok=True, mode=0o700)
+KEY_FILE = Path(envstr("HYGIE_KEY_FILE", "") or keyfile.default_key_file()).expanduser()
+
+# --- Secrets -----------------------------------------------------------------------------
+# The secret key comes from HYGIE_SECRET_KEY(_FILE) or from the key file that `hygie init`
+# creates outside the data dir. Without either, `hygie serve` refuses to start in production
+# (see hygie.core.startup); management commands may still run, e.g. to create the keys.
+HYGIE_KEYS_MISSING = False
+try:
+    _keys: keyfile.KeyMaterial | None = keyfile.load(KEY_FILE)
+except keyfile.KeyFileError as _exc:
+    _keys = None
+    HYGIE_KEYS_ERROR = str(_exc)
+    HYGIE_KEYS_MISSING = True
+else:
+    HYGIE_KEYS_ERROR = ""
+
+SECRET_KEY = envsecret("HYGIE_SECRET_KEY") or (_keys.secret_key if _keys else "")
+if not SECRET_KEY:
+    # Ephemeral: sessions die with the process. Only management commands run in this state.
+    import secrets as _secrets
+
+    SECRET_KEY = _secrets.token_urlsafe(50)
+HYGIE_FINGERPRINT_KEY = _keys.fingerprint_key if _keys else b""
+
+# --- HTTP --------------------------------------------------------------------------------
+BASE_URL = envstr("HYGIE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+_base = urlsplit(BASE_URL)
+HTTPS = _base.scheme == "https"
+ALLOWED_HOSTS = envlist("HYGIE_ALLOWED_HOSTS", [_base.hostname or "127.0.0.1", "localhost", "127.0.0.1"])
+CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
+if envbool("HYGIE_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    USE_X_FORWARDED_HOST = True
+
+INSTALLED_APPS = [
+    "hygie.web",  # first: its templates override allauth's
+    "hygie.accounts",
+    "hygie.practices",
+    "hygie.patients",
+    "hygie.agenda",
+    "hygie.billing",
+    "hygie.audit",
+    "hygie.core",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+]
+
+MIDDLEWARE = [
+    "hygie.web.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "hygie.web.middleware.SecurityHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "hygie.accounts.middleware.SessionGuardMiddleware",
+    "hygie.accounts.middleware.RequireSecondFactorMiddleware",
+]
+
+ROOT_URLCONF = "hygie.urls"
+WSGI_APPLICATION = "hygie.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "hygie.web.context.hygie",
+            ],
+        },
+    },
+]
+
+# --- Database ----------------------------------------------------------------------------
+DATABASE_URL = envstr("HYGIE_DATABASE_URL", "")
+
+
+def _database_from_url(url: str) -> dict:
+    parts = urlsplit(url)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        raise ConfigError("HYGIE_DATABASE_URL doit commencer par postgresql://")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")) or "hygie",
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "CONN_MAX_AGE": 60,
+        "ATOMIC_REQUESTS": True,
+        "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {"connect_timeout": 5},
+        "TEST": {"NAME": envstr("HYGIE_TEST_DATABASE_NAME", "") or None},
+    }
+
+
+if DATABASE_URL:
+    DATABASES = {"default": _database_from_url(DATABASE_URL)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "hygie.sqlite3",
+            # One transaction per request: an action and its journal event commit together.
+            "ATOMIC_REQUESTS": True,
+            "OPTIONS": {
+                # WAL lets readers and the writer work at once; IMMEDIATE avoids
+                # "database is locked" upgrades from read to write inside a transaction.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                " PRAGMA foreign_keys=ON; PRAGMA secure_delete=ON;",
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A cache shared by every process of the practice: TOTP codes are used once, rate limits
+# count across processes. The database serves unless a Redis URL is given.
+_redis = envstr("HYGIE_REDIS_URL", "")
+if _redis:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis}}
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "hygie_cache",
+        }
+    }
+
+# --- Authentication ----------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["hygie.accounts.backends.HygieBackend"]
+# Argon2id first: salted and memory-hard (CNIL délibération 2022-100).
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+if HYGIE_ENV == "test":
+    PASSWORD_HASHERS = ["hygie.accounts.hashers.TestArgon2PasswordHasher", *PASSWORD_HASHERS]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "hygie.accounts.validators.CnilPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "account_login"
+
+ACCOUNT_ADAPTER = "hygie.accounts.adapters.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_PRESERVE_USERNAME_CASING = False
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+# Brute force: per IP and per account (the "key" is the login typed), in the shared cache.
+LOGIN_FAILURES_PER_ACCOUNT = envint("HYGIE_LOGIN_FAILURES", 5, minimum=3, maximum=20)
+LOGIN_LOCK_MINUTES = envint("HYGIE_LOGIN_LOCK_MINUTES", 15, minimum=1, maximum=1440)
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": f"20/10m/ip,{LOGIN_FAILURES_PER_ACCOUNT}/{LOGIN_LOCK_MINUTES}m/key",
+    "reauthenticate": "5/5m/user",
+    "change_password": "5/m/user",
+    "reset_password": "5/m/ip",
+    "signup": "0/m/ip",
+}
+
+MFA_ADAPTER = "hygie.accounts.adapters.MFAAdapter"
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_TOTP_ISSUER = "Hygie"
+MFA_RECOVERY_CODE_COUNT = 10
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
+MFA_RATE_LIMITS = {"authenticate": "5/5m/user", "activate_totp": "10/5m/user"}
+MFA_TRUST_ENABLED = False
+
+# --- Sessions ----------------------------------------------------------------------------
+IDLE_LOCK_MINUTES = envint("HYGIE_IDLE_LOCK_MINUTES", 5, minimum=1, maximum=15)
+SESSION_MAX_HOURS = envint("HYGIE_SESSION_MAX_HOURS", 12, minimum=1, maximum=24)
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_NAME = "__Host-hygie_session" if HTTPS else "hygie_session"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SAMESITE = "Strict"
+CSRF_FAILURE_VIEW = "hygie.web.views.csrf_failure"
+
+# --- Security headers --------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = HTTPS and envbool("HYGIE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+
+# --- Uploads -----------------------------------------------------------------------------
+UPLOAD_MAX_MB = envint("HYGIE_UPLOAD_MAX_MB", 50, minimum=1, maximum=2048)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
+
+# --- Access ------------------------------------------------------------------------------
+BREAK_GLASS_HOURS = envint("HYGIE_BREAK_GLASS_HOURS", 24, minimum=1, maximum=72)
+
+# --- Internationalisation ----------------------------------------------------------------
+LANGUAGE_CODE = "fr"
+LANGUAGES = [("fr", "Français"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = envstr("HYGIE_TIME_ZONE", "Europe/Paris")
+USE_TZ = True
+
+# --- Static files: served by Hygie itself, never from a CDN ------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+
+EMAIL_BACKEND = envstr("HYGIE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = envstr("HYGIE_EMAIL_FROM", "hygie@localhost")
+
+# --- Logging: never a patient name, never a URL query, never a request body ---------------
+LOG_DIR = DATA_DIR / "logs"
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {"redact": {"()": "hygie.web.logfilters.RedactFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": sys.stderr,
+            "formatter": "plain",
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": envstr("HYGIE_LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's request logger prints the path of failing requests: redacted by the filter.
+        "django.request": {"level": "ERROR"},
+        "django.security": {"level": "WARNING"},
+        "waitress": {"level": "WARNING"},
+    },
+}

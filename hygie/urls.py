@@ -1,0 +1,17 @@
+"""Where a request goes. One include per domain app; every view goes through hygie.access."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("hygie.web.urls")),
+    path("compte/", include("hygie.accounts.urls")),
+    path("patients/", include("hygie.patients.urls")),
+    path("agenda/", include("hygie.agenda.urls")),
+    path("facturation/", include("hygie.billing.urls")),
+    # allauth: login, second factor, password change, re-authentication.
+    path("auth/", include("allauth.urls")),
+]
+
+handler403 = "hygie.web.views.forbidden"
+handler404 = "hygie.web.views.not_found"
+handler500 = "hygie.web.views.server_error"

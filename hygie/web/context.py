@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+from hygie.access import records
+from hygie.access.policy import Cap
+
+
+def hygie(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    nav: dict[str, bool] = {}
+    if user is not None and user.is_authenticated:
+        nav = {
+            "patients": records.can(user, Cap.PATIENT_LIST),
+            "agenda": records.can(user, Cap.AGENDA_VIEW),
+            "billing": records.can(user, Cap.BILLING_VIEW),
+            "users": records.can(user, Cap.USERS_MANAGE),
+            "journal": records.can(user, Cap.JOURNAL_VIEW),
+        }
+    return {
+        "nav": nav,
+        "idle_lock_seconds": settings.IDLE_LOCK_MINUTES * 60,
+    }

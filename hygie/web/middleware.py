@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from hygie.audit import context
+from hygie.web.csp import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY
+
+
+class RequestContextMiddleware:
+    """Give each request an id and remember the client address, for the journal."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = uuid.uuid4().hex
+        ip = request.META.get("REMOTE_ADDR") or None
+        token = context.set_context(context.RequestContext(request_id=request_id, ip=ip, channel="web"))
+        try:
+            response = self.get_response(request)
+        finally:
+            context.reset_context(token)
+        response["X-Request-Id"] = request_id
+        return response
+
+
+class SecurityHeadersMiddleware:
+    """CSP and friends on every response; no-store on every page that may show patient data."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        if not request.path.startswith("/static/"):
+            # Pages are never kept by the browser or a proxy: "back" after logout shows nothing.
+            response["Cache-Control"] = "no-store"
+        return response

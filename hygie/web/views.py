@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from hygie.access import records
+from hygie.access.policy import Cap
+from hygie.accounts import session
+from hygie.audit import journal
+from hygie.audit.events import Ev
+from hygie.audit.models import Event
+
+
+@login_required
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    logins = list(
+        Event.objects.filter(actor=user, action=Ev.LOGIN_SUCCEEDED).order_by("-id").values("at", "ip")[:2]
+    )
+    previous = logins[1] if len(logins) > 1 else None
+    failures = 0
+    if previous:
+        failures = Event.objects.filter(
+            action=Ev.LOGIN_FAILED, target_type="accounts.user", target_id=str(user.pk), at__gt=previous["at"]
+        ).count()
+    today = timezone.localdate()
+    appointments = []
+    if records.can(user, Cap.AGENDA_VIEW):
+        appointments = list(records.agenda_scope(user).filter(start__date=today).order_by("start")[:30])
+    unpaid = None
+    if records.can(user, Cap.BILLING_VIEW):
+        unpaid = records.billing_scope(user).filter(paid=False).count()
+    patients_count = None
+    if records.can(user, Cap.PATIENT_LIST):
+        patients_count = records.patient_scope(user).count()
+    return render(
+        request,
+        "web/dashboard.html",
+        {
+            "previous_login": previous,
+            "failures_since": failures,
+            "appointments": appointments,
+            "unpaid": unpaid,
+            "patients_count": patients_count,
+            "can_see_names": records.can(user, Cap.PATIENT_IDENTITY_VIEW),
+        },
+    )
+
+
+@login_required
+@require_GET
+def session_locked(request: HttpRequest) -> HttpResponse:
+    if session.locked_at(request) is None:
+        return redirect("dashboard")
+    return render(request, "web/locked.html")
+
+
+@login_required
+@require_POST
+def lock_now(request: HttpRequest) -> HttpResponse:
+    if session.locked_at(request) is None:
+        session.lock(request)
+        journal.record(Ev.SESSION_LOCKED, actor=request.user, target=request.user)
+    if request.headers.get("X-Requested-With") == "fetch":
+        return JsonResponse({"locked": True})
+    return redirect("session_locked")
+
+
+@login_required
+@require_POST
+def heartbeat(request: HttpRequest) -> HttpResponse:
+    # The session guard has already refreshed the activity time (or answered 423 if locked).
+    return JsonResponse({"locked": False})
+
+
+@login_required
+@require_GET
+def second_factor_required(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/second_factor_required.html")
+
+
+def forbidden(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "web/error.html", {"code": 403}, status=403)
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "web/error.html", {"code": 404}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/error.html", {"code": 500}, status=500)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "web/error.html", {"code": 403, "csrf": True}, status=403)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Debian packages the test suite drives for real: Chromium (browser tests) and the command
+# line clients our formats promise to work with. Installs only what is missing.
+set -euo pipefail
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v chromedriver >/dev/null || need+=(chromium-driver)
+command -v age >/dev/null || need+=(age)
+command -v 7z >/dev/null || need+=(p7zip-full)
+command -v oathtool >/dev/null || need+=(oathtool)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+command -v pdftotext >/dev/null || need+=(poppler-utils)
+if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+echo "Installation des paquets Debian : ${need[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
