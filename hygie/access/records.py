@@ -49,12 +49,15 @@ def practitioner_scope(user: Any, when: datetime | None = None) -> list[int]:
 def patient_scope(user: Any) -> QuerySet[Patient]:
     """Patients of the care teams the user works for, plus live break-the-glass accesses."""
     practitioners = practitioner_scope(user)
-    if not practitioners:
-        condition = Q(pk__in=[])
-    else:
-        condition = Q(pk__in=_care_team_patients(practitioners))
+    granted: list[int] = []
     if _active(user) and role_can(user.role, Cap.BREAK_GLASS):
-        condition |= Q(pk__in=_break_glass_patients(user))
+        granted = list(_break_glass_patients(user).values_list("patient_id", flat=True))
+    if not practitioners and not granted:
+        return Patient.objects.none()
+    if not granted and len(practitioners) == 1:
+        # The common case, as a plain join: one care-team row per (patient, practitioner).
+        return Patient.objects.filter(care_team__practitioner_id=practitioners[0])
+    condition = Q(pk__in=_care_team_patients(practitioners)) | Q(pk__in=granted)
     return Patient.objects.filter(condition)
 
 

@@ -51,12 +51,13 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
 
 # Fields of those models that are knowingly stored as they are, and why.
 NOT_SENSITIVE: dict[str, set[str]] = {
-    "patients.Patient": {"code", "identity_fingerprint"},  # pseudonym; keyed HMAC
-    "patients.Document": {"kind", "content_type", "sha256", "storage_name"},
-    "patients.Consultation": set(),
-    "patients.BreakGlassAccess": set(),
-    "agenda.Appointment": set(),
-    "billing.CareSheet": set(),
+    # Pseudonymous code; keyed HMAC; dates the database must sort and filter on.
+    "patients.Patient": {"code", "identity_fingerprint"},
+    "patients.Document": {"kind", "content_type", "size", "sha256", "storage_name"},
+    "patients.Consultation": {"date"},
+    "patients.BreakGlassAccess": {"expires_at", "reviewed_at"},
+    "agenda.Appointment": {"start", "duration_minutes"},
+    "billing.CareSheet": {"date", "paid"},
 }
 
 # The document files themselves are medical content too.
