@@ -20,3 +20,7 @@ class Appointment(models.Model):
     class Meta:
         ordering = ["start"]
         indexes = [models.Index(fields=["practitioner", "start"])]
+
+    def __str__(self) -> str:
+        # Ids only: this may end up in a log line or an error message.
+        return f"Rendez-vous {self.public_id}"

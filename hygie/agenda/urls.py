@@ -1,5 +1,10 @@
 from django.urls import path
 
-from hygie.web import views
+from hygie.agenda import views
 
-urlpatterns = [path("", views.dashboard, name="agenda")]
+urlpatterns = [
+    path("", views.agenda, name="agenda"),
+    path("nouveau/", views.appointment_create, name="appointment_create"),
+    path("<uuid:public_id>/modifier/", views.appointment_edit, name="appointment_edit"),
+    path("<uuid:public_id>/annuler/", views.appointment_cancel, name="appointment_cancel"),
+]

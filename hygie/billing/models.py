@@ -21,3 +21,7 @@ class CareSheet(models.Model):
 
     class Meta:
         ordering = ["-date", "-created_at"]
+
+    def __str__(self) -> str:
+        # Ids only: this may end up in a log line or an error message.
+        return f"Feuille de soins {self.public_id}"

@@ -6,16 +6,19 @@ the actions check again what only they can know (e.g. who may join a care team).
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import IO, Any
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from hygie.access.policy import Role
+from hygie.access.policy import PRACTITIONER_ROLES, Cap, Role, role_can
 from hygie.audit import journal
 from hygie.audit.events import Ev
+from hygie.patients import documents
 from hygie.patients.identity import identity_fingerprint
-from hygie.patients.models import CareTeamMember, Patient
+from hygie.patients.models import BreakGlassAccess, CareTeamMember, Consultation, Document, DocumentKind, Patient
 
 IDENTITY_FIELDS = (
     "birth_name",
@@ -33,6 +36,14 @@ IDENTITY_FIELDS = (
 
 class ActionError(Exception):
     """A refused action. The message is French and names no patient."""
+
+
+class DuplicatePatient(ActionError):
+    """The patientèle already holds this identity. `existing` is that patient."""
+
+    def __init__(self, existing: Patient) -> None:
+        super().__init__("Ce patient existe déjà dans la patientèle de ce praticien.")
+        self.existing = existing
 
 
 def _owner_for(actor: Any, practitioner: Any) -> Any:
@@ -55,6 +66,10 @@ def create_patient(*, actor: Any, practitioner: Any, data: dict[str, Any], journ
     """Create a patient in `practitioner`'s patientèle. `data` holds IDENTITY_FIELDS and
     optionally `history` (antécédents)."""
     owner = _owner_for(actor, practitioner)
+    if "birth_name" in data and "first_names" in data and data.get("birth_date"):
+        existing = find_duplicate(owner, data["birth_name"], data["first_names"], data["birth_date"])
+        if existing is not None:
+            raise DuplicatePatient(existing)
     fields = {k: data[k] for k in (*IDENTITY_FIELDS, "history") if k in data and data[k] is not None}
     patient = Patient(**fields)
     patient.identity_fingerprint = identity_fingerprint(patient.birth_name, patient.first_names, patient.birth_date)
@@ -73,7 +88,11 @@ def update_identity(*, actor: Any, patient: Patient, data: dict[str, Any]) -> li
     changed = []
     for name in IDENTITY_FIELDS:
         if name in data and getattr(patient, name) != data[name]:
-            setattr(patient, name, data[name] if data[name] is not None or name in ("birth_date",) else "")
+            # Dates stay None when cleared; text fields hold "" rather than None.
+            value = data[name]
+            if value is None and name not in ("birth_date", "death_date"):
+                value = ""
+            setattr(patient, name, value)
             changed.append(name)
     if not changed:
         return []
@@ -111,3 +130,117 @@ def remove_from_care_team(*, actor: Any, patient: Patient, practitioner: Any) ->
         raise ActionError("Le patient doit garder au moins un praticien dans son équipe de soins.")
     members.filter(practitioner=practitioner).delete()
     journal.record(Ev.CARE_TEAM_REMOVED, actor=actor, target=patient, details={"practitioner": practitioner.pk})
+
+
+# --- Consultations -----------------------------------------------------------------------
+
+CONSULTATION_FIELDS = ("date", "motif", "observations")
+
+
+def _require_practitioner(actor: Any) -> None:
+    if actor is None or actor.role not in PRACTITIONER_ROLES or not role_can(actor.role, Cap.MEDICAL_EDIT):
+        raise ActionError("Seul un praticien peut rédiger une consultation.")
+
+
+@transaction.atomic
+def create_consultation(
+    *, actor: Any, patient: Patient, date: datetime, motif: str, observations: str = ""
+) -> Consultation:
+    """A consultation by `actor`, who is its practitioner."""
+    _require_practitioner(actor)
+    consultation = Consultation(
+        patient=patient, practitioner=actor, date=date, motif=motif.strip(), observations=observations.strip()
+    )
+    consultation.full_clean()
+    consultation.save()
+    journal.record(Ev.CONSULTATION_CREATED, actor=actor, target=consultation)
+    return consultation
+
+
+@transaction.atomic
+def update_consultation(*, actor: Any, consultation: Consultation, data: dict[str, Any]) -> list[str]:
+    """Returns the names of the fields changed (journaled, without their values)."""
+    _require_practitioner(actor)
+    changed = []
+    for name in CONSULTATION_FIELDS:
+        if name not in data:
+            continue
+        value = data[name].strip() if isinstance(data[name], str) else data[name]
+        if getattr(consultation, name) != value:
+            setattr(consultation, name, value)
+            changed.append(name)
+    if not changed:
+        return []
+    consultation.full_clean()
+    consultation.save()
+    journal.record(Ev.CONSULTATION_UPDATED, actor=actor, target=consultation, details={"fields": changed})
+    return changed
+
+
+# --- Documents ---------------------------------------------------------------------------
+
+def upload_document(*, actor: Any, patient: Patient, title: str, kind: str, fileobj: IO[bytes]) -> Document:
+    """Store the file, then its record and journal event in one transaction.
+
+    The blob is written first (outside the transaction: it may be large); if the record
+    cannot be saved the blob is removed. Raises documents.DocumentError for a refused file.
+    """
+    if kind not in DocumentKind.values:
+        raise ActionError("Type de document inconnu.")
+    blob = documents.save_stream(fileobj)
+    try:
+        with transaction.atomic():
+            document = Document(
+                patient=patient,
+                uploaded_by=actor,
+                title=title.strip(),
+                kind=kind,
+                content_type=blob.content_type,
+                size=blob.size,
+                sha256=blob.sha256,
+                storage_name=blob.storage_name,
+            )
+            document.full_clean()
+            document.save()
+            journal.record(
+                Ev.DOCUMENT_UPLOADED,
+                actor=actor,
+                target=document,
+                details={"size": blob.size, "content_type": blob.content_type},
+            )
+    except BaseException:
+        documents.delete_blob(blob.storage_name)
+        raise
+    return document
+
+
+# --- Break-the-glass ---------------------------------------------------------------------
+
+BREAK_GLASS_MIN_REASON = 10
+
+
+@transaction.atomic
+def open_break_glass(actor: Any, patient: Patient, reason: str) -> BreakGlassAccess:
+    """Open a time-limited access to a patient outside the actor's care teams, with a reason.
+
+    The reason goes to the journal: reviewing these accesses is the point of asking for it.
+    """
+    if actor is None or not actor.is_active or not role_can(actor.role, Cap.BREAK_GLASS):
+        raise ActionError("Seul un praticien titulaire peut ouvrir un accès exceptionnel.")
+    reason = (reason or "").strip()
+    if len(reason) < BREAK_GLASS_MIN_REASON:
+        raise ActionError("Le motif de l'accès exceptionnel doit faire au moins 10 caractères.")
+    access = BreakGlassAccess.objects.create(
+        user=actor,
+        patient=patient,
+        reason=reason,
+        expires_at=timezone.now() + timedelta(hours=settings.BREAK_GLASS_HOURS),
+    )
+    journal.record(
+        Ev.BREAK_GLASS,
+        actor=actor,
+        target=patient,
+        reason=reason,
+        details={"access": str(access.public_id), "hours": settings.BREAK_GLASS_HOURS},
+    )
+    return access

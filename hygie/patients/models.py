@@ -74,6 +74,9 @@ class CareTeamMember(models.Model):
             models.UniqueConstraint(fields=["patient", "practitioner"], name="unique_care_team_member"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.patient_id}:{self.practitioner_id}"
+
 
 class Consultation(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -87,6 +90,10 @@ class Consultation(models.Model):
 
     class Meta:
         ordering = ["-date"]
+
+    def __str__(self) -> str:
+        # Ids only: this string may reach a log or an error page.
+        return str(self.public_id)
 
 
 class DocumentKind(models.TextChoices):
@@ -114,6 +121,10 @@ class Document(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        # Ids only: this string may reach a log or an error page.
+        return str(self.public_id)
+
 
 class BreakGlassAccess(models.Model):
     """An access outside the care team, with the reason typed; time-limited, to be reviewed."""
@@ -131,3 +142,7 @@ class BreakGlassAccess(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        # Ids only: this string may reach a log or an error page.
+        return str(self.public_id)

@@ -1,0 +1,155 @@
+"""Billing: care sheets under a name for practitioners, under the pseudonymous code for the
+billing clerk (records.billing_patient_label decides). Fetch through hygie.access.records,
+change through hygie.billing.actions."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from hygie.access import records
+from hygie.access.policy import Cap
+from hygie.audit import journal
+from hygie.audit.events import Ev
+from hygie.billing import actions, forms
+
+PAGE_SIZE = 100
+
+
+def _list_url(query: dict[str, str] | None = None) -> str:
+    query = {k: v for k, v in (query or {}).items() if v}
+    return reverse("billing") + (f"?{urlencode(query)}" if query else "")
+
+
+def _filters_of(data: Any) -> dict[str, str]:
+    """The list filters to come back to after a change, re-validated (never echoed blindly)."""
+    form = forms.BillingFilterForm(data)
+    if not form.is_valid():
+        return {}
+    month = form.cleaned_data["mois"]
+    return {
+        "mois": f"{month[0]:04d}-{month[1]:02d}" if month else "",
+        "impayees": "1" if form.cleaned_data["impayees"] else "",
+        "page": data.get("page", "") if str(data.get("page", "")).isdigit() else "",
+    }
+
+
+def _errors_to_form(form: Any, exc: Exception) -> None:
+    for msg in getattr(exc, "messages", None) or [str(exc)]:
+        form.add_error(None, msg)
+
+
+@login_required
+@require_GET
+def billing(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    records.require(user, Cap.BILLING_VIEW)
+    filters = forms.BillingFilterForm(request.GET)
+    found = records.billing_scope(user)
+    month = unpaid_only = None
+    if filters.is_valid():
+        month = filters.cleaned_data["mois"]
+        unpaid_only = filters.cleaned_data["impayees"]
+        if month:
+            found = found.filter(date__year=month[0], date__month=month[1])
+        if unpaid_only:
+            found = found.filter(paid=False)
+    sheets = list(found)
+    # Summed here, not in SQL: amounts are financial fields, encrypted at rest.
+    total = sum((s.amount for s in sheets), Decimal("0"))
+    unpaid_total = sum((s.amount for s in sheets if not s.paid), Decimal("0"))
+    page = Paginator(sheets, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"sheet": s, "label": records.billing_patient_label(user, s.patient)} for s in page.object_list]
+    journal.record(
+        Ev.BILLING_VIEWED,
+        actor=user,
+        details={
+            "count": len(rows),
+            "month": f"{month[0]:04d}-{month[1]:02d}" if month else "",
+            "unpaid_only": bool(unpaid_only),
+        },
+    )
+    keep = _filters_of(request.GET)
+    keep.pop("page", None)
+    return render(
+        request,
+        "billing/list.html",
+        {
+            "filters": filters,
+            "rows": rows,
+            "page": page,
+            "count": len(sheets),
+            "total": total,
+            "unpaid_total": unpaid_total,
+            "page_query": urlencode({k: v for k, v in keep.items() if v}),
+            "keep": keep,
+            "can_edit": records.can(user, Cap.BILLING_EDIT),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def care_sheet_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    records.require(user, Cap.BILLING_EDIT)
+    form = forms.CareSheetForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.create_care_sheet(actor=user, **form.cleaned_data)
+        except (actions.ActionError, ValidationError) as exc:
+            _errors_to_form(form, exc)
+        else:
+            messages.success(request, _("Feuille de soins enregistrée."))
+            return redirect("billing")
+    return render(request, "billing/care_sheet_form.html", {"form": form, "sheet": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def care_sheet_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    records.require(user, Cap.BILLING_EDIT)
+    sheet = records.get_care_sheet(user, public_id, Cap.BILLING_EDIT)
+    form = forms.CareSheetForm(user, request.POST or None, initial=forms.CareSheetForm.initial_for(user, sheet))
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = actions.update_care_sheet(actor=user, sheet=sheet, data=form.cleaned_data)
+        except (actions.ActionError, ValidationError) as exc:
+            _errors_to_form(form, exc)
+        else:
+            if changed:
+                messages.success(request, _("Feuille de soins modifiée."))
+            else:
+                messages.info(request, _("Aucune modification."))
+            return redirect("billing")
+    return render(
+        request,
+        "billing/care_sheet_form.html",
+        {"form": form, "sheet": sheet, "label": records.billing_patient_label(user, sheet.patient)},
+    )
+
+
+@login_required
+@require_POST
+def care_sheet_toggle_paid(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    records.require(user, Cap.BILLING_EDIT)
+    sheet = records.get_care_sheet(user, public_id, Cap.BILLING_EDIT)
+    actions.set_paid(actor=user, sheet=sheet, paid=not sheet.paid)
+    if sheet.paid:
+        messages.success(request, _("Feuille de soins marquée réglée."))
+    else:
+        messages.success(request, _("Feuille de soins marquée non réglée."))
+    return redirect(_list_url(_filters_of(request.POST)))

@@ -1,0 +1,99 @@
+"""The `hygie` command: a few French words in front of Django's management commands.
+
+    hygie init | serve | demo | createuser | patients import FICHIER.csv
+Any other word goes to Django as is (migrate, check, …).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+HELP = """\
+Hygie — coffre-fort des données patients
+
+Utilisation : hygie COMMANDE [options]
+
+  init                  Crée le fichier de clés, la base, le cabinet et le premier administrateur.
+  serve                 Démarre le serveur (127.0.0.1:8000 par défaut).
+  demo                  Crée le cabinet de démonstration (données fictives) et affiche ses comptes.
+  createuser            Crée un compte nominatif (--username, --role).
+  patients import FICHIER.csv --practitioner IDENTIFIANT
+                        Importe des patients depuis un fichier CSV (docs/import-format.md).
+
+Les autres commandes sont celles de Django (migrate, check…).
+« hygie COMMANDE --help » détaille les options d'une commande.
+"""
+
+# Hygie's words for its management commands (hygie/core/management/commands).
+COMMANDS = {"init": "init", "serve": "serve", "demo": "demo", "createuser": "createuser"}
+SUBCOMMANDS = {("patients", "import"): "import_patients"}
+
+
+def _route(argv: list[str]) -> list[str] | None:
+    """The Django command line for `argv`, or None if it is Hygie's own help."""
+    if not argv or argv[0] in ("-h", "--help", "help", "aide"):
+        return None
+    word = argv[0]
+    if word in COMMANDS:
+        return [COMMANDS[word], *argv[1:]]
+    groups = {group for group, _ in SUBCOMMANDS}
+    if word in groups:
+        if len(argv) < 2 or (word, argv[1]) not in SUBCOMMANDS:
+            verbs = ", ".join(verb for group, verb in SUBCOMMANDS if group == word)
+            raise UsageError(
+                f"Sous-commande attendue après « {word} » : {verbs}. Exemple : hygie {word} import FICHIER.csv"
+            )
+        return [SUBCOMMANDS[(word, argv[1])], *argv[2:]]
+    return argv
+
+
+class UsageError(Exception):
+    pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hygie.settings")
+    from hygie.lib.env import ConfigError
+    from hygie.lib.keyfile import KeyFileError
+
+    try:
+        routed = _route(argv)
+        if routed is None:
+            sys.stdout.write(HELP)
+            return 0
+        import django
+        from django.core.management import execute_from_command_line, get_commands
+
+        django.setup()
+        if not routed[0].startswith("-") and routed[0] not in get_commands():
+            raise UsageError(f"Commande inconnue : « {routed[0]} ». « hygie --help » liste les commandes.")
+        execute_from_command_line(["hygie", *routed])
+    except UsageError as exc:
+        print(f"hygie : {exc}", file=sys.stderr)
+        return 2
+    except (ConfigError, KeyFileError) as exc:
+        # A setting or the key file is wrong: the message says which and how to fix it.
+        print(f"hygie : {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        # Output piped into `head` or similar, which stopped reading: not an error to report.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        print("\nInterrompu.", file=sys.stderr)
+        return 130
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        print(code, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

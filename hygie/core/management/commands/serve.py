@@ -1,0 +1,67 @@
+"""`hygie serve`: the production server (waitress, pure Python: Linux, macOS and Windows)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import CommandError
+
+from hygie.core import startup
+from hygie.core.management.base import HygieCommand
+from hygie.lib.env import envsecret
+
+
+class Command(HygieCommand):
+    help = "Démarre le serveur Hygie (waitress)."
+    # The checks below replace Django's: they speak French and say what to do.
+    requires_system_checks: list[str] = []
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Adresse d'écoute (défaut : 127.0.0.1).")
+        parser.add_argument("--port", type=int, default=8000, help="Port d'écoute (défaut : 8000).")
+        parser.add_argument("--threads", type=int, default=8, help="Fils de traitement (défaut : 8).")
+        parser.add_argument(
+            "--allow-insecure-lan",
+            action="store_true",
+            help="Accepter une adresse du réseau sans HTTPS (essai sur un réseau de confiance seulement).",
+        )
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        host, port, threads = opts["host"], opts["port"], opts["threads"]
+        if not 0 < port < 65536:
+            raise CommandError("Le port doit être compris entre 1 et 65535.")
+        if not 1 <= threads <= 64:
+            raise CommandError("Le nombre de fils doit être compris entre 1 et 64.")
+        try:
+            startup.check_keys(
+                env=settings.HYGIE_ENV,
+                keys_missing=settings.HYGIE_KEYS_MISSING,
+                keys_error=settings.HYGIE_KEYS_ERROR,
+                secret_from_env=bool(envsecret("HYGIE_SECRET_KEY")),
+            )
+            startup.check_bind(host, https=settings.HTTPS, allow_insecure_lan=opts["allow_insecure_lan"])
+        except startup.StartupError as exc:
+            raise CommandError(str(exc), returncode=2) from None
+        if settings.HYGIE_KEYS_MISSING:
+            self.stderr.write(
+                "Attention : pas de fichier de clés, les sessions seront perdues au prochain démarrage "
+                "(lancez « hygie init »)."
+            )
+        if not startup.is_loopback(host) and not settings.HTTPS:
+            self.stderr.write(f"Attention : {host} sans HTTPS, les échanges circulent en clair.")
+
+        startup.prepare_database()
+
+        from waitress import serve
+
+        from hygie.wsgi import application
+
+        shown = f"[{host}]" if ":" in host else host
+        self.stdout.write(f"Hygie est disponible sur http://{shown}:{port}/", ending="\n")
+        if settings.HTTPS:
+            self.stdout.write(f"Adresse du cabinet (proxy HTTPS) : {settings.BASE_URL}/")
+        self.stdout.write("Ctrl+C pour arrêter.")
+        self.stdout.flush()
+        # waitress logs no access line: no URL, hence no patient id, reaches a log file.
+        serve(application, host=host, port=port, threads=threads, ident="Hygie")

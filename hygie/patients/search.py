@@ -1,0 +1,106 @@
+"""Find patients by name, birth date or INS.
+
+Kept on its own on purpose: once identity fields are encrypted, this matching moves to blind
+indexes, and only this module changes. It matches in Python over a queryset the caller has
+already limited to what the user may reach (hygie.access.records).
+
+A query mixes words freely: « dupont », « dup jea », « Dupont 17/05/1980 », « 2 80 05 75 … ».
+Names are compared folded (no case, no accents, hyphens as spaces); every word of the query
+must start a word of the patient's names, or the whole query must start the full name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from hygie.lib.text import compact, fold
+from hygie.patients.models import Patient
+
+MIN_NAME_LENGTH = 2
+_DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
+_INS = re.compile(r"^\d{5}(?:\d{2}|2[AB])\d{6}(?:\d{2})?$")
+
+
+@dataclass
+class ParsedQuery:
+    names: list[str] = field(default_factory=list)
+    dates: list[date] = field(default_factory=list)
+    ins: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return bool(self.ins or self.dates or len("".join(self.names)) >= MIN_NAME_LENGTH)
+
+
+def _as_date(token: str) -> date | None:
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(token, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def normalise_ins(value: str) -> str:
+    return re.sub(r"\s+", "", value).upper()
+
+
+def parse(query: str) -> ParsedQuery:
+    parsed = ParsedQuery()
+    query = (query or "").strip()
+    if not query:
+        return parsed
+    # An INS is often typed in groups: « 2 80 05 2A 123 456 78 ».
+    whole = normalise_ins(query)
+    if _INS.match(whole):
+        parsed.ins = whole
+        return parsed
+    for token in query.split():
+        as_date = _as_date(token)
+        if as_date is not None:
+            parsed.dates.append(as_date)
+            continue
+        parsed.names.extend(fold(token).split())
+    return parsed
+
+
+def _name_words(patient: Patient) -> list[str]:
+    return fold(f"{patient.birth_name} {patient.usage_name} {patient.first_names}").split()
+
+
+def _full_names(patient: Patient) -> Iterable[str]:
+    first = compact(patient.first_names)
+    for last in {compact(patient.birth_name), compact(patient.usage_name)} - {""}:
+        yield last + first
+        yield first + last
+
+
+def _matches_names(patient: Patient, words: list[str]) -> bool:
+    available = _name_words(patient)
+    if all(any(w.startswith(q) for w in available) for q in words):
+        return True
+    typed = "".join(words)
+    return any(full.startswith(typed) for full in _full_names(patient))
+
+
+def _matches(patient: Patient, q: ParsedQuery) -> bool:
+    if q.ins:
+        stored = normalise_ins(patient.ins)
+        return bool(stored) and (stored == q.ins or stored[:13] == q.ins)
+    if any(patient.birth_date != d for d in q.dates):
+        return False
+    return not q.names or _matches_names(patient, q.names)
+
+
+def search(queryset: Iterable[Patient], query: str) -> list[Patient]:
+    """Patients of `queryset` matching `query`, sorted by name. An unusable query (fewer than
+    two letters and no date or INS) finds nothing rather than everything."""
+    parsed = parse(query)
+    if not parsed.usable:
+        return []
+    found = [p for p in queryset if _matches(p, parsed)]
+    found.sort(key=lambda p: (fold(p.last_name), fold(p.first_names), p.birth_date))
+    return found

@@ -1,0 +1,368 @@
+"""Patient pages. Thin: fetch through hygie.access.records, change through actions, journal reads.
+
+URLs carry random UUIDs only; searches are POSTed so that no name reaches a URL or a log line.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.forms import Form
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from hygie.access import records
+from hygie.access.policy import Cap, Role
+from hygie.accounts.models import User
+from hygie.audit import journal
+from hygie.audit.events import Ev
+from hygie.patients import actions, documents, forms
+from hygie.patients.models import Patient
+from hygie.patients.search import search
+
+PAGE_SIZE = 50
+MAX_RESULTS = 50
+
+
+def _form_errors(form: Form, exc: Exception) -> None:
+    """Show a refused action on the form. ValidationError and ActionError messages are French."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return
+    for msg in getattr(exc, "messages", [str(exc)]):
+        form.add_error(None, msg)
+
+
+# --- List and search ---------------------------------------------------------------------
+
+@login_required
+@require_GET
+def patient_list(request: HttpRequest) -> HttpResponse:
+    records.require(request.user, Cap.PATIENT_LIST)
+    patients = records.patient_scope(request.user).order_by("birth_name", "first_names", "pk")
+    page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
+    journal.record(
+        Ev.PATIENT_LISTED, actor=request.user, details={"page": page.number, "results": len(page.object_list)}
+    )
+    return render(request, "patients/patient_list.html", _list_context(request, form=forms.SearchForm(), page=page))
+
+
+@login_required
+@require_POST
+def patient_search(request: HttpRequest) -> HttpResponse:
+    records.require(request.user, Cap.PATIENT_LIST)
+    form = forms.SearchForm(request.POST)
+    results = None
+    if form.is_valid():
+        found = search(records.patient_scope(request.user), form.cleaned_data["q"])
+        # The query itself is never journaled: it is patient data.
+        journal.record(Ev.PATIENT_SEARCHED, actor=request.user, details={"results": len(found)})
+        results = found[:MAX_RESULTS]
+        context = _list_context(request, form=form, results=results, total=len(found))
+    else:
+        context = _list_context(request, form=form)
+    return render(request, "patients/patient_list.html", context)
+
+
+def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    return {
+        "can_create": records.can(request.user, Cap.PATIENT_CREATE),
+        "can_break_glass": records.can(request.user, Cap.BREAK_GLASS),
+        "max_results": MAX_RESULTS,
+        **extra,
+    }
+
+
+# --- Identity ----------------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    records.require(user, Cap.PATIENT_CREATE)
+    practitioners = records.practitioner_scope(user)
+    form = forms.PatientCreateForm(request.POST or None, practitioners=practitioners)
+    duplicate = None
+    if not practitioners:
+        form.add_error(None, _("Vous ne travaillez pour aucun praticien titulaire : impossible de créer un patient."))
+    elif request.method == "POST" and form.is_valid():
+        try:
+            patient = actions.create_patient(actor=user, practitioner=form.practitioner(), data=form.cleaned_data)
+        except actions.DuplicatePatient as exc:
+            # The existing patient is in this patientèle, hence in the user's scope.
+            duplicate = exc.existing
+            form.add_error(None, str(exc))
+        except (actions.ActionError, ValidationError) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Patient créé."))
+            return redirect("patient_detail", public_id=patient.public_id)
+    return render(request, "patients/patient_form.html", {"form": form, "duplicate": duplicate, "creating": True})
+
+
+@login_required
+@require_GET
+def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    patient = records.get_patient(user, public_id, Cap.PATIENT_IDENTITY_VIEW)
+    medical = records.can(user, Cap.MEDICAL_VIEW)
+    break_glass = records.is_break_glass(user, patient)
+    context: dict[str, Any] = {
+        "patient": patient,
+        "medical": medical,
+        "break_glass": break_glass,
+        "break_glass_hours": settings.BREAK_GLASS_HOURS,
+        "can_edit_identity": records.can(user, Cap.PATIENT_IDENTITY_EDIT),
+        "can_edit_medical": records.can(user, Cap.MEDICAL_EDIT),
+        "can_edit_team": records.can(user, Cap.CARE_TEAM_EDIT) and not break_glass,
+    }
+    if medical:
+        team = list(patient.care_team.select_related("practitioner").order_by("added_at"))
+        context.update(
+            consultations=records.consultations_of(user, patient),
+            documents=records.documents_of(user, patient),
+            care_team=team,
+            can_remove_from_team=len(team) > 1,
+            team_candidates=User.objects.filter(role=Role.TITULAIRE, is_active=True).exclude(
+                pk__in=[m.practitioner_id for m in team]
+            ),
+        )
+    journal.record(
+        Ev.PATIENT_VIEWED, actor=user, target=patient, details={"medical": medical, "break_glass": break_glass}
+    )
+    return render(request, "patients/patient_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    patient = records.get_patient(user, public_id, Cap.PATIENT_IDENTITY_EDIT)
+    # The date of death is medical data: only those who see medical data change it.
+    with_death = records.can(user, Cap.MEDICAL_EDIT)
+    fields = [*actions.IDENTITY_FIELDS]
+    if not with_death:
+        fields.remove("death_date")
+    initial = {name: getattr(patient, name) for name in fields}
+    form = forms.IdentityForm(request.POST or None, initial=initial, with_death_date=with_death)
+    if request.method == "POST" and form.is_valid():
+        data = {name: form.cleaned_data.get(name) for name in fields}
+        try:
+            changed = actions.update_identity(actor=user, patient=patient, data=data)
+        except (actions.ActionError, ValidationError) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Identité enregistrée.") if changed else _("Aucune modification."))
+            return redirect("patient_detail", public_id=patient.public_id)
+    return render(request, "patients/patient_form.html", {"form": form, "patient": patient, "creating": False})
+
+
+# --- Medical -----------------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def history_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    patient = records.get_patient(user, public_id, Cap.MEDICAL_EDIT)
+    form = forms.HistoryForm(request.POST or None, initial={"history": patient.history})
+    if request.method == "POST" and form.is_valid():
+        actions.update_history(actor=user, patient=patient, history=form.cleaned_data["history"].strip())
+        messages.success(request, _("Antécédents enregistrés."))
+        return redirect("patient_detail", public_id=patient.public_id)
+    if request.method == "GET":
+        journal.record(Ev.HISTORY_VIEWED, actor=user, target=patient)
+    return render(request, "patients/history_form.html", {"form": form, "patient": patient})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consultation_create(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    patient = records.get_patient(user, public_id, Cap.MEDICAL_EDIT)
+    form = forms.ConsultationForm(request.POST or None, initial={"date": timezone.localtime().replace(second=0)})
+    if request.method == "POST" and form.is_valid():
+        try:
+            consultation = actions.create_consultation(actor=user, patient=patient, **form.cleaned_data)
+        except (actions.ActionError, ValidationError) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Consultation enregistrée."))
+            return redirect("consultation_detail", public_id=consultation.public_id)
+    return render(request, "patients/consultation_form.html", {"form": form, "patient": patient})
+
+
+@login_required
+@require_GET
+def consultation_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    consultation = records.get_consultation(user, public_id, Cap.MEDICAL_VIEW)
+    journal.record(Ev.CONSULTATION_VIEWED, actor=user, target=consultation)
+    return render(
+        request,
+        "patients/consultation_detail.html",
+        {
+            "consultation": consultation,
+            "patient": consultation.patient,
+            "can_edit_medical": records.can(user, Cap.MEDICAL_EDIT),
+            "break_glass": records.is_break_glass(user, consultation.patient),
+            "break_glass_hours": settings.BREAK_GLASS_HOURS,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consultation_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    consultation = records.get_consultation(user, public_id, Cap.MEDICAL_EDIT)
+    initial = {name: getattr(consultation, name) for name in actions.CONSULTATION_FIELDS}
+    form = forms.ConsultationForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = dict(form.cleaned_data)
+        if data["date"] == consultation.date.replace(second=0, microsecond=0):
+            data["date"] = consultation.date  # the form shows minutes: an untouched date is unchanged
+        try:
+            changed = actions.update_consultation(actor=user, consultation=consultation, data=data)
+        except (actions.ActionError, ValidationError) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Consultation enregistrée.") if changed else _("Aucune modification."))
+            return redirect("consultation_detail", public_id=consultation.public_id)
+    return render(
+        request,
+        "patients/consultation_form.html",
+        {"form": form, "patient": consultation.patient, "consultation": consultation},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def document_upload(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    patient = records.get_patient(user, public_id, Cap.MEDICAL_EDIT)
+    form = forms.DocumentForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.upload_document(
+                actor=user, patient=patient, title=data["title"], kind=data["kind"], fileobj=data["file"]
+            )
+        except (documents.DocumentError, actions.ActionError, ValidationError) as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Document ajouté."))
+            return redirect("patient_detail", public_id=patient.public_id)
+    return render(
+        request,
+        "patients/document_form.html",
+        {"form": form, "patient": patient, "max_mb": settings.UPLOAD_MAX_MB},
+    )
+
+
+@login_required
+@require_GET
+def document_download(request: HttpRequest, public_id: Any) -> FileResponse:
+    user = request.user
+    document = records.get_document(user, public_id, Cap.MEDICAL_VIEW)
+    try:
+        blob = documents.open_blob(document.storage_name)
+    except FileNotFoundError:
+        raise Http404 from None
+    journal.record(Ev.DOCUMENT_DOWNLOADED, actor=user, target=document)
+    # A neutral name: never the title or the patient's name, which would end up in a downloads folder.
+    filename = f"document-{document.public_id.hex[:8]}{documents.extension(document.content_type)}"
+    response = FileResponse(blob, as_attachment=True, filename=filename, content_type=document.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- Care team ---------------------------------------------------------------------------
+
+@login_required
+@require_POST
+def care_team(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    patient = records.get_patient(user, public_id, Cap.CARE_TEAM_EDIT)
+    if records.is_break_glass(user, patient):
+        # An exceptional access is temporary: it must not become a lasting place in the team.
+        raise PermissionDenied
+    form = forms.CareTeamForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for msg in errors:
+                messages.error(request, msg)
+        return redirect("patient_detail", public_id=patient.public_id)
+    practitioner = form.cleaned_data["practitioner"]
+    try:
+        if form.cleaned_data["operation"] == "add":
+            actions.add_to_care_team(actor=user, patient=patient, practitioner=practitioner)
+            messages.success(request, _("Praticien ajouté à l'équipe de soins."))
+        else:
+            actions.remove_from_care_team(actor=user, patient=patient, practitioner=practitioner)
+            messages.success(request, _("Praticien retiré de l'équipe de soins."))
+    except actions.ActionError as exc:
+        messages.error(request, str(exc))
+    if not records.patient_scope(user).filter(pk=patient.pk).exists():
+        # The user just left the team: the record is out of reach now.
+        return redirect("patient_list")
+    return redirect("patient_detail", public_id=patient.public_id)
+
+
+# --- Break-the-glass ---------------------------------------------------------------------
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def break_glass_search(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    records.require(user, Cap.BREAK_GLASS)
+    form = forms.SearchForm(request.POST or None)
+    results = None
+    if request.method == "POST" and form.is_valid():
+        found = search(records.break_glass_candidates(user), form.cleaned_data["q"])
+        journal.record(Ev.PATIENT_SEARCHED, actor=user, details={"results": len(found), "break_glass": True})
+        results = found[:MAX_RESULTS]
+    return render(
+        request,
+        "patients/break_glass_search.html",
+        {"form": form, "results": results, "max_results": MAX_RESULTS, "hours": settings.BREAK_GLASS_HOURS},
+    )
+
+
+def _outside_patient(user: Any, public_id: Any) -> Patient:
+    records.require(user, Cap.BREAK_GLASS)
+    patient = records.find_patient_outside_scope(user, public_id)
+    if patient is None:
+        raise Http404
+    return patient
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def break_glass_open(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    patient = _outside_patient(user, public_id)
+    if records.patient_scope(user).filter(pk=patient.pk).exists():
+        return redirect("patient_detail", public_id=patient.public_id)
+    form = forms.BreakGlassForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.open_break_glass(user, patient, form.cleaned_data["reason"])
+        except actions.ActionError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.warning(request, _("Accès exceptionnel ouvert. Il est enregistré dans le journal."))
+            return redirect("patient_detail", public_id=patient.public_id)
+    return render(
+        request,
+        "patients/break_glass_open.html",
+        {"form": form, "patient": patient, "hours": settings.BREAK_GLASS_HOURS},
+    )

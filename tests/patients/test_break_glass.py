@@ -1,0 +1,102 @@
+from datetime import timedelta
+
+from django.utils import timezone
+
+from hygie.audit.events import Ev
+from hygie.audit.models import Event
+from hygie.patients.models import BreakGlassAccess
+
+SEARCH = "/patients/acces-exceptionnel/"
+REASON = "Patient inconscient amené au cabinet, médecin traitant absent"
+
+
+def _open(patient):
+    return f"/patients/acces-exceptionnel/{patient.public_id}/"
+
+
+def _detail(patient):
+    return f"/patients/{patient.public_id}/"
+
+
+def test_it_redirects_anonymous_to_login(personas, client):
+    for url in (SEARCH, _open(personas.alice_patient)):
+        r = client.get(url)
+        assert r.status_code == 302
+        assert "/auth/login/" in r["Location"]
+
+
+def test_it_is_for_titulaires_only(personas, login):
+    for user in (personas.remi, personas.sophie, personas.fabien, personas.regine, personas.adam):
+        client = login(user)
+        assert client.get(SEARCH).status_code == 403
+        assert client.post(SEARCH, {"q": "moreau"}).status_code == 403
+        assert client.post(_open(personas.alice_patient), {"reason": REASON}).status_code == 403
+    assert not BreakGlassAccess.objects.exists()
+
+
+def test_it_finds_practice_patients_with_name_and_birth_year_only(personas, login):
+    personas.alice_patient.phone = "0699999999"
+    personas.alice_patient.save()
+    client = login(personas.bob)
+    assert client.get(SEARCH).status_code == 200
+    r = client.post(SEARCH, {"q": "moreau"})
+    body = r.content.decode()
+    assert "MOREAU Jeanne" in body and "1980" in body
+    assert "17/05/1980" not in body and "0699999999" not in body
+    assert _open(personas.alice_patient) in body
+    event = Event.objects.get(action=Ev.PATIENT_SEARCHED, actor=personas.bob)
+    assert event.details == {"results": 1, "break_glass": True}
+
+
+def test_it_answers_404_for_an_unknown_patient(personas, login):
+    r = login(personas.bob).get("/patients/acces-exceptionnel/00000000-0000-0000-0000-000000000000/")
+    assert r.status_code == 404
+
+
+def test_it_asks_for_a_reason_of_ten_characters(personas, login):
+    client = login(personas.bob)
+    assert client.get(_open(personas.alice_patient)).status_code == 200
+    for reason in ("", "urgence", "   court   "):
+        r = client.post(_open(personas.alice_patient), {"reason": reason})
+        assert r.status_code == 200
+        assert "motif" in r.content.decode().lower()
+    assert not BreakGlassAccess.objects.exists()
+    assert client.get(_detail(personas.alice_patient)).status_code == 404
+
+
+def test_it_opens_a_time_limited_access_with_a_trace(personas, login, settings):
+    settings.BREAK_GLASS_HOURS = 6
+    client = login(personas.bob)
+    before = timezone.now()
+    r = client.post(_open(personas.alice_patient), {"reason": REASON})
+    assert r.status_code == 302
+    assert r["Location"] == _detail(personas.alice_patient)
+    access = BreakGlassAccess.objects.get()
+    assert access.user == personas.bob and access.patient == personas.alice_patient
+    assert access.reason == REASON
+    assert before + timedelta(hours=6) <= access.expires_at <= timezone.now() + timedelta(hours=6)
+    event = Event.objects.get(action=Ev.BREAK_GLASS, actor=personas.bob)
+    assert event.reason == REASON
+    assert event.patient_id == personas.alice_patient.pk
+    page = client.get(_detail(personas.alice_patient))
+    assert page.status_code == 200
+    assert "Accès exceptionnel" in page.content.decode()
+    viewed = Event.objects.get(action=Ev.PATIENT_VIEWED, actor=personas.bob)
+    assert viewed.details["break_glass"] is True
+
+
+def test_it_closes_when_the_access_expires(personas, login):
+    BreakGlassAccess.objects.create(user=personas.bob, patient=personas.alice_patient, reason=REASON,
+                                    expires_at=timezone.now() - timedelta(minutes=1))
+    assert login(personas.bob).get(_detail(personas.alice_patient)).status_code == 404
+
+
+def test_it_just_redirects_for_a_patient_already_in_scope(personas, login):
+    client = login(personas.alice)
+    url = _open(personas.alice_patient)
+    for r in (client.get(url), client.post(url, {"reason": REASON})):
+        assert r.status_code == 302
+        assert r["Location"] == _detail(personas.alice_patient)
+    assert not BreakGlassAccess.objects.exists()
+    assert not Event.objects.filter(action=Ev.BREAK_GLASS).exists()
+    assert "Accès exceptionnel" not in client.get(_detail(personas.alice_patient)).content.decode()
