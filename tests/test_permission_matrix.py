@@ -1,0 +1,194 @@
+"""Every URL × every role × own / other practitioner's patient, against the rules of
+docs/permissions.md. The expected answer is computed here from the written rules, not from
+the access module, so that a change to either one shows up.
+
+- outside the user's reach: 404 (nothing is revealed);
+- within reach but the role lacks the capability: 403;
+- otherwise the page answers (200, or a redirect that is not to the login page).
+Pages that are not about one object check the capability first (403).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import pytest
+from django.urls import get_resolver, reverse
+
+from hygie.access.policy import Cap, Role, capabilities
+from hygie.patients import actions as patient_actions
+from tests.factories import Personas, make_appointment, make_care_sheet, make_consultation
+
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+# Who reaches alice's patientèle (patients, agenda, billing), written from the rules:
+# alice herself, remi who replaces her now, sophie and fabien who work for her.
+REACH = {"alice": {"alice", "remi", "sophie", "fabien"}, "bob": {"bob"}}
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    obj: str | None  # which object of the owner the URL names, or None
+    cap: Cap
+    method: str = "GET"
+    cap_first: bool = False  # the view checks the role before looking the object up
+
+
+PAGES = [
+    Page("patient_list", None, Cap.PATIENT_LIST),
+    Page("patient_search", None, Cap.PATIENT_LIST, "POST"),
+    Page("patient_create", None, Cap.PATIENT_CREATE),
+    Page("patient_detail", "patient", Cap.PATIENT_IDENTITY_VIEW),
+    Page("patient_edit", "patient", Cap.PATIENT_IDENTITY_EDIT),
+    Page("history_edit", "patient", Cap.MEDICAL_EDIT),
+    Page("consultation_create", "patient", Cap.MEDICAL_EDIT),
+    Page("document_upload", "patient", Cap.MEDICAL_EDIT),
+    Page("care_team", "patient", Cap.CARE_TEAM_EDIT, "POST"),
+    Page("consultation_detail", "consultation", Cap.MEDICAL_VIEW),
+    Page("consultation_edit", "consultation", Cap.MEDICAL_EDIT),
+    Page("document_download", "document", Cap.MEDICAL_VIEW),
+    Page("break_glass_search", None, Cap.BREAK_GLASS),
+    Page("agenda", None, Cap.AGENDA_VIEW),
+    Page("appointment_create", None, Cap.AGENDA_EDIT),
+    Page("appointment_edit", "appointment", Cap.AGENDA_EDIT, cap_first=True),
+    Page("appointment_cancel", "appointment", Cap.AGENDA_EDIT, "POST", cap_first=True),
+    Page("billing", None, Cap.BILLING_VIEW),
+    Page("care_sheet_create", None, Cap.BILLING_EDIT),
+    Page("care_sheet_edit", "care_sheet", Cap.BILLING_EDIT, cap_first=True),
+    Page("care_sheet_toggle_paid", "care_sheet", Cap.BILLING_EDIT, "POST", cap_first=True),
+    Page("user_list", None, Cap.USERS_MANAGE),
+    Page("user_create", None, Cap.USERS_MANAGE),
+    Page("user_detail", "user", Cap.USERS_MANAGE),
+    Page("user_role", "user", Cap.USERS_MANAGE, "POST"),
+    Page("user_assists", "user", Cap.USERS_MANAGE, "POST"),
+    Page("user_deactivate", "user", Cap.USERS_MANAGE, "POST"),
+    Page("user_reactivate", "user", Cap.USERS_MANAGE, "POST"),
+    Page("user_reset_mfa", "user", Cap.USERS_MANAGE, "POST"),
+    Page("user_set_password", "user", Cap.USERS_MANAGE, "POST"),
+    Page("user_replacement", "user", Cap.USERS_MANAGE, "POST"),
+]
+
+# Pages about the signed-in user only, open to every role, holding no patient data.
+EVERY_SIGNED_IN_USER = {
+    "dashboard",
+    "my_account",
+    "logout_everywhere",
+    "session_locked",
+    "session_lock_now",
+    "session_heartbeat",
+    "second_factor_required",
+}
+# The break-the-glass page is tested on its own below (it opens patients outside the reach).
+SPECIAL = {"break_glass_open"}
+
+ROLES_OF = {
+    "alice": Role.TITULAIRE,
+    "bob": Role.TITULAIRE,
+    "remi": Role.REMPLACANT,
+    "sophie": Role.SECRETAIRE,
+    "fabien": Role.FACTURATION,
+    "regine": Role.REFERENT,
+    "adam": Role.ADMIN,
+}
+
+
+def expected(page: Page, who: str, owner: str) -> str:
+    allowed = page.cap in capabilities(ROLES_OF[who])
+    if page.obj is None or page.obj == "user":
+        return "ok" if allowed else "403"
+    in_reach = who in REACH[owner]
+    if page.cap_first:
+        if not allowed:
+            return "403"
+        return "ok" if in_reach else "404"
+    if not in_reach:
+        return "404"
+    return "ok" if allowed else "403"
+
+
+def _objects(p: Personas, owner: str) -> dict:
+    practitioner = getattr(p, owner)
+    patient = p.alice_patient if owner == "alice" else p.bob_patient
+    document = patient_actions.upload_document(
+        actor=practitioner, patient=patient, title="Compte rendu", kind="compte_rendu", fileobj=io.BytesIO(PDF)
+    )
+    return {
+        "patient": patient,
+        "consultation": make_consultation(patient, practitioner),
+        "document": document,
+        "appointment": make_appointment(patient, practitioner),
+        "care_sheet": make_care_sheet(patient, practitioner),
+        "user": p.sophie,
+    }
+
+
+def _url(page: Page, objects: dict) -> str:
+    if page.obj is None:
+        return reverse(page.name)
+    return reverse(page.name, kwargs={"public_id": objects[page.obj].public_id})
+
+
+CASES = [
+    pytest.param(page, who, owner, id=f"{page.name}-{who}-{owner}")
+    for page in PAGES
+    for who in ("anonymous", *ROLES_OF)
+    for owner in ("alice", "bob")
+    if not (page.obj in (None, "user") and owner == "bob")  # no owner: one run is enough
+]
+
+
+@pytest.mark.parametrize(("page", "who", "owner"), CASES)
+def test_it_applies_the_permission_matrix(page: Page, who: str, owner: str, personas, client):
+    objects = _objects(personas, owner)
+    url = _url(page, objects)
+    if who != "anonymous":
+        client.force_login(getattr(personas, who), backend="hygie.accounts.backends.HygieBackend")
+    response = client.post(url, {}) if page.method == "POST" else client.get(url)
+
+    if who == "anonymous":
+        assert response.status_code == 302
+        assert response["Location"].startswith(reverse("account_login"))
+        return
+    want = expected(page, who, owner)
+    if want == "ok":
+        assert response.status_code in (200, 302), (response.status_code, want)
+        if response.status_code == 302:
+            assert not response["Location"].startswith(reverse("account_login"))
+            assert not response["Location"].startswith(reverse("second_factor_required"))
+    else:
+        assert response.status_code == int(want)
+
+
+@pytest.mark.parametrize("who", ROLES_OF)
+def test_it_lets_only_titulaires_open_a_patient_outside_their_reach(who: str, personas, client):
+    client.force_login(getattr(personas, who), backend="hygie.accounts.backends.HygieBackend")
+    url = reverse("break_glass_open", kwargs={"public_id": personas.bob_patient.public_id})
+    response = client.get(url)
+    if ROLES_OF[who] == Role.TITULAIRE:
+        assert response.status_code in (200, 302)
+    else:
+        assert response.status_code in (403, 404)
+
+
+def _our_url_names() -> set[str]:
+    names: set[str] = set()
+
+    def walk(patterns) -> None:
+        for p in patterns:
+            if hasattr(p, "url_patterns"):
+                # allauth's flows (login, second factor) come before any access to data.
+                if str(p.pattern) != "auth/":
+                    walk(p.url_patterns)
+            elif p.name:
+                names.add(p.name)
+
+    walk(get_resolver().url_patterns)
+    return names
+
+
+def test_it_covers_every_url_of_hygie():
+    covered = {page.name for page in PAGES} | EVERY_SIGNED_IN_USER | SPECIAL
+    missing = _our_url_names() - covered
+    assert missing == set(), f"Add these URLs to the permission matrix test: {sorted(missing)}"
