@@ -22,9 +22,10 @@ class StartupError(Exception):
 
 
 def check_keys(*, env: str, keys_missing: bool, keys_error: str, secret_from_env: bool) -> None:
-    """In production, no server without the practice's keys: sessions signed with a throwaway
-    key would die at each restart, and duplicates could not be recognised."""
-    if env == "production" and keys_missing and not secret_from_env:
+    """In production, no server without the practice's key file: sessions signed with a
+    throwaway key would die at each restart, and patients could not be recognised (the
+    fingerprint key lives there). HYGIE_SECRET_KEY alone is not enough."""
+    if env == "production" and keys_missing:
         raise StartupError(
             f"{keys_error}\nHygie ne démarre pas sans ses clés en production. Lancez « hygie init » "
             "pour créer le cabinet, ou indiquez le fichier de clés avec HYGIE_KEY_FILE."

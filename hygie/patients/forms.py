@@ -234,6 +234,25 @@ class SearchForm(forms.Form):
         return value
 
 
+class BreakGlassSearchForm(SearchForm):
+    """Outside their care teams a titulaire must already know who they look for: a name and a
+    birth date, or an INS. Two letters alone would list the whole practice."""
+
+    q = forms.CharField(
+        label=_("Nom et date de naissance (JJ/MM/AAAA), ou INS"),
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "type": "search"}),
+        error_messages={"required": _("Saisissez le nom et la date de naissance du patient, ou son INS.")},
+    )
+
+    def clean_q(self) -> str:
+        value = self.cleaned_data["q"].strip()
+        parsed = parse(value)
+        if not (parsed.ins or (parsed.dates and len("".join(parsed.names)) >= 2)):
+            raise forms.ValidationError(_("Saisissez le nom et la date de naissance du patient, ou son INS."))
+        return value
+
+
 class BreakGlassForm(forms.Form):
     reason = forms.CharField(
         label=_("Motif de l'accès exceptionnel"),

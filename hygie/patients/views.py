@@ -324,7 +324,7 @@ def care_team(request: HttpRequest, public_id: Any) -> HttpResponse:
 def break_glass_search(request: HttpRequest) -> HttpResponse:
     user = request.user
     records.require(user, Cap.BREAK_GLASS)
-    form = forms.SearchForm(request.POST or None)
+    form = forms.BreakGlassSearchForm(request.POST or None)
     results = None
     if request.method == "POST" and form.is_valid():
         found = search(records.break_glass_candidates(user), form.cleaned_data["q"])

@@ -46,7 +46,8 @@ def test_it_refuses_to_start_in_production_without_keys():
 
 
 def test_it_starts_without_key_file_when_the_secret_comes_from_the_environment_or_outside_production():
-    startup.check_keys(env="production", keys_missing=True, keys_error="", secret_from_env=True)
+    with pytest.raises(startup.StartupError):
+        startup.check_keys(env="production", keys_missing=True, keys_error="", secret_from_env=True)
     startup.check_keys(env="development", keys_missing=True, keys_error="", secret_from_env=False)
     startup.check_keys(env="production", keys_missing=False, keys_error="", secret_from_env=False)
 

@@ -39,13 +39,23 @@ def test_it_finds_practice_patients_with_name_and_birth_year_only(personas, logi
     personas.alice_patient.save()
     client = login(personas.bob)
     assert client.get(SEARCH).status_code == 200
-    r = client.post(SEARCH, {"q": "moreau"})
+    r = client.post(SEARCH, {"q": "moreau 17/05/1980"})
     body = r.content.decode()
     assert "MOREAU Jeanne" in body and "1980" in body
-    assert "17/05/1980" not in body and "0699999999" not in body
+    assert "0699999999" not in body  # the date in the page is the one typed in the search box
     assert _open(personas.alice_patient) in body
     event = Event.objects.get(action=Ev.PATIENT_SEARCHED, actor=personas.bob)
     assert event.details == {"results": 1, "break_glass": True}
+
+
+def test_it_needs_a_name_and_a_birth_date_outside_the_care_team(personas, login):
+    client = login(personas.bob)
+    for query in ("moreau", "mo", "17/05/1980"):
+        r = client.post(SEARCH, {"q": query})
+        assert r.status_code == 200
+        assert _open(personas.alice_patient) not in r.content.decode()
+        assert "date de naissance" in r.content.decode()
+    assert not Event.objects.filter(action=Ev.PATIENT_SEARCHED).exists()
 
 
 def test_it_answers_404_for_an_unknown_patient(personas, login):
