@@ -97,7 +97,8 @@ def deactivate(*, actor: Any, user: User) -> None:
     """End of contract: the account can no longer sign in and every session ends at once."""
     if user.pk == getattr(actor, "pk", None):
         raise ActionError("Vous ne pouvez pas désactiver votre propre compte.")
-    if user.role == Role.ADMIN and not User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk).exists():
+    other_admins = User.objects.filter(role=Role.ADMIN, is_active=True).exclude(pk=user.pk)
+    if user.role == Role.ADMIN and not other_admins.exists():
         raise ActionError("Impossible de désactiver le dernier administrateur.")
     User.objects.filter(pk=user.pk).update(
         is_active=False, deactivated_at=timezone.now(), session_epoch=F("session_epoch") + 1

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 from allauth.mfa.models import Authenticator
 from django.conf import settings
-from django.contrib.auth import logout
+from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -30,6 +30,11 @@ class SessionGuardMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         if not user.is_authenticated:
+            if SESSION_KEY in request.session:
+                # Signed in earlier, but the account may no longer sign in (deactivated,
+                # replacement over): Django then just sees an anonymous user. End the session
+                # for good, or it would come back to life if the account were enabled again.
+                request.session.flush()
             return self.get_response(request)
 
         if session.is_expired(request, user):
@@ -60,8 +65,9 @@ class SessionGuardMiddleware:
                 return redirect("session_locked")
             return self.get_response(request)
 
-        if not heartbeat or request.method == "POST":
-            session.touch(request)
+        # Any request, the heartbeat included, is activity: the JS sends it only when the
+        # user moved or typed since the last one.
+        session.touch(request)
         return self.get_response(request)
 
 
@@ -76,28 +82,32 @@ class RequireSecondFactorMiddleware:
         user = request.user
         if not user.is_authenticated or request.path.startswith(_ALWAYS_OPEN):
             return self.get_response(request)
-        logout_path = reverse("account_logout")
+        if session.locked_at(request) is not None:
+            # SessionGuardMiddleware lets a locked session reach the unlock flow only; sending
+            # it to set-up pages from there would bounce between the two guards forever.
+            return self.get_response(request)
+        # Locking, the activity heartbeat, re-authentication and logout work during set-up.
+        session_paths = (
+            reverse("account_logout"),
+            reverse("session_locked"),
+            reverse("session_lock_now"),
+            reverse("session_heartbeat"),
+            reverse("account_reauthenticate"),
+            reverse("mfa_reauthenticate"),
+        )
+        if request.path in session_paths:
+            return self.get_response(request)
         if user.must_change_password:
             target = reverse("account_change_password")
-            if request.path not in (target, logout_path):
+            if request.path != target:
                 return redirect(target)
             return self.get_response(request)
         has_factor = Authenticator.objects.filter(
             user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
         ).exists()
         if not has_factor:
-            allowed = (
-                reverse("mfa_index"),
-                reverse("mfa_activate_totp"),
-                reverse("mfa_add_webauthn"),
-                reverse("mfa_view_recovery_codes"),
-                reverse("mfa_generate_recovery_codes"),
-                reverse("mfa_download_recovery_codes"),
-                reverse("account_reauthenticate"),
-                reverse("mfa_reauthenticate"),
-                reverse("second_factor_required"),
-                logout_path,
-            )
+            # Everything under /auth/2fa/ manages second factors (mfa_index is its root).
+            allowed = (reverse("mfa_index"), reverse("second_factor_required"))
             if not request.path.startswith(allowed):
                 return redirect("second_factor_required")
         return self.get_response(request)

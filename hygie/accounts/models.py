@@ -86,8 +86,13 @@ class Replacement(models.Model):
     class Meta:
         ordering = ["-starts_at"]
         constraints = [
-            models.CheckConstraint(condition=models.Q(ends_at__gt=models.F("starts_at")), name="replacement_ends_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(ends_at__gt=models.F("starts_at")), name="replacement_ends_after_start"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.remplacant} → {self.titulaire} ({self.starts_at:%d/%m/%Y}–{self.ends_at:%d/%m/%Y})"
 
     def is_active_at(self, when: datetime | None = None) -> bool:
         when = when or timezone.now()

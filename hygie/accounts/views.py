@@ -92,7 +92,13 @@ def user_create(request: HttpRequest) -> HttpResponse:
             for msg in getattr(exc, "messages", [str(exc)]):
                 form.add_error(None, msg)
         else:
-            messages.success(request, _("Compte créé. La personne choisira son mot de passe et son second facteur à sa première connexion."))
+            messages.success(
+                request,
+                _(
+                    "Compte créé. La personne choisira son mot de passe et son second facteur "
+                    "à sa première connexion."
+                ),
+            )
             return redirect("user_detail", public_id=user.public_id)
     return render(request, "accounts/user_create.html", {"form": form})
 

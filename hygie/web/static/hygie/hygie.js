@@ -3,13 +3,17 @@
   "use strict";
   var body = document.body;
   var idleSeconds = parseInt(body.dataset.idleSeconds || "0", 10);
-  if (!idleSeconds) { return; }
+  // Nothing to protect on the lock page itself, and no session to keep alive.
+  if (!idleSeconds || body.classList.contains("locked-page")) { return; }
   var lockUrl = body.dataset.lockUrl;
   var heartbeatUrl = body.dataset.heartbeatUrl;
   var lockedUrl = body.dataset.lockedUrl;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var lastActivity = Date.now();
   var lastBeat = Date.now();
+  // Tell the server the user is still there: at most once a minute, and well within the
+  // idle delay, or the server would lock a session in active use between two beats.
+  var beatEvery = Math.min(60, idleSeconds / 3) * 1000;
   var locked = false;
 
   function post(url) {
@@ -47,8 +51,7 @@
   window.setInterval(function () {
     var now = Date.now();
     if (now - lastActivity >= idleSeconds * 1000) { lock(); return; }
-    // Tell the server the user is still there, at most once a minute.
-    if (lastActivity > lastBeat && now - lastBeat >= 60000) {
+    if (lastActivity > lastBeat && now - lastBeat >= beatEvery) {
       lastBeat = now;
       post(heartbeatUrl).then(function (r) { if (r.status === 423) { lock(); } });
     }
