@@ -26,7 +26,7 @@ def test_it_gives_the_same_answer_for_a_wrong_password_and_an_unknown_user(perso
     wrong_password = _errors(submit_password(client, "alice", "Pas-Le-Bon!Mot42"))
     unknown_user = _errors(submit_password(client, "zorro", "Pas-Le-Bon!Mot42"))
     assert wrong_password == unknown_user
-    assert wrong_password == ["Le pseudo et/ou le mot de passe sont incorrects."]
+    assert wrong_password == ["L'identifiant ou le mot de passe est incorrect."]
 
 
 def test_it_locks_the_account_after_the_allowed_failures(personas, client):

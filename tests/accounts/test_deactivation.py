@@ -11,7 +11,7 @@ from hygie.accounts import actions
 from tests.accounts.flows import is_signed_in, sign_in, submit_password
 from tests.factories import PASSWORD, make_replacement, make_user
 
-WRONG = "Le pseudo et/ou le mot de passe sont incorrects."
+WRONG = "L'identifiant ou le mot de passe est incorrect."
 
 
 def _errors(response) -> list[str]:

@@ -204,7 +204,7 @@ def test_it_deactivates_a_user(adam, personas):
     assert sophie.get("/patients/").status_code == 302
     assert not is_signed_in(sophie)
     r = submit_password(Client(), "sophie", PASSWORD)
-    assert list(r.context["form"].non_field_errors()) == ["Le pseudo et/ou le mot de passe sont incorrects."]
+    assert list(r.context["form"].non_field_errors()) == ["L'identifiant ou le mot de passe est incorrect."]
 
 
 def test_it_does_not_let_the_administrator_deactivate_themselves(adam, personas):
