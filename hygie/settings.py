@@ -257,6 +257,16 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # --- Access ------------------------------------------------------------------------------
 BREAK_GLASS_HOURS = envint("HYGIE_BREAK_GLASS_HOURS", 24, minimum=1, maximum=72)
 
+# --- Journal -----------------------------------------------------------------------------
+# Rolling retention window of the access journal, in days: 6 months to 3 years (CNIL 2021-122).
+JOURNAL_RETENTION_DAYS = envint("HYGIE_JOURNAL_RETENTION_DAYS", 365, minimum=183, maximum=1096)  # see hygie.audit.conf
+# Minutes between automatic signed checkpoints of the journal.
+JOURNAL_CHECKPOINT_MINUTES = envint("HYGIE_JOURNAL_CHECKPOINT_MINUTES", 5, minimum=1, maximum=60)
+# Signed checkpoints are also appended here, outside the data dir (include it in backups).
+JOURNAL_CHECKPOINT_FILE = Path(
+    envstr("HYGIE_CHECKPOINT_FILE", "") or KEY_FILE.parent / "journal-checkpoints.jsonl"
+).expanduser()
+
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "fr"
 LANGUAGES = [("fr", "Français"), ("en", "English")]

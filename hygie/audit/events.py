@@ -19,8 +19,8 @@ class Ev(StrEnum):
     SESSION_LOCKED = "account:session:locked"
     SESSION_UNLOCKED = "account:session:unlocked"
     REAUTHENTICATED = "account:reauthenticated"
-    PASSWORD_CHANGED = "account:password:changed"
-    PASSWORD_SET_BY_ADMIN = "account:password:set"
+    PASSWORD_CHANGED = "account:password:changed"  # noqa: S105 (a tag, not a password)
+    PASSWORD_SET_BY_ADMIN = "account:password:set"  # noqa: S105
     MFA_ENROLLED = "account:mfa:enrolled"
     MFA_REMOVED = "account:mfa:removed"
     MFA_RESET = "account:mfa:reset"
@@ -63,6 +63,8 @@ class Ev(StrEnum):
     BILLING_VIEWED = "billing:viewed"
     # Access refused by the access module
     ACCESS_DENIED = "access:denied"
+    # The journal itself
+    JOURNAL_PRUNED = "audit:journal:pruned"
 
 
 class Outcome(StrEnum):

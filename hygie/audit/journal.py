@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models, router, transaction
 from django.utils import timezone
 
-from hygie.audit import context
+from hygie.audit import chain, context
 from hygie.audit.events import Ev, Outcome
 from hygie.audit.models import Event
 
@@ -23,7 +23,12 @@ def record(
     details: dict[str, Any] | None = None,
     actor_role: str | None = None,
 ) -> Event:
-    """Append one event. Targets are stored as internal ids; `details` must hold no patient data."""
+    """Append one event. Targets are stored as internal ids; `details` must hold no patient data.
+
+    The event joins the hash chain in the same transaction on SQLite and just after the commit
+    on PostgreSQL (see hygie.audit.chain for why); `seq` and `chain_hash` of the returned object
+    are not filled in.
+    """
     ctx = context.current()
     target_type = target_id = ""
     if target is not None:
@@ -32,8 +37,9 @@ def record(
         if patient_id is None:
             patient_id = _patient_of(target)
     user = actor if (actor is not None and getattr(actor, "is_authenticated", False)) else None
-    with transaction.atomic():
-        return Event.objects.create(
+    using = router.db_for_write(Event)
+    with transaction.atomic(using=using):
+        event = Event.objects.using(using).create(
             at=timezone.now(),
             actor=user,
             actor_role=actor_role if actor_role is not None else (getattr(user, "role", "") or ""),
@@ -48,6 +54,8 @@ def record(
             reason=reason,
             details=details or {},
         )
+        chain.after_append(using)
+        return event
 
 
 def _patient_of(target: models.Model) -> int | None:

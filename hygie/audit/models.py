@@ -3,12 +3,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from hygie.lib.hashchain import GENESIS
+
 
 class Event(models.Model):
     """One line of the access journal: who did what to which object, never the data itself.
 
     Targets are internal ids only. `patient_id` is a plain integer, not a foreign key, so the
     journal outlives an erased patient without naming them.
+
+    `seq` and `chain_hash` are set when the event is sealed into the hash chain (see
+    hygie.audit.chain): in the writer's transaction on SQLite, right after its commit on
+    PostgreSQL. Until then both are empty and the event is "pending".
     """
 
     at = models.DateTimeField(db_index=True)
@@ -25,7 +31,49 @@ class Event(models.Model):
     reason = models.TextField(blank=True)
     # Small structured details: counts, field names changed. Never values of patient fields.
     details = models.JSONField(default=dict, blank=True)
+    # Position in the hash chain: gapless from 1 (or from the pruning anchor + 1).
+    seq = models.BigIntegerField(null=True, unique=True)
+    # SHA-256 chain value after this event, hex (hygie.lib.hashchain).
+    chain_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["actor", "at"])]
+        indexes = [
+            models.Index(fields=["actor", "at"]),
+            # The sealer looks for pending events on every append: keep that lookup tiny.
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="audit_event_pending"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seq or '-'} {self.action}"
+
+
+class ChainHead(models.Model):
+    """The single row holding the end of the chain. Appending locks it (SELECT … FOR UPDATE on
+    PostgreSQL) so that concurrent sealers take turns; it also remembers the pruning anchor."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    chain_hash = models.CharField(max_length=64, default=GENESIS.hex())
+    # Events up to this position were pruned; the checkpoint signed at it starts verification.
+    anchor_seq = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"head {self.seq}"
+
+
+class Checkpoint(models.Model):
+    """A signed statement "the chain value at position `seq` is `chain_hash`", also appended to
+    the checkpoint file outside the data dir, so that rewriting the database is not enough."""
+
+    seq = models.BigIntegerField(unique=True)
+    chain_hash = models.CharField(max_length=64)
+    at = models.DateTimeField()
+    key_id = models.CharField(max_length=16)
+    signature = models.CharField(max_length=128)
+
+    class Meta:
+        ordering = ["seq"]
+
+    def __str__(self) -> str:
+        return f"checkpoint {self.seq}"

@@ -1,0 +1,241 @@
+"""Journal: append throughput with concurrent writers, and verification speed.
+
+Run: .venv/bin/python bench/bench_journal.py [--backend sqlite|postgresql|both] [--writers 8]
+     [--events 1000] [--verify-events 1000000] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+
+For each database, in a fresh temporary data dir (and a throw-away PostgreSQL database, dropped
+at the end):
+- append: `--writers` processes, each writing `--events` events one transaction at a time like a
+  request, through `journal.record` (chained) against plain Event inserts (baseline);
+- verify: `--verify-events` chained events bulk-loaded, then `verify()` against just reading
+  the same rows through the same cursor (baseline).
+Processes rather than threads: a real deployment runs several server processes, and threads
+would measure the GIL. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def _setup(tmp: Path, db_url: str) -> None:
+    os.environ.update(HYGIE_ENV="test", HYGIE_DATA_DIR=str(tmp / "var"), HYGIE_KEY_FILE=str(tmp / "keys.json"))
+    os.environ["HYGIE_DATABASE_URL"] = db_url
+    os.environ["HYGIE_CHECKPOINT_FILE"] = str(tmp / "journal-checkpoints.jsonl")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hygie.settings")
+    from hygie.lib import keyfile
+
+    keyfile.load_or_create(Path(os.environ["HYGIE_KEY_FILE"]))
+    import django
+
+    django.setup()
+
+
+def _writer(mode: str, events: int, barrier, results) -> None:
+    from django.db import connections, transaction
+    from django.utils import timezone
+
+    from hygie.audit import journal
+    from hygie.audit.events import Ev
+    from hygie.audit.models import Event
+
+    connections.close_all()  # never share the parent's connection
+    barrier.wait()
+    start = time.perf_counter()
+    for i in range(events):
+        if mode == "chained":
+            journal.record(Ev.PATIENT_VIEWED, patient_id=i, details={"fields": ["phone"]})
+        else:
+            with transaction.atomic():
+                Event.objects.create(at=timezone.now(), action=str(Ev.PATIENT_VIEWED), patient_id=i,
+                                     request_id="0" * 32, channel="cli", details={"fields": ["phone"]})
+    results.put((start, time.perf_counter()))
+    connections.close_all()
+
+
+def _append(mode: str, writers: int, events: int) -> float:
+    from django.db import connections
+
+    from hygie.audit.chain import seal
+    from hygie.audit.models import ChainHead, Event
+
+    Event.objects.all().delete()
+    ChainHead.objects.all().delete()
+    connections.close_all()
+    ctx = multiprocessing.get_context("fork")
+    barrier, results = ctx.Barrier(writers), ctx.Queue()
+    procs = [ctx.Process(target=_writer, args=(mode, events, barrier, results)) for _ in range(writers)]
+    for p in procs:
+        p.start()
+    spans = [results.get() for _ in procs]
+    for p in procs:
+        p.join()
+        assert p.exitcode == 0
+    elapsed = max(e for _, e in spans) - min(s for s, _ in spans)
+    if mode == "chained":
+        seal()  # nothing should be left, but verify below must see a sealed journal
+    assert Event.objects.count() == writers * events
+    return writers * events / elapsed
+
+
+def _bulk_load(n: int) -> None:
+    """n chained events, hashed here with the same canonical form, inserted in bulk."""
+    from django.db import connection
+
+    from hygie.audit import checkpoint
+    from hygie.audit.chain import table
+    from hygie.audit.models import ChainHead, Checkpoint, Event
+    from hygie.lib import hashchain
+
+    Event.objects.all().delete()
+    Checkpoint.objects.all().delete()
+    ChainHead.objects.all().delete()
+    canon = hashchain.DetailsCanon()
+    base = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+    shapes = ['{}', '{"fields": ["phone", "email"]}', '{"count": 12}']
+    previous = hashchain.GENESIS
+    cols = ("seq", "chain_hash", "at", "actor_id", "actor_role", "action", "outcome", "target_type", "target_id",
+            "patient_id", "ip", "request_id", "channel", "reason", "details")
+    batch: list[tuple] = []
+
+    def flush() -> None:
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                with cursor.cursor.copy(f"COPY {table()} ({', '.join(cols)}) FROM STDIN") as copy:
+                    for row in batch:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(["%s"] * len(cols))
+                cursor.executemany(f"INSERT INTO {table()} ({', '.join(cols)}) VALUES ({marks})", batch)
+        batch.clear()
+
+    with connection.cursor():
+        pass
+    for seq in range(1, n + 1):
+        at = base + timedelta(microseconds=seq * 2_000_003)
+        fields = (at, None, "titulaire", "patient:record:viewed", "success", "patients.patient", str(seq % 5000),
+                  seq % 5000, "192.168.1.20", f"{seq:032x}", "web", "", shapes[seq % 3])
+        payload = hashchain.canonical_event(
+            seq=seq, at=hashchain.format_time(at), actor=None, actor_role=fields[2], action=fields[3],
+            outcome=fields[4], target_type=fields[5], target_id=fields[6], patient=fields[7], ip=fields[8],
+            request_id=fields[9], channel=fields[10], reason=fields[11], details=canon(fields[12]),
+        )
+        previous = hashchain.next_hash(previous, payload)
+        stored_at = at if connection.vendor == "postgresql" else at.replace(tzinfo=None).isoformat(" ")
+        batch.append((seq, previous.hex(), stored_at, *fields[1:]))
+        if len(batch) == 50_000:
+            flush()
+    flush()
+    ChainHead.objects.create(pk=1, seq=n, chain_hash=previous.hex())
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {table()}")
+    checkpoint.make_checkpoint()
+
+
+def _read_all() -> int:
+    """Baseline of verification: stream the same rows through the same cursor, no hashing."""
+    from django.db import connection
+
+    from hygie.audit import chain, verify
+
+    count = 0
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(chain.select_sql(connection.vendor, "seq, chain_hash", "seq > %s", "seq"), [0])
+        for _ in verify._stream(cursor):
+            count += 1
+    return count
+
+
+def child(backend: str, args: argparse.Namespace, db_url: str) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="hygie-bench-journal-"))
+    _setup(tmp, db_url)
+    from django.core.management import call_command
+    from django.db import connection
+
+    from hygie.audit.verify import verify
+
+    call_command("migrate", verbosity=0)
+    out: dict = {"backend": backend}
+    out["baseline_eps"] = _append("plain", args.writers, args.events)
+    out["chained_eps"] = _append("chained", args.writers, args.events)
+    report = verify()
+    assert report.ok, report.summary()
+    _bulk_load(args.verify_events)
+    connection.close()
+    start = time.perf_counter()
+    assert _read_all() == args.verify_events
+    out["read_s"] = time.perf_counter() - start
+    for jobs, key in ((1, "verify1_s"), (None, "verify_s")):
+        connection.close()
+        start = time.perf_counter()
+        report = verify(jobs=jobs)
+        out[key] = time.perf_counter() - start
+        assert report.ok and report.events == args.verify_events, report.summary()
+    print(json.dumps(out))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--writers", type=int, default=8)
+    parser.add_argument("--events", type=int, default=1000, help="events per writer")
+    parser.add_argument("--verify-events", type=int, default=1_000_000)
+    parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--db-url", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, args, args.db_url)
+        return
+
+    import psycopg
+
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    print(f"writers: {args.writers} × {args.events} events, verify: {args.verify_events} events, "
+          f"cpus: {os.cpu_count()}")
+    for backend in backends:
+        db_url, dbname = "", f"bench_journal_{os.getpid()}"
+        if backend == "postgresql":
+            with psycopg.connect(args.pg_url, autocommit=True) as admin:
+                admin.execute(f"CREATE DATABASE {dbname}")
+            db_url = args.pg_url.rsplit("/", 1)[0] + "/" + dbname
+        try:
+            run = subprocess.run(
+                [sys.executable, __file__, "--child", backend, "--db-url", db_url, "--writers", str(args.writers),
+                 "--events", str(args.events), "--verify-events", str(args.verify_events)],
+                capture_output=True, text=True, check=False,
+            )
+        finally:
+            if backend == "postgresql":
+                with psycopg.connect(args.pg_url, autocommit=True) as admin:
+                    admin.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+        if run.returncode != 0:
+            print(run.stdout, run.stderr)
+            sys.exit(f"{backend}: échec")
+        r = json.loads(run.stdout.strip().splitlines()[-1])
+        print(f"\n[{backend}]")
+        print(f"append, plain inserts (baseline): {r['baseline_eps']:8.0f} events/s")
+        print(f"append, chained (journal.record):  {r['chained_eps']:8.0f} events/s"
+              f"  ratio chained/baseline: {r['chained_eps'] / r['baseline_eps']:.2f}")
+        print(f"read {args.verify_events} rows, 1 stream (baseline): {r['read_s']:6.2f} s")
+        print(f"verify, 1 process:                {r['verify1_s']:6.2f} s"
+              f"  ratio verify/read: {r['verify1_s'] / r['read_s']:.2f}")
+        print(f"verify, default (1 per CPU, ≤ 4): {r['verify_s']:6.2f} s"
+              f"  ratio verify/read: {r['verify_s'] / r['read_s']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
