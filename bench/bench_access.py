@@ -52,10 +52,10 @@ def main() -> None:
         CareTeamMember.objects.bulk_create(CareTeamMember(patient=p, practitioner=owner) for p in patients)
 
     def through_access() -> list:
-        return list(records.patient_scope(alice).order_by("birth_name")[:50])
+        return list(records.patient_scope(alice).order_by("-updated_at", "-pk")[:50])
 
     def baseline() -> list:
-        return list(Patient.objects.filter(care_team__practitioner=alice).order_by("birth_name")[:50])
+        return list(Patient.objects.filter(care_team__practitioner=alice).order_by("-updated_at", "-pk")[:50])
 
     assert [p.pk for p in through_access()] == [p.pk for p in baseline()]
     timings: dict[str, list[float]] = {"baseline": [], "access": []}

@@ -1,6 +1,6 @@
 """The `hygie` command: a few French words in front of Django's management commands.
 
-    hygie init | serve | demo | createuser | patients import FICHIER.csv
+    hygie init | serve | worker | demo | createuser | audit … | keys … | patients import FICHIER.csv
 Any other word goes to Django as is (migrate, check, …).
 """
 
@@ -15,18 +15,32 @@ Hygie — coffre-fort des données patients
 Utilisation : hygie COMMANDE [options]
 
   init                  Crée le fichier de clés, la base, le cabinet et le premier administrateur.
-  serve                 Démarre le serveur (127.0.0.1:8000 par défaut).
+  serve                 Démarre le serveur (127.0.0.1:8000 par défaut) et ses tâches de fond
+                        (--no-worker : sans les tâches de fond).
+  worker                Exécute les tâches de fond seules (--once : une fois, pour cron).
   demo                  Crée le cabinet de démonstration (données fictives) et affiche ses comptes.
   createuser            Crée un compte nominatif (--username, --role).
   patients import FICHIER.csv --practitioner IDENTIFIANT
                         Importe des patients depuis un fichier CSV (docs/import-format.md).
+  audit verify | checkpoint | prune | alerts
+                        Vérifie, signe ou purge le journal des accès ; cherche les anomalies.
+  keys status | rotate | recovery-kit | recover | reapply-erasures
+                        Clés de chiffrement : état, renouvellement, kit de récupération.
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
 """
 
 # Hygie's words for its management commands (hygie/core/management/commands).
-COMMANDS = {"init": "init", "serve": "serve", "demo": "demo", "createuser": "createuser"}
+COMMANDS = {
+    "init": "init",
+    "serve": "serve",
+    "worker": "worker",
+    "demo": "demo",
+    "createuser": "createuser",
+    "audit": "audit",
+    "keys": "keys",
+}
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 
 

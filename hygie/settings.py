@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from hygie.lib import keyfile
+from hygie.lib import keyfile, openinghours
 from hygie.lib.env import ConfigError, envbool, envint, envlist, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -66,10 +66,12 @@ INSTALLED_APPS = [
     "hygie.web",  # first: its templates override allauth's
     "hygie.accounts",
     "hygie.practices",
+    "hygie.keys",  # encryption at rest: key hierarchy, encrypted fields (docs/encryption.md)
     "hygie.patients",
     "hygie.agenda",
     "hygie.billing",
     "hygie.audit",
+    "hygie.worker",
     "hygie.core",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -266,6 +268,23 @@ JOURNAL_CHECKPOINT_MINUTES = envint("HYGIE_JOURNAL_CHECKPOINT_MINUTES", 5, minim
 JOURNAL_CHECKPOINT_FILE = Path(
     envstr("HYGIE_CHECKPOINT_FILE", "") or KEY_FILE.parent / "journal-checkpoints.jsonl"
 ).expanduser()
+
+# --- Anomaly alerts on the journal (hygie.audit.alerts) ------------------------------------
+# Opening hours of the practice: accesses to records outside them raise an alert.
+OPENING_HOURS = openinghours.parse(
+    envstr("HYGIE_OPENING_HOURS", "07:00-20:00"), envstr("HYGIE_OPENING_DAYS", "1-6")
+)
+# A user opening more distinct records in one hour than max(this, factor x their usual hourly
+# median over 30 days).
+ALERT_RECORDS_PER_HOUR = envint("HYGIE_ALERT_RECORDS_PER_HOUR", 30, minimum=5, maximum=1000)
+ALERT_RECORDS_FACTOR = envint("HYGIE_ALERT_RECORDS_FACTOR", 3, minimum=2, maximum=20)
+# Failed logins from one address or on one account within a few minutes.
+ALERT_FAILED_LOGINS = envint("HYGIE_ALERT_FAILED_LOGINS", 10, minimum=3, maximum=1000)
+ALERT_FAILED_LOGINS_MINUTES = envint("HYGIE_ALERT_FAILED_LOGINS_MINUTES", 5, minimum=1, maximum=60)
+# Document downloads and report exports by one user within an hour.
+ALERT_EXPORTS_PER_HOUR = envint("HYGIE_ALERT_EXPORTS_PER_HOUR", 50, minimum=5, maximum=10000)
+# Addresses (comma separated) that receive each new alert by email; none by default.
+ALERT_EMAIL = envlist("HYGIE_ALERT_EMAIL", [])
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "fr"

@@ -8,6 +8,8 @@ urlpatterns = [
     path("patients/", include("hygie.patients.urls")),
     path("agenda/", include("hygie.agenda.urls")),
     path("facturation/", include("hygie.billing.urls")),
+    path("journal/", include("hygie.audit.urls")),
+    path("cles/", include("hygie.keys.urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

@@ -105,3 +105,13 @@ class Personas:
 
     def all(self) -> dict[str, User]:
         return {n: getattr(self, n) for n in ("alice", "bob", "remi", "sophie", "fabien", "regine", "adam")}
+
+
+def patients_named(birth_name: str) -> list[Patient]:
+    """Names are encrypted at rest: no SQL filter on them; decrypt and compare here."""
+    return [p for p in Patient.objects.all() if p.birth_name == birth_name]
+
+
+def patient_named(birth_name: str) -> Patient:
+    (patient,) = patients_named(birth_name)
+    return patient

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 
 import pytest
 from django.urls import get_resolver, reverse
+from django.utils import timezone
 
 from hygie.access.policy import Cap, Role
+from hygie.audit.models import Alert, AlertKind
 from hygie.patients import actions as patient_actions
 from tests.architecture.test_permission_docs import _doc_matrix
 from tests.factories import Personas, make_appointment, make_care_sheet, make_consultation
@@ -50,6 +52,7 @@ PAGES = [
     Page("consultation_create", "patient", Cap.MEDICAL_EDIT),
     Page("document_upload", "patient", Cap.MEDICAL_EDIT),
     Page("care_team", "patient", Cap.CARE_TEAM_EDIT, "POST"),
+    Page("patient_erase", "patient", Cap.PATIENT_ERASE),
     Page("consultation_detail", "consultation", Cap.MEDICAL_VIEW),
     Page("consultation_edit", "consultation", Cap.MEDICAL_EDIT),
     Page("document_download", "document", Cap.MEDICAL_VIEW),
@@ -62,6 +65,7 @@ PAGES = [
     Page("care_sheet_create", None, Cap.BILLING_EDIT),
     Page("care_sheet_edit", "care_sheet", Cap.BILLING_EDIT, cap_first=True),
     Page("care_sheet_toggle_paid", "care_sheet", Cap.BILLING_EDIT, "POST", cap_first=True),
+    Page("recovery_kit", None, Cap.KEYS_MANAGE),
     Page("user_list", None, Cap.USERS_MANAGE),
     Page("user_create", None, Cap.USERS_MANAGE),
     Page("user_detail", "user", Cap.USERS_MANAGE),
@@ -72,7 +76,16 @@ PAGES = [
     Page("user_reset_mfa", "user", Cap.USERS_MANAGE, "POST"),
     Page("user_set_password", "user", Cap.USERS_MANAGE, "POST"),
     Page("user_replacement", "user", Cap.USERS_MANAGE, "POST"),
+    Page("journal", None, Cap.JOURNAL_VIEW),
+    Page("journal_verify", None, Cap.JOURNAL_VIEW, "POST"),
+    Page("alert_list", None, Cap.JOURNAL_VIEW),
+    Page("alert_acknowledge", "alert", Cap.JOURNAL_VIEW, "POST"),
+    Page("patient_access_report", "patient", Cap.MEDICAL_VIEW),
+    Page("patient_access_report_pdf", "patient", Cap.MEDICAL_VIEW),
 ]
+
+# Objects that belong to no patientèle: only the capability decides.
+NOT_PATIENT_DATA = {None, "user", "alert"}
 
 # Pages about the signed-in user only, open to every role, holding no patient data.
 EVERY_SIGNED_IN_USER = {
@@ -100,7 +113,7 @@ ROLES_OF = {
 
 def expected(page: Page, who: str, owner: str) -> str:
     allowed = WRITTEN[page.cap.value][ROLES_OF[who]]
-    if page.obj is None or page.obj == "user":
+    if page.obj in NOT_PATIENT_DATA:
         return "ok" if allowed else "403"
     in_reach = who in REACH[owner]
     if page.cap_first:
@@ -125,7 +138,15 @@ def _objects(p: Personas, owner: str) -> dict:
         "appointment": make_appointment(patient, practitioner),
         "care_sheet": make_care_sheet(patient, practitioner),
         "user": p.sophie,
+        "alert": _alert(),
     }
+
+
+def _alert() -> Alert:
+    now = timezone.now()
+    return Alert.objects.create(
+        kind=AlertKind.FAILED_LOGINS, key="ip:192.0.2.1", created_at=now, first_event_at=now, last_event_at=now
+    )
 
 
 def _url(page: Page, objects: dict) -> str:
@@ -139,7 +160,7 @@ CASES = [
     for page in PAGES
     for who in ("anonymous", *ROLES_OF)
     for owner in ("alice", "bob")
-    if not (page.obj in (None, "user") and owner == "bob")  # no owner: one run is enough
+    if not (page.obj in NOT_PATIENT_DATA and owner == "bob")  # no owner: one run is enough
 ]
 
 

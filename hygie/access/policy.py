@@ -47,6 +47,8 @@ class Cap(StrEnum):
     # Administration.
     USERS_MANAGE = "users:manage"
     JOURNAL_VIEW = "journal:view"
+    # Encryption keys: the printable recovery kit.
+    KEYS_MANAGE = "keys:manage"
 
 
 _PRACTITIONER = frozenset(
@@ -82,8 +84,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
         }
     ),
     Role.FACTURATION: frozenset({Cap.BILLING_VIEW, Cap.BILLING_EDIT}),
-    Role.REFERENT: frozenset({Cap.JOURNAL_VIEW}),
-    Role.ADMIN: frozenset({Cap.USERS_MANAGE, Cap.JOURNAL_VIEW}),
+    Role.REFERENT: frozenset({Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE}),
+    Role.ADMIN: frozenset({Cap.USERS_MANAGE, Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE}),
 }
 
 # Roles whose scope is a set of practitioners' patientèles, and how it is reached.

@@ -200,3 +200,27 @@ def billing_patients(user: Any) -> QuerySet[Patient]:
     if not can(user, Cap.BILLING_EDIT):
         return Patient.objects.none()
     return Patient.objects.filter(pk__in=_care_team_patients(practitioner_scope(user)))
+
+
+# --- Journal -----------------------------------------------------------------------------
+# The referent and the administrator see patients in the journal under their pseudonymous code
+# only: never a name, never medical content.
+
+def journal_patient_id(user: Any, code: str) -> int | None:
+    """The internal id behind a patient code, to filter the journal; None if there is none."""
+    require(user, Cap.JOURNAL_VIEW)
+    return Patient.objects.filter(code=code.strip().upper()).values_list("pk", flat=True).first()
+
+
+def break_glass_reasons(user: Any, access_ids: Any) -> dict[str, str]:
+    """{access public id: reason} of break-the-glass accesses, for those who review them
+    (journal viewers). The journal itself only points to the access row."""
+    require(user, Cap.JOURNAL_VIEW)
+    wanted = [_parse(a) for a in access_ids if a]
+    return {str(a.public_id): a.reason for a in BreakGlassAccess.objects.filter(public_id__in=wanted)}
+
+
+def journal_patient_codes(user: Any, ids: Any) -> dict[int, str]:
+    """{internal id: code} for the patients named by journal rows (erased patients are absent)."""
+    require(user, Cap.JOURNAL_VIEW)
+    return dict(Patient.objects.filter(pk__in=[i for i in ids if i is not None]).values_list("pk", "code"))

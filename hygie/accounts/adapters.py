@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
@@ -29,6 +30,27 @@ class AccountAdapter(DefaultAccountAdapter):
 
 
 class MFAAdapter(DefaultMFAAdapter):
+    """TOTP secrets and recovery-code seeds are encrypted at rest with the secrets key (derived
+    from the key file's data root key, hygie.keys.service), never stored in clear."""
+
+    _PREFIX = "hy1:"
+    _AD = b"hygie:mfa-secret"
+
+    def encrypt(self, text: str) -> str:
+        from hygie.keys import service
+
+        ciphertext = service.secrets_key().encrypt(text.encode("utf-8"), self._AD)
+        return self._PREFIX + base64.b64encode(ciphertext).decode("ascii")
+
+    def decrypt(self, encrypted_text: str) -> str:
+        from hygie.keys import service
+
+        if not encrypted_text.startswith(self._PREFIX):
+            # Enrolled before encryption at rest: readable as is, re-encrypted at the next change.
+            return encrypted_text
+        ciphertext = base64.b64decode(encrypted_text[len(self._PREFIX) :])
+        return service.secrets_key().decrypt(ciphertext, self._AD).decode("utf-8")
+
     def get_totp_issuer(self) -> str:
         from hygie.practices.models import Practice
 

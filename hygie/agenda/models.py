@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hygie.keys.fields import EncryptedCharField, EncryptedManager
+
 
 class Appointment(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -14,8 +16,10 @@ class Appointment(models.Model):
     start = models.DateTimeField(_("début"))
     duration_minutes = models.PositiveSmallIntegerField(_("durée (minutes)"), default=20)
     # A short reason: kept minimal, it can be purged once the appointment has passed.
-    reason = models.CharField(_("motif"), max_length=120, blank=True)
+    reason = EncryptedCharField(_("motif"), max_length=120, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EncryptedManager()
 
     class Meta:
         ordering = ["start"]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 class RequestContext:
     request_id: str
     ip: str | None
-    channel: str  # "web" or "cli"
+    channel: str  # "web", "cli" or "worker"
 
 
 _current: contextvars.ContextVar[RequestContext | None] = contextvars.ContextVar("hygie_request", default=None)

@@ -65,6 +65,18 @@ class Ev(StrEnum):
     ACCESS_DENIED = "access:denied"
     # The journal itself
     JOURNAL_PRUNED = "audit:journal:pruned"
+    JOURNAL_VIEWED = "audit:journal:viewed"
+    JOURNAL_VERIFIED = "audit:journal:verified"
+    ALERT_RAISED = "audit:alert:raised"
+    ALERT_ACKNOWLEDGED = "audit:alert:acknowledged"
+    # The "accès au dossier" report of one patient (GDPR art. 15)
+    ACCESS_REPORT_VIEWED = "patient:access-report:viewed"
+    ACCESS_REPORT_EXPORTED = "patient:access-report:exported"
+    # Encryption keys
+    KEYS_ROTATED = "keys:kek:rotated"
+    RECOVERY_KIT_GENERATED = "keys:recovery-kit:generated"
+    KEYS_RECOVERED = "keys:keyfile:recovered"
+    ERASURES_REAPPLIED = "keys:erasures:reapplied"
 
 
 class Outcome(StrEnum):

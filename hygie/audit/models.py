@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from hygie.lib.hashchain import GENESIS
 
@@ -77,3 +80,67 @@ class Checkpoint(models.Model):
 
     def __str__(self) -> str:
         return f"checkpoint {self.seq}"
+
+
+class AlertKind(models.TextChoices):
+    OFF_HOURS = "off_hours", _("Accès aux dossiers hors des heures d'ouverture")
+    MANY_RECORDS = "many_records", _("Nombre inhabituel de dossiers ouverts")
+    BREAK_GLASS = "break_glass", _("Accès exceptionnel à examiner")
+    FAILED_LOGINS = "failed_logins", _("Série d'échecs de connexion")
+    MASS_EXPORT = "mass_export", _("Téléchargements ou exports en nombre")
+    INACTIVE_ACCOUNT = "inactive_account", _("Tentative de connexion d'un compte désactivé ou expiré")
+    JOURNAL_ALTERED = "journal_altered", _("Journal altéré")
+
+
+class Severity(models.TextChoices):
+    INFO = "info", _("information")
+    WARNING = "warning", _("à examiner")
+    CRITICAL = "critical", _("grave")
+
+
+class Alert(models.Model):
+    """An anomaly found in the journal (hygie.audit.alerts), shown to the referent and the
+    administrator until acknowledged. `details` holds ids and counts only, never names.
+
+    `key` says what the alert is about (an account, an address, an access); events of the same
+    kind and key close in time extend the open alert rather than raising another one.
+    """
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(max_length=20, choices=AlertKind.choices)
+    severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    key = models.CharField(max_length=80)
+    created_at = models.DateTimeField(db_index=True)
+    # Time of the first and last event behind the alert.
+    first_event_at = models.DateTimeField()
+    last_event_at = models.DateTimeField()
+    # The account concerned, if any (the actor, or the account tried for failed logins).
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    details = models.JSONField(default=dict, blank=True)
+    # Ids of the journal events behind the alert (at most MAX_EVENT_IDS; details["events"] counts all).
+    event_ids = models.JSONField(default=list, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    comment = models.TextField(blank=True)
+
+    MAX_EVENT_IDS = 1000
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["kind", "key", "last_event_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.public_id}"
+
+
+class AlertCursor(models.Model):
+    """The single row remembering up to which chain position the detectors have read."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    last_seq = models.BigIntegerField(default=0)
+    scanned_at = models.DateTimeField(null=True)
+
+    def __str__(self) -> str:
+        return f"alerts scanned to {self.last_seq}"

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from hygie.keys.fields import EncryptedCharField, EncryptedDecimalField, EncryptedManager
+
 
 class CareSheet(models.Model):
     """A care sheet / billing line. The billing clerk sees it under the patient's code only."""
@@ -14,10 +16,12 @@ class CareSheet(models.Model):
     patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="care_sheets")
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="care_sheets")
     date = models.DateField(_("date"))
-    acts = models.CharField(_("actes"), max_length=200)
-    amount = models.DecimalField(_("montant (€)"), max_digits=8, decimal_places=2)
+    acts = EncryptedCharField(_("actes"), max_length=200)
+    amount = EncryptedDecimalField(_("montant (€)"), max_digits=8, decimal_places=2)
     paid = models.BooleanField(_("réglé"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EncryptedManager()
 
     class Meta:
         ordering = ["-date", "-created_at"]

@@ -291,7 +291,7 @@ def _medical_content(
         )
     for _ in range(rng.randint(0, 2)):
         title, kind = rng.choice(DOCUMENT_TITLES)
-        blob = documents.save_stream(io.BytesIO(tiny_pdf(title)))
+        blob = documents.save_stream(io.BytesIO(tiny_pdf(title)), patient=patient)
         stored.append(blob.storage_name)
         Document.objects.create(
             patient=patient,

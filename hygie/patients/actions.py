@@ -187,7 +187,7 @@ def upload_document(*, actor: Any, patient: Patient, title: str, kind: str, file
     """
     if kind not in DocumentKind.values:
         raise ActionError("Type de document inconnu.")
-    blob = documents.save_stream(fileobj)
+    blob = documents.save_stream(fileobj, patient=patient)
     try:
         with transaction.atomic():
             document = Document(
@@ -223,7 +223,8 @@ BREAK_GLASS_MIN_REASON = 10
 def open_break_glass(actor: Any, patient: Patient, reason: str) -> BreakGlassAccess:
     """Open a time-limited access to a patient outside the actor's care teams, with a reason.
 
-    The reason goes to the journal: reviewing these accesses is the point of asking for it.
+    The reason stays in the (encrypted) access row: typed text may be medical and never goes
+    into the journal, whose event points to the access row. Reviewers read it from there.
     """
     if actor is None or not actor.is_active or not role_can(actor.role, Cap.BREAK_GLASS):
         raise ActionError("Seul un praticien titulaire peut ouvrir un accès exceptionnel.")
@@ -240,7 +241,57 @@ def open_break_glass(actor: Any, patient: Patient, reason: str) -> BreakGlassAcc
         Ev.BREAK_GLASS,
         actor=actor,
         target=patient,
-        reason=reason,
         details={"access": str(access.public_id), "hours": settings.BREAK_GLASS_HOURS},
     )
     return access
+
+
+# --- Erasure (crypto-shredding) ----------------------------------------------------------
+
+def erase_patient(*, actor: Any, patient: Patient) -> None:
+    """Erase a patient for good: destroy their data key, then their rows and document blobs.
+
+    Without the data key every copy of their data — database pages, old backups — is
+    unreadable ciphertext. The erasure register (internal id and date, in the database and in a
+    file next to the key file) lets a restored backup erase them again. The journal keeps ids
+    only. The caller has fetched the patient with Cap.PATIENT_ERASE.
+    """
+    if actor is None or not actor.is_active or not role_can(actor.role, Cap.PATIENT_ERASE):
+        raise ActionError("Seul un praticien titulaire peut effacer un dossier patient.")
+    blobs = list(patient.documents.values_list("storage_name", flat=True))
+    patient_pk = patient.pk
+    with transaction.atomic():
+        journal.record(
+            Ev.PATIENT_ERASED, actor=actor, target=patient, details={"documents": len(blobs), "crypto_shredding": True}
+        )
+        _shred(patient_pk)
+    # The blobs are unreadable already (their keys were wrapped by the destroyed data key);
+    # removing them once the erasure is committed frees the space.
+    transaction.on_commit(lambda: [documents.delete_blob(name) for name in blobs])
+
+
+def _shred(patient_pk: int) -> None:
+    from hygie.keys import erasure
+    from hygie.patients.models import BlindIndex
+
+    # The data key first: from here on the patient's ciphertexts are noise.
+    erasure.destroy_key(patient_pk)
+    BlindIndex.objects.filter(patient_id=patient_pk).delete()
+    Patient.objects.filter(pk=patient_pk).delete()
+
+
+@transaction.atomic
+def reapply_erasures() -> list[int]:
+    """After a restore: erase again the patients erased since the backup was taken (ids from the
+    erasure register, including the file next to the key file). Returns their internal ids."""
+    from hygie.keys import erasure
+
+    done = []
+    for ref, when in erasure.registered().items():
+        if Patient.objects.filter(pk=ref).exists() or erasure.still_has_key(ref):
+            _shred(ref)
+            done.append(ref)
+        erasure.remember_erasure(ref, when)
+    if done:
+        journal.record(Ev.ERASURES_REAPPLIED, actor=None, details={"patients": done})
+    return done

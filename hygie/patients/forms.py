@@ -273,3 +273,24 @@ class BreakGlassForm(forms.Form):
                 _("Le motif doit faire au moins %(n)d caractères.") % {"n": BREAK_GLASS_MIN_REASON}
             )
         return value
+
+
+class EraseForm(forms.Form):
+    """Typing the patient's code proves the user means this record, and knows it is for good."""
+
+    code = forms.CharField(
+        label=_("Code du patient, pour confirmer"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        error_messages={"required": _("Saisissez le code du patient pour confirmer l'effacement.")},
+    )
+
+    def __init__(self, *args: Any, code: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.expected = code
+
+    def clean_code(self) -> str:
+        value = re.sub(r"\s", "", self.cleaned_data["code"]).upper()
+        if value != self.expected:
+            raise forms.ValidationError(_("Ce n'est pas le code de ce patient : rien n'a été effacé."))
+        return value

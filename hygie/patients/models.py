@@ -1,4 +1,5 @@
-"""Patient records. Which fields are personal or medical is declared in `sensitive.py`.
+"""Patient records. Which fields are personal or medical is declared in `sensitive.py`; exactly
+those are encrypted at rest (hygie.keys.fields), with the patient's own data key.
 
 Never query these models from a view or a command: go through `hygie.access.records`.
 """
@@ -7,10 +8,20 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+
+from hygie.keys.fields import (
+    EncryptedCharField,
+    EncryptedDateField,
+    EncryptedEmailField,
+    EncryptedManager,
+    EncryptedPatientModel,
+    EncryptedTextField,
+)
 
 # Crockford-like alphabet without look-alikes: the pseudonymous code is read aloud and typed.
 _CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
@@ -26,25 +37,31 @@ class Sex(models.TextChoices):
     OTHER = "I", _("Indéterminé")
 
 
-class Patient(models.Model):
+# Changing one of these recomputes the patient's blind indexes (hygie.patients.indexes).
+INDEXED_FIELDS = frozenset({"birth_name", "usage_name", "first_names", "birth_date", "ins"})
+
+
+class Patient(EncryptedPatientModel):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     # Pseudonymous code: what billing sees instead of a name.
     code = models.CharField(max_length=12, unique=True, default=new_patient_code, editable=False)
-    birth_name = models.CharField(_("nom de naissance"), max_length=100)
-    usage_name = models.CharField(_("nom d'usage"), max_length=100, blank=True)
-    first_names = models.CharField(_("prénoms"), max_length=150)
-    birth_date = models.DateField(_("date de naissance"))
-    sex = models.CharField(_("sexe"), max_length=1, choices=Sex.choices)
-    ins = models.CharField(_("INS / NIR"), max_length=15, blank=True)
-    phone = models.CharField(_("téléphone"), max_length=30, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
-    address = models.TextField(_("adresse"), blank=True)
-    death_date = models.DateField(_("date de décès"), null=True, blank=True)
-    history = models.TextField(_("antécédents"), blank=True)
+    birth_name = EncryptedCharField(_("nom de naissance"), max_length=100)
+    usage_name = EncryptedCharField(_("nom d'usage"), max_length=100, blank=True)
+    first_names = EncryptedCharField(_("prénoms"), max_length=150)
+    birth_date = EncryptedDateField(_("date de naissance"))
+    sex = EncryptedCharField(_("sexe"), max_length=1, choices=Sex.choices)
+    ins = EncryptedCharField(_("INS / NIR"), max_length=15, blank=True)
+    phone = EncryptedCharField(_("téléphone"), max_length=30, blank=True)
+    email = EncryptedEmailField(_("e-mail"), blank=True)
+    address = EncryptedTextField(_("adresse"), blank=True)
+    death_date = EncryptedDateField(_("date de décès"), null=True, blank=True)
+    history = EncryptedTextField(_("antécédents"), blank=True)
     # Keyed HMAC of the normalised identity: finds duplicates (imports) without plaintext.
     identity_fingerprint = models.CharField(max_length=64, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EncryptedManager()
 
     class Meta:
         verbose_name = _("patient")
@@ -52,6 +69,14 @@ class Patient(models.Model):
     def __str__(self) -> str:
         # Never used in logs: Django only calls this in templates and forms.
         return self.display_name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        super().save(*args, **kwargs)
+        if update_fields is None or INDEXED_FIELDS & set(update_fields):
+            from hygie.patients import indexes
+
+            indexes.refresh(self)
 
     @property
     def last_name(self) -> str:
@@ -83,10 +108,12 @@ class Consultation(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consultations")
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     date = models.DateTimeField(_("date"))
-    motif = models.CharField(_("motif"), max_length=200)
-    observations = models.TextField(_("observations"), blank=True)
+    motif = EncryptedCharField(_("motif"), max_length=200)
+    observations = EncryptedTextField(_("observations"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = EncryptedManager()
 
     class Meta:
         ordering = ["-date"]
@@ -108,7 +135,7 @@ class Document(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="documents")
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    title = models.CharField(_("titre"), max_length=200)
+    title = EncryptedCharField(_("titre"), max_length=200)
     kind = models.CharField(_("type"), max_length=20, choices=DocumentKind.choices, default=DocumentKind.OTHER)
     # Sniffed from the content at upload, never taken from the browser.
     content_type = models.CharField(max_length=50)
@@ -117,6 +144,8 @@ class Document(models.Model):
     # Name of the blob under DOCUMENTS_DIR: random, says nothing of the patient.
     storage_name = models.CharField(max_length=80, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = EncryptedManager()
 
     class Meta:
         ordering = ["-created_at"]
@@ -132,7 +161,7 @@ class BreakGlassAccess(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="break_glass")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="break_glass")
-    reason = models.TextField(_("motif de l'accès"))
+    reason = EncryptedTextField(_("motif de l'accès"))
     created_at = models.DateTimeField(auto_now_add=True)
     expires_at = models.DateTimeField()
     reviewed_at = models.DateTimeField(null=True, blank=True)
@@ -140,9 +169,26 @@ class BreakGlassAccess(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
+    objects = EncryptedManager()
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         # Ids only: this string may reach a log or an error page.
         return str(self.public_id)
+
+
+class BlindIndex(models.Model):
+    """Truncated keyed hashes of a patient's normalised names, birth date and INS: what search
+    looks up instead of plaintext (hygie.lib.blindindex). Many patients share each value."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=3)
+    value = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"

@@ -1,8 +1,9 @@
 """Find patients by name, birth date or INS.
 
-Kept on its own on purpose: once identity fields are encrypted, this matching moves to blind
-indexes, and only this module changes. It matches in Python over a queryset the caller has
-already limited to what the user may reach (hygie.access.records).
+Identity fields are encrypted at rest: the database first narrows the caller's queryset (already
+limited to what the user may reach, hygie.access.records) with blind indexes
+(hygie.patients.indexes), then the candidates are decrypted and matched here, in Python, which
+drops the false positives of the truncated indexes.
 
 A query mixes words freely: « dupont », « dup jea », « Dupont 17/05/1980 », « 2 80 05 75 … ».
 Names are compared folded (no case, no accents, hyphens as spaces); every word of the query
@@ -15,6 +16,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+
+from django.db.models import QuerySet
 
 from hygie.lib.text import compact, fold
 from hygie.patients.models import Patient
@@ -95,12 +98,16 @@ def _matches(patient: Patient, q: ParsedQuery) -> bool:
     return not q.names or _matches_names(patient, q.names)
 
 
-def search(queryset: Iterable[Patient], query: str) -> list[Patient]:
+def search(queryset: QuerySet[Patient] | Iterable[Patient], query: str) -> list[Patient]:
     """Patients of `queryset` matching `query`, sorted by name. An unusable query (fewer than
     two letters and no date or INS) finds nothing rather than everything."""
+    from hygie.patients import indexes
+
     parsed = parse(query)
     if not parsed.usable:
         return []
+    if isinstance(queryset, QuerySet):
+        queryset = indexes.narrow(queryset, names=parsed.names, dates=parsed.dates, ins=parsed.ins)
     found = [p for p in queryset if _matches(p, parsed)]
     found.sort(key=lambda p: (fold(p.last_name), fold(p.first_names), p.birth_date))
     return found

@@ -14,6 +14,7 @@ urlpatterns = [
     path("<uuid:public_id>/consultations/nouvelle/", views.consultation_create, name="consultation_create"),
     path("<uuid:public_id>/documents/ajouter/", views.document_upload, name="document_upload"),
     path("<uuid:public_id>/equipe/", views.care_team, name="care_team"),
+    path("<uuid:public_id>/effacer/", views.patient_erase, name="patient_erase"),
     path("consultations/<uuid:public_id>/", views.consultation_detail, name="consultation_detail"),
     path("consultations/<uuid:public_id>/modifier/", views.consultation_edit, name="consultation_edit"),
     path("documents/<uuid:public_id>/", views.document_download, name="document_download"),

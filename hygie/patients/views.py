@@ -48,7 +48,9 @@ def _form_errors(form: Form, exc: Exception) -> None:
 @require_GET
 def patient_list(request: HttpRequest) -> HttpResponse:
     records.require(request.user, Cap.PATIENT_LIST)
-    patients = records.patient_scope(request.user).order_by("birth_name", "first_names", "pk")
+    # Names are encrypted at rest: the database cannot sort by them. The list shows the most
+    # recently updated records first (50 decrypted per page); search finds a patient by name.
+    patients = records.patient_scope(request.user).order_by("-updated_at", "-pk")
     page = Paginator(patients, PAGE_SIZE).get_page(request.GET.get("page"))
     journal.record(
         Ev.PATIENT_LISTED, actor=request.user, details={"page": page.number, "results": len(page.object_list)}
@@ -124,6 +126,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "can_edit_identity": records.can(user, Cap.PATIENT_IDENTITY_EDIT),
         "can_edit_medical": records.can(user, Cap.MEDICAL_EDIT),
         "can_edit_team": records.can(user, Cap.CARE_TEAM_EDIT) and not break_glass,
+        "can_erase": records.can(user, Cap.PATIENT_ERASE) and not break_glass,
     }
     if medical:
         team = list(patient.care_team.select_related("practitioner").order_by("added_at"))
@@ -274,15 +277,38 @@ def document_download(request: HttpRequest, public_id: Any) -> FileResponse:
     user = request.user
     document = records.get_document(user, public_id, Cap.MEDICAL_VIEW)
     try:
-        blob = documents.open_blob(document.storage_name)
+        blob = documents.open_blob(document.storage_name, patient=document.patient)
     except FileNotFoundError:
         raise Http404 from None
     journal.record(Ev.DOCUMENT_DOWNLOADED, actor=user, target=document)
     # A neutral name: never the title or the patient's name, which would end up in a downloads folder.
     filename = f"document-{document.public_id.hex[:8]}{documents.extension(document.content_type)}"
+    # Decrypted segment by segment while it is sent: never whole in memory.
     response = FileResponse(blob, as_attachment=True, filename=filename, content_type=document.content_type)
+    response["Content-Length"] = str(document.size)
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def patient_erase(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Erase a record for good (crypto-shredding), after typing the patient's code to confirm."""
+    user = request.user
+    patient = records.get_patient(user, public_id, Cap.PATIENT_ERASE)
+    if records.is_break_glass(user, patient):
+        # An exceptional access opens a record to read it, not to destroy it.
+        raise PermissionDenied
+    form = forms.EraseForm(request.POST or None, code=patient.code)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.erase_patient(actor=user, patient=patient)
+        except actions.ActionError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, _("Le dossier a été effacé définitivement."))
+            return redirect("patient_list")
+    return render(request, "patients/patient_erase.html", {"form": form, "patient": patient})
 
 
 # --- Care team ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ def hygie(request: HttpRequest) -> dict[str, Any]:
             "billing": records.can(user, Cap.BILLING_VIEW),
             "users": records.can(user, Cap.USERS_MANAGE),
             "journal": records.can(user, Cap.JOURNAL_VIEW),
+            "keys": records.can(user, Cap.KEYS_MANAGE),
         }
     return {
         "nav": nav,

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from hygie.access import records
 from hygie.access.policy import Cap
 from hygie.accounts import session
-from hygie.audit import journal
+from hygie.audit import alerts, journal
 from hygie.audit.events import Ev
 from hygie.audit.models import Event
 
@@ -37,6 +37,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     patients_count = None
     if records.can(user, Cap.PATIENT_LIST):
         patients_count = records.patient_scope(user).count()
+    alerts_count, latest_alerts = 0, []
+    if records.can(user, Cap.JOURNAL_VIEW):
+        pending = alerts.open_alerts().order_by("-created_at", "-id")
+        alerts_count = pending.count()
+        latest_alerts = list(pending[:5])
     return render(
         request,
         "web/dashboard.html",
@@ -47,6 +52,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "unpaid": unpaid,
             "patients_count": patients_count,
             "can_see_names": records.can(user, Cap.PATIENT_IDENTITY_VIEW),
+            "alerts_count": alerts_count,
+            "alerts": latest_alerts,
         },
     )
 

@@ -65,7 +65,7 @@ def test_it_gives_each_titulaire_patients_with_records(demo_json):
     assert CareSheet.objects.filter(paid=False).exists()
     assert Event.objects.filter(action=Ev.PATIENT_CREATED).count() == 6
     for document in Document.objects.all():
-        with documents.open_blob(document.storage_name) as blob:
+        with documents.open_blob(document.storage_name, patient=document.patient) as blob:
             assert blob.read(5) == b"%PDF-"
 
 

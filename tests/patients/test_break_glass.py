@@ -86,7 +86,9 @@ def test_it_opens_a_time_limited_access_with_a_trace(personas, login, settings):
     assert access.reason == REASON
     assert before + timedelta(hours=6) <= access.expires_at <= timezone.now() + timedelta(hours=6)
     event = Event.objects.get(action=Ev.BREAK_GLASS, actor=personas.bob)
-    assert event.reason == REASON
+    # The typed reason stays in the encrypted access row; the event points to it.
+    assert event.reason == "" and REASON not in repr(event.details)
+    assert event.details["access"] == str(access.public_id)
     assert event.patient_id == personas.alice_patient.pk
     page = client.get(_detail(personas.alice_patient))
     assert page.status_code == 200
@@ -110,3 +112,11 @@ def test_it_just_redirects_for_a_patient_already_in_scope(personas, login):
     assert not BreakGlassAccess.objects.exists()
     assert not Event.objects.filter(action=Ev.BREAK_GLASS).exists()
     assert "Accès exceptionnel" not in client.get(_detail(personas.alice_patient)).content.decode()
+
+
+def test_it_shows_the_reason_to_reviewers_and_in_the_patient_report(personas, login):
+    login(personas.bob).post(_open(personas.alice_patient), {"reason": REASON})
+    journal_page = login(personas.regine).get("/journal/")
+    assert REASON in journal_page.content.decode()
+    report = login(personas.alice).get(f"/journal/patients/{personas.alice_patient.public_id}/acces/")
+    assert REASON in report.content.decode()

@@ -94,7 +94,10 @@ def test_it_stores_a_pdf(personas, login, documents_dir):
     assert _blobs(documents_dir) == [doc.storage_name]
     assert "compte" not in doc.storage_name and len(doc.storage_name) == 32
     blob = documents_dir / doc.storage_name
-    assert blob.read_bytes() == PDF
+    # Encrypted at rest; decrypted as it is read.
+    assert PDF[:20] not in blob.read_bytes() and blob.read_bytes().startswith(b"HYGD")
+    with documents.open_blob(doc.storage_name, patient=personas.alice_patient) as f:
+        assert f.read() == PDF
     assert stat.S_IMODE(os.stat(blob).st_mode) == 0o600
     event = Event.objects.get(action=Ev.DOCUMENT_UPLOADED, actor=personas.alice)
     assert event.patient_id == personas.alice_patient.pk
@@ -172,16 +175,17 @@ def test_it_sniffs_accepted_types():
 
 def test_it_refuses_paths_outside_the_documents_dir():
     with pytest.raises(ValueError):
-        documents.open_blob("../../etc/passwd")
+        documents.open_blob("../../etc/passwd", patient=None)
 
 
-def test_it_stops_streaming_past_the_limit_and_leaves_nothing(documents_dir):
+def test_it_stops_streaming_past_the_limit_and_leaves_nothing(personas, documents_dir):
+    patient = personas.alice_patient
     with pytest.raises(documents.TooLarge):
-        documents.save_stream(io.BytesIO(PDF + b"0" * 200_000), limit=100_000)
+        documents.save_stream(io.BytesIO(PDF + b"0" * 200_000), patient=patient, limit=100_000)
     assert _blobs(documents_dir) == []
-    blob = documents.save_stream(io.BytesIO(PDF), limit=len(PDF))
+    blob = documents.save_stream(io.BytesIO(PDF), patient=patient, limit=len(PDF))
     assert blob.size == len(PDF)
-    with documents.open_blob(blob.storage_name) as f:
+    with documents.open_blob(blob.storage_name, patient=patient) as f:
         assert f.read() == PDF
     documents.delete_blob(blob.storage_name)
     assert _blobs(documents_dir) == []

@@ -3,6 +3,7 @@ from datetime import date
 from hygie.audit.events import Ev
 from hygie.audit.models import Event
 from hygie.patients.models import CareTeamMember, Patient
+from tests.factories import patient_named, patients_named
 
 URL = "/patients/nouveau/"
 
@@ -44,12 +45,12 @@ def test_it_refuses_roles_without_patient_create(personas, login):
         client = login(user)
         assert client.get(URL).status_code == 403
         assert client.post(URL, _data()).status_code == 403
-    assert not Patient.objects.filter(birth_name="Dupont").exists()
+    assert not patients_named("Dupont")
 
 
 def test_it_creates_a_patient_in_the_titulaires_patientele(personas, login):
     r = login(personas.alice).post(URL, _data())
-    patient = Patient.objects.get(birth_name="Dupont")
+    patient = patient_named("Dupont")
     assert r.status_code == 302
     assert r["Location"] == f"/patients/{patient.public_id}/"
     assert patient.birth_date == date(1971, 4, 3)
@@ -60,12 +61,12 @@ def test_it_creates_a_patient_in_the_titulaires_patientele(personas, login):
 
 def test_it_accepts_iso_dates_too(personas, login):
     login(personas.alice).post(URL, _data(birth_date="1971-04-03"))
-    assert Patient.objects.get(birth_name="Dupont").birth_date == date(1971, 4, 3)
+    assert patient_named("Dupont").birth_date == date(1971, 4, 3)
 
 
 def test_it_puts_the_locums_patient_in_the_replaced_patientele(personas, login):
     login(personas.remi).post(URL, _data())
-    assert _team(Patient.objects.get(birth_name="Dupont")) == {"alice"}
+    assert _team(patient_named("Dupont")) == {"alice"}
 
 
 def test_it_lets_a_secretary_choose_among_her_titulaires(personas, login):
@@ -77,10 +78,10 @@ def test_it_lets_a_secretary_choose_among_her_titulaires(personas, login):
     assert 'name="practitioner"' in body
     r = client.post(URL, _data())
     assert r.status_code == 200
-    assert not Patient.objects.filter(birth_name="Dupont").exists()
+    assert not patients_named("Dupont")
     r = client.post(URL, _data(practitioner=str(personas.bob.public_id)))
     assert r.status_code == 302
-    assert _team(Patient.objects.get(birth_name="Dupont")) == {"bob"}
+    assert _team(patient_named("Dupont")) == {"bob"}
 
 
 def test_it_refuses_a_titulaire_the_secretary_does_not_work_for(personas, login):
@@ -92,7 +93,7 @@ def test_it_refuses_a_titulaire_the_secretary_does_not_work_for(personas, login)
     r = login(personas.sophie).post(URL, _data(practitioner=str(personas.alice.public_id)))
     assert r.status_code == 200
     assert "Choisissez un praticien de la liste." in r.content.decode()
-    assert not Patient.objects.filter(birth_name="Dupont").exists()
+    assert not patients_named("Dupont")
 
 
 def test_it_refuses_a_duplicate(personas, login):
@@ -106,7 +107,7 @@ def test_it_refuses_a_duplicate(personas, login):
     client.post(URL, _data())
     r = client.post(URL, _data())
     assert r.status_code == 200
-    assert Patient.objects.filter(birth_name="Dupont").count() == 1
+    assert len(patients_named("Dupont")) == 1
 
 
 def test_it_allows_the_same_identity_in_another_patientele(personas, login):
@@ -122,17 +123,17 @@ def test_it_validates_the_ins_key(personas, login):
     assert r.status_code == 200
     assert "INS invalide" in r.content.decode()
     assert client.post(URL, _data(ins="12345")).status_code == 200
-    assert not Patient.objects.filter(birth_name="Dupont").exists()
+    assert not patients_named("Dupont")
     spaced = " ".join([good[:1], good[1:3], good[3:5], good[5:7], good[7:10], good[10:13], good[13:]])
     assert client.post(URL, _data(ins=spaced)).status_code == 302
-    assert Patient.objects.get(birth_name="Dupont").ins == good
+    assert patient_named("Dupont").ins == good
 
 
 def test_it_accepts_a_corsican_ins(personas, login):
     ins = _nir("18005" + "2A" + "123456")
     r = login(personas.alice).post(URL, _data(ins=ins.lower()))
     assert r.status_code == 302
-    assert Patient.objects.get(birth_name="Dupont").ins == ins
+    assert patient_named("Dupont").ins == ins
 
 
 def test_it_explains_bad_input_in_french_and_saves_nothing(personas, login):
@@ -148,5 +149,5 @@ def test_it_explains_bad_input_in_french_and_saves_nothing(personas, login):
         r = client.post(URL, data)
         assert r.status_code == 200
         assert message in r.content.decode(), message
-    assert not Patient.objects.filter(birth_name="Dupont").exists()
+    assert not patients_named("Dupont")
     assert not Event.objects.filter(action=Ev.PATIENT_CREATED).exists()

@@ -45,15 +45,16 @@ def test_it_refuses_roles_without_patient_list(personas, login):
         assert login(user).get(URL).status_code == 403
 
 
-def test_it_paginates_by_50(personas, login):
+def test_it_paginates_by_50_most_recently_updated_first(personas, login):
+    # Names are encrypted at rest: the database orders by last update, not by name.
     for i in range(50):
         make_patient(personas.alice, birth_name=f"Zz{i:02d}", first_names="Test", birth_date=date(1990, 1, 1))
     client = login(personas.alice)
     first = client.get(URL).content.decode()
-    assert "ZZ48" in first
-    assert "ZZ49" not in first  # 51 patients: the last one is on page 2
+    assert "ZZ49" in first and "ZZ00" in first
+    assert "MOREAU" not in first  # 51 patients: the oldest one is on page 2
     second = client.get(URL + "?page=2").content.decode()
-    assert "ZZ49" in second
+    assert "MOREAU Jeanne" in second
 
 
 def test_it_journals_the_listing(personas, login):

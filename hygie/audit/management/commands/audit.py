@@ -1,4 +1,5 @@
-"""`hygie audit verify | checkpoint | prune`: the journal's tamper evidence and retention."""
+"""`hygie audit verify | checkpoint | prune | alerts`: the journal's tamper evidence, retention
+and anomaly alerts."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from hygie.audit import checkpoint, conf
+from hygie.audit import alerts, checkpoint, conf
 from hygie.audit.prune import prune
 from hygie.audit.verify import verify
 from hygie.core.management.base import HygieCommand
@@ -21,12 +22,13 @@ class Command(HygieCommand):
     help = "Vérifie, signe ou purge le journal des accès."
 
     def add_arguments(self, parser: Any) -> None:
-        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{verify,checkpoint,prune}")
+        sub = parser.add_subparsers(dest="subcommand", required=True, metavar="{verify,checkpoint,prune,alerts}")
         sub.add_parser("verify", help="Vérifie tout le journal contre sa chaîne et ses points de contrôle signés.")
         sub.add_parser("checkpoint", help="Signe maintenant la fin du journal (point de contrôle).")
         sub.add_parser(
             "prune", help="Supprime les événements plus anciens que la durée de conservation, après vérification."
         )
+        sub.add_parser("alerts", help="Cherche maintenant les anomalies dans les nouveaux événements du journal.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         try:
@@ -69,3 +71,10 @@ class Command(HygieCommand):
             f"{result.deleted} événements antérieurs au {result.cutoff:%d/%m/%Y} supprimés ; "
             f"le journal se vérifie désormais à partir de la position {result.anchor_seq}."
         )
+
+    def _alerts(self) -> None:
+        new = alerts.scan()
+        pending = alerts.open_alerts().count()
+        self.stdout.write(f"{len(new)} nouvelle(s) alerte(s) ; {pending} à examiner au total.")
+        for alert in new:
+            self.stdout.write(f"- {alert.get_kind_display()} ({alert.details.get('events', 0)} événements)")

@@ -26,6 +26,11 @@ class Command(HygieCommand):
             action="store_true",
             help="Accepter une adresse du réseau sans HTTPS (essai sur un réseau de confiance seulement).",
         )
+        parser.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Ne pas exécuter les tâches de fond dans ce processus (un « hygie worker » à part s'en charge).",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         host, port, threads = opts["host"], opts["port"], opts["threads"]
@@ -52,6 +57,13 @@ class Command(HygieCommand):
             self.stderr.write(f"Attention : {host} sans HTTPS, les échanges circulent en clair.")
 
         startup.prepare_database()
+        # The key file must open this database's data (same practice, master key not lost).
+        from hygie.keys.startup import KeysMismatch, check_keys_open_the_data
+
+        try:
+            check_keys_open_the_data()
+        except KeysMismatch as exc:
+            raise CommandError(str(exc), returncode=2) from None
 
         from waitress import serve
 
@@ -63,5 +75,18 @@ class Command(HygieCommand):
             self.stdout.write(f"Adresse du cabinet (proxy HTTPS) : {settings.BASE_URL}/")
         self.stdout.write("Ctrl+C pour arrêter.")
         self.stdout.flush()
-        # waitress logs no access line: no URL, hence no patient id, reaches a log file.
-        serve(application, host=host, port=port, threads=threads, ident="Hygie")
+        worker = None
+        if not opts["no_worker"]:
+            # Journal checkpoints, alerts, retention: in a thread of the server by default. Several
+            # servers may each run one: every job still runs once (hygie.worker.runner).
+            from hygie.worker.runner import Worker
+
+            worker = Worker()
+            thread = worker.start_thread()
+        try:
+            # waitress logs no access line: no URL, hence no patient id, reaches a log file.
+            serve(application, host=host, port=port, threads=threads, ident="Hygie")
+        finally:
+            if worker is not None:
+                worker.stop()
+                thread.join(timeout=30)

@@ -1,0 +1,108 @@
+"""French labels of journal events, for people: the viewer, the access report and its PDF.
+
+The tags themselves (hygie.audit.events) never change; these words may. A test checks that every
+tag has a label.
+"""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from hygie.access.policy import Role
+from hygie.audit.events import Ev, Outcome
+
+LABELS = {
+    Ev.LOGIN_SUCCEEDED: _("Connexion"),
+    Ev.LOGIN_FAILED: _("Connexion refusée"),
+    Ev.LOGIN_LOCKED: _("Compte bloqué après des échecs de connexion"),
+    Ev.LOGOUT: _("Déconnexion"),
+    Ev.LOGOUT_EVERYWHERE: _("Déconnexion de toutes les sessions"),
+    Ev.SESSION_IDLE_LOCKED: _("Session verrouillée après inactivité"),
+    Ev.SESSION_LOCKED: _("Session verrouillée"),
+    Ev.SESSION_UNLOCKED: _("Session déverrouillée"),
+    Ev.REAUTHENTICATED: _("Identité confirmée à nouveau"),
+    Ev.PASSWORD_CHANGED: _("Mot de passe changé"),
+    Ev.PASSWORD_SET_BY_ADMIN: _("Mot de passe provisoire défini"),
+    Ev.MFA_ENROLLED: _("Second facteur enregistré"),
+    Ev.MFA_REMOVED: _("Second facteur retiré"),
+    Ev.MFA_RESET: _("Second facteur réinitialisé"),
+    Ev.MFA_RECOVERY_CODES_GENERATED: _("Codes de secours générés"),
+    Ev.USER_CREATED: _("Compte créé"),
+    Ev.USER_CHANGED: _("Compte modifié"),
+    Ev.USER_ROLE_CHANGED: _("Rôle modifié"),
+    Ev.USER_DEACTIVATED: _("Compte désactivé"),
+    Ev.USER_REACTIVATED: _("Compte réactivé"),
+    Ev.REPLACEMENT_CREATED: _("Remplacement enregistré"),
+    Ev.PRACTICE_CREATED: _("Cabinet créé"),
+    Ev.PATIENT_CREATED: _("Dossier créé"),
+    Ev.PATIENT_VIEWED: _("Dossier consulté"),
+    Ev.PATIENT_UPDATED: _("Identité modifiée"),
+    Ev.PATIENT_SEARCHED: _("Recherche de patients"),
+    Ev.PATIENT_LISTED: _("Liste des patients consultée"),
+    Ev.PATIENT_ERASED: _("Dossier effacé"),
+    Ev.PATIENTS_IMPORTED: _("Import de patients"),
+    Ev.CARE_TEAM_ADDED: _("Praticien ajouté à l'équipe de soins"),
+    Ev.CARE_TEAM_REMOVED: _("Praticien retiré de l'équipe de soins"),
+    Ev.BREAK_GLASS: _("Accès exceptionnel au dossier"),
+    Ev.BREAK_GLASS_REVIEWED: _("Accès exceptionnel examiné"),
+    Ev.HISTORY_VIEWED: _("Antécédents consultés"),
+    Ev.HISTORY_UPDATED: _("Antécédents modifiés"),
+    Ev.CONSULTATION_CREATED: _("Consultation créée"),
+    Ev.CONSULTATION_VIEWED: _("Consultation consultée"),
+    Ev.CONSULTATION_UPDATED: _("Consultation modifiée"),
+    Ev.DOCUMENT_UPLOADED: _("Document ajouté"),
+    Ev.DOCUMENT_DOWNLOADED: _("Document téléchargé"),
+    Ev.DOCUMENT_DELETED: _("Document supprimé"),
+    Ev.APPOINTMENT_CREATED: _("Rendez-vous créé"),
+    Ev.APPOINTMENT_UPDATED: _("Rendez-vous modifié"),
+    Ev.APPOINTMENT_CANCELLED: _("Rendez-vous annulé"),
+    Ev.AGENDA_VIEWED: _("Agenda consulté"),
+    Ev.CARE_SHEET_CREATED: _("Feuille de soins créée"),
+    Ev.CARE_SHEET_UPDATED: _("Feuille de soins modifiée"),
+    Ev.BILLING_VIEWED: _("Facturation consultée"),
+    Ev.ACCESS_DENIED: _("Accès refusé"),
+    Ev.JOURNAL_PRUNED: _("Journal purgé (durée de conservation)"),
+    Ev.JOURNAL_VIEWED: _("Journal des accès consulté"),
+    Ev.JOURNAL_VERIFIED: _("Intégrité du journal vérifiée"),
+    Ev.ALERT_RAISED: _("Alerte levée"),
+    Ev.ALERT_ACKNOWLEDGED: _("Alerte acquittée"),
+    Ev.ACCESS_REPORT_VIEWED: _("Relevé des accès au dossier consulté"),
+    Ev.ACCESS_REPORT_EXPORTED: _("Relevé des accès au dossier exporté (PDF)"),
+    Ev.KEYS_ROTATED: _("Clé de chiffrement renouvelée"),
+    Ev.RECOVERY_KIT_GENERATED: _("Kit de récupération des clés imprimé"),
+    Ev.KEYS_RECOVERED: _("Fichier de clés restauré"),
+    Ev.ERASURES_REAPPLIED: _("Effacements réappliqués après restauration"),
+}
+
+OUTCOMES = {
+    Outcome.SUCCESS: _("réussi"),
+    Outcome.FAILURE: _("échec"),
+    Outcome.DENIED: _("refusé"),
+}
+
+
+def action_label(tag: str) -> str:
+    """The label of a tag; an unknown tag (from a later version) is shown as is."""
+    try:
+        return str(LABELS[Ev(tag)])
+    except (ValueError, KeyError):
+        return tag
+
+
+def outcome_label(outcome: str) -> str:
+    try:
+        return str(OUTCOMES[Outcome(outcome)])
+    except ValueError:
+        return outcome
+
+
+def role_label(role: str) -> str:
+    try:
+        return str(Role(role).label)
+    except ValueError:
+        return role or "—"
+
+
+def action_choices() -> list[tuple[str, str]]:
+    """For the viewer's select, sorted by label."""
+    return sorted(((tag.value, str(label)) for tag, label in LABELS.items()), key=lambda c: c[1].lower())

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from hygie.keys import views
+
+urlpatterns = [
+    path("kit-de-recuperation/", views.recovery_kit, name="recovery_kit"),
+]

@@ -1,0 +1,43 @@
+"""The periodic jobs. An app declares its jobs in its `jobs.py`, found at start-up:
+
+    from hygie.worker.registry import job
+
+    @job("journal-seal", every=timedelta(minutes=1))
+    def seal_journal() -> str:
+        return f"{chain.seal()} événements chaînés"
+
+`every` is a timedelta or a function returning one (read from settings at each run). The
+function's return value, if any, is kept as the job's last result: counts, never data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+# Longest a run may take before another worker may assume this one died and run the job again.
+DEFAULT_LEASE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    func: Callable[[], Any]
+    every: timedelta | Callable[[], timedelta]
+    lease: timedelta = DEFAULT_LEASE
+
+    def interval(self) -> timedelta:
+        return self.every() if callable(self.every) else self.every
+
+
+REGISTRY: dict[str, JobSpec] = {}
+
+
+def job(name: str, *, every: timedelta | Callable[[], timedelta], lease: timedelta = DEFAULT_LEASE) -> Callable:
+    def register(func: Callable[[], Any]) -> Callable[[], Any]:
+        REGISTRY[name] = JobSpec(name, func, every, lease)
+        return func
+
+    return register

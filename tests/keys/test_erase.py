@@ -1,0 +1,103 @@
+"""Crypto-shredding: an explicit titulaire action; the data key goes first, the register stays."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from django.db import connection
+
+from hygie.audit.events import Ev
+from hygie.audit.models import Event
+from hygie.keys import service
+from hygie.keys.models import ErasureRegister, PatientKey
+from hygie.patients import actions
+from hygie.patients.models import BlindIndex, Patient
+from tests.factories import make_appointment, make_care_sheet, make_consultation
+
+PDF = b"%PDF-1.4\n%%EOF\n"
+
+
+def _url(patient):
+    return f"/patients/{patient.public_id}/effacer/"
+
+
+def _history(personas):
+    patient = personas.alice_patient
+    make_consultation(patient, personas.alice, observations="Secret médical")
+    make_appointment(patient, personas.alice)
+    make_care_sheet(patient, personas.alice)
+    doc = actions.upload_document(
+        actor=personas.alice, patient=patient, title="CR", kind="compte_rendu", fileobj=io.BytesIO(PDF)
+    )
+    return patient, doc
+
+
+def test_it_asks_for_the_patients_code(personas, login):
+    patient, _ = _history(personas)
+    client = login(personas.alice)
+    assert patient.code in client.get(_url(patient)).content.decode()
+    r = client.post(_url(patient), {"code": "P-WRONG000"})
+    assert r.status_code == 200 and "Ce n&#x27;est pas le code de ce patient" in r.content.decode()
+    assert Patient.objects.filter(pk=patient.pk).exists()
+
+
+def test_it_shreds_the_patient(personas, login, settings, own_key_file, django_capture_on_commit_callbacks):
+    patient, doc = _history(personas)
+    pk = patient.pk
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT observations FROM patients_consultation WHERE patient_id = %s", [pk])
+        (ciphertext,) = cursor.fetchone()
+    blob = settings.DOCUMENTS_DIR / doc.storage_name
+    assert blob.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        r = login(personas.alice).post(_url(patient), {"code": patient.code.lower()}, follow=True)
+    assert r.redirect_chain[-1][0] == "/patients/"
+    assert "effacé définitivement" in r.content.decode()
+
+    assert not Patient.objects.filter(pk=pk).exists()
+    assert not PatientKey.objects.filter(patient_id=pk).exists()
+    assert not BlindIndex.objects.filter(patient_id=pk).exists()
+    assert not blob.exists()
+    assert ErasureRegister.objects.filter(patient_ref=pk).exists()
+    line = json.loads(service.erasure_file().read_text().splitlines()[-1])
+    assert line["patient"] == pk and set(line) == {"patient", "erased_at"}
+    event = Event.objects.get(action=Ev.PATIENT_ERASED)
+    assert event.patient_id == pk and event.actor == personas.alice
+    assert "Moreau" not in json.dumps(event.details)
+    # A copy of the ciphertext (an old page, a backup) has no key left to open it.
+    assert ciphertext and service.clear_cache() is None
+    try:
+        service.data_key(pk)
+    except service.MissingDataKey:
+        pass
+    else:
+        raise AssertionError("the data key survived")
+
+
+def test_a_restore_erases_again_the_patients_erased_after_the_backup(personas, own_key_file):
+    patient, _ = _history(personas)
+    pk = patient.pk
+    actions.erase_patient(actor=personas.alice, patient=patient)
+    # A restored database brings the patient back, the register in the database goes back too;
+    # the file next to the key file remembers.
+    from django.db import transaction
+
+    with transaction.atomic():
+        ErasureRegister.objects.all().delete()
+    service.erasure_file().write_text(json.dumps({"patient": pk, "erased_at": "2026-01-01T00:00:00+00:00"}) + "\n")
+    restored = Patient(pk=pk, birth_name="Moreau", first_names="Jeanne", sex="F", birth_date=patient.birth_date)
+    restored.save()
+    assert Patient.objects.filter(pk=pk).exists()
+    assert actions.reapply_erasures() == [pk]
+    assert not Patient.objects.filter(pk=pk).exists() and not PatientKey.objects.filter(patient_id=pk).exists()
+    assert ErasureRegister.objects.filter(patient_ref=pk).exists()
+
+
+def test_only_titulaires_of_the_care_team_erase(personas, login):
+    patient = personas.alice_patient
+    for user in (personas.remi, personas.sophie):
+        assert login(user).post(_url(patient), {"code": patient.code}).status_code == 403
+    assert login(personas.bob).post(_url(patient), {"code": patient.code}).status_code == 404
+    assert Patient.objects.filter(pk=patient.pk).exists()

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def checkpoint_file(settings, tmp_path):
+    """Each test its own checkpoint file (see tests/audit/conftest.py)."""
+    path = tmp_path / "journal-checkpoints.jsonl"
+    settings.JOURNAL_CHECKPOINT_FILE = str(path)
+    return path
