@@ -6,7 +6,8 @@ Run: .venv/bin/python bench/bench_journal.py [--backend sqlite|postgresql|both] 
 For each database, in a fresh temporary data dir (and a throw-away PostgreSQL database, dropped
 at the end):
 - append: `--writers` processes, each writing `--events` events one transaction at a time like a
-  request, through `journal.record` (chained) against plain Event inserts (baseline);
+  request, through `journal.record` (chained) against plain Event inserts through the ORM
+  (baseline) and against one raw parameterised INSERT per transaction, no chain (the ceiling);
 - verify: `--verify-events` chained events bulk-loaded, then `verify()` against just reading
   the same rows through the same cursor (baseline).
 Processes rather than threads: a real deployment runs several server processes, and threads
@@ -52,11 +53,20 @@ def _writer(mode: str, events: int, barrier, results) -> None:
     from hygie.audit.models import Event
 
     connections.close_all()  # never share the parent's connection
+    connection = connections["default"]
+    sql = (f"INSERT INTO {Event._meta.db_table} (at, actor_role, action, outcome, target_type, target_id, "
+           "patient_id, request_id, channel, reason, details, chain_hash) "
+           "VALUES (%s, '', %s, 'success', '', '', %s, %s, 'cli', '', %s, '')")
     barrier.wait()
     start = time.perf_counter()
     for i in range(events):
         if mode == "chained":
             journal.record(Ev.PATIENT_VIEWED, patient_id=i, details={"fields": ["phone"]})
+        elif mode == "raw":
+            # The ceiling: one parameterised INSERT per transaction, no ORM, no chain.
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(sql, [connection.ops.adapt_datetimefield_value(timezone.now()), str(Ev.PATIENT_VIEWED),
+                                     i, "0" * 32, connection.ops.adapt_json_value({"fields": ["phone"]}, None)])
         else:
             with transaction.atomic():
                 Event.objects.create(at=timezone.now(), action=str(Ev.PATIENT_VIEWED), patient_id=i,
@@ -170,6 +180,7 @@ def child(backend: str, args: argparse.Namespace, db_url: str) -> None:
     call_command("migrate", verbosity=0)
     out: dict = {"backend": backend}
     out["baseline_eps"] = _append("plain", args.writers, args.events)
+    out["raw_eps"] = _append("raw", args.writers, args.events)
     out["chained_eps"] = _append("chained", args.writers, args.events)
     report = verify()
     assert report.ok, report.summary()
@@ -228,6 +239,7 @@ def main() -> None:
         r = json.loads(run.stdout.strip().splitlines()[-1])
         print(f"\n[{backend}]")
         print(f"append, plain inserts (baseline): {r['baseline_eps']:8.0f} events/s")
+        print(f"append, raw SQL inserts (ceiling): {r['raw_eps']:8.0f} events/s")
         print(f"append, chained (journal.record):  {r['chained_eps']:8.0f} events/s"
               f"  ratio chained/baseline: {r['chained_eps'] / r['baseline_eps']:.2f}")
         print(f"read {args.verify_events} rows, 1 stream (baseline): {r['read_s']:6.2f} s")

@@ -18,6 +18,7 @@ verifying, whatever the database returns.
 from __future__ import annotations
 
 import logging
+from typing import Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
@@ -70,6 +71,102 @@ def select_sql(vendor: str, leading: str, where: str, order: str, limit: int | N
 
 def payload(seq: int, row: tuple, details: hashchain.DetailsCanon) -> bytes:
     return hashchain.event_payload(seq, row, details)
+
+
+class EventFields(NamedTuple):
+    """The content of one event except its time, as journal.record hands it over (the ORM's
+    Python values; the time is taken inside the transaction)."""
+
+    actor_id: int | None
+    actor_role: str
+    action: str
+    outcome: str
+    target_type: str
+    target_id: str
+    patient_id: int | None
+    ip: str | None
+    request_id: str
+    channel: str
+    reason: str
+    details: dict[str, Any]
+
+
+class Prepared(NamedTuple):
+    # CONTENT_COLUMNS[1:] as the database receives them (details as the ORM's JSON text or Jsonb).
+    values: tuple
+    # Canonical JSON of `details`, from the very text stored (SQLite only, else "").
+    details_canon: str
+
+
+# Canonical `details` memoised on the stored JSON text, shared by every append of the process.
+_details = hashchain.DetailsCanon()
+
+
+def prepare(conn: Any, fields: EventFields) -> Prepared:
+    """Adapt the values for the database the way the ORM does, before the transaction starts.
+    On SQLite, the canonical form of `details` is taken from the exact JSON text that will be
+    stored, like `_seal_batch` and `verify` do when they read it back."""
+    ops = conn.ops
+    details_db = ops.adapt_json_value(fields.details, None)
+    values = (
+        fields.actor_id, fields.actor_role, fields.action, fields.outcome, fields.target_type, fields.target_id,
+        fields.patient_id, ops.adapt_ipaddressfield_value(fields.ip), fields.request_id, fields.channel,
+        fields.reason, details_db,
+    )
+    return Prepared(values, _details(details_db) if conn.vendor == "sqlite" else "")
+
+
+_COLUMNS = ", ".join(CONTENT_COLUMNS)
+# Pending events are inserted with seq NULL and chain_hash "" (what the ORM wrote).
+_INSERT = (
+    f"INSERT INTO {Event._meta.db_table} ({_COLUMNS}, seq, chain_hash) "  # noqa: S608 (constants)
+    f"VALUES ({', '.join(['%s'] * (len(CONTENT_COLUMNS) + 2))})"
+)
+# The head and, in the same statement, whether any event still waits for its seal.
+_HEAD_AND_PENDING = (
+    f"SELECT seq, chain_hash, EXISTS (SELECT 1 FROM {Event._meta.db_table} WHERE seq IS NULL) "  # noqa: S608
+    f"FROM {ChainHead._meta.db_table} WHERE id = 1"
+)
+_SET_HEAD = f"UPDATE {ChainHead._meta.db_table} SET seq = %s, chain_hash = %s WHERE id = 1"  # noqa: S608
+_PENDING_EXISTS = f"SELECT EXISTS (SELECT 1 FROM {Event._meta.db_table} WHERE seq IS NULL)"  # noqa: S608
+
+
+def append(using: str, at: Any, prepared: Prepared) -> tuple[int, int | None, str]:
+    """Insert one event inside the caller's transaction; returns (id, seq, chain hash), the last
+    two None and "" when the event is sealed later (PostgreSQL, or a backlog on SQLite).
+
+    SQLite, usual case: the IMMEDIATE transaction holds the write lock from its BEGIN, so the head
+    read here cannot move before the commit. The position and chain value are computed first and
+    the event is inserted already sealed: three statements (head, INSERT, head UPDATE), where
+    inserting then sealing took five. The payload is built from the stored texts exactly as
+    `_seal_batch` builds it from the row it reads back, so the hash is the same either way.
+    When the head is missing, events are pending (written before the chain existed, or by other
+    means) or the transaction is not IMMEDIATE, the event is inserted plain and sealed by
+    `after_append`, as before, so that positions keep following ids.
+    """
+    conn = connections[using]
+    at_db = conn.ops.adapt_datetimefield_value(at)
+    with conn.cursor() as cursor:
+        if conn.vendor == "sqlite":
+            # BEGIN IMMEDIATE done (by atomic): this connection holds the write lock.
+            if conn.transaction_mode == "IMMEDIATE" and conn.connection.in_transaction:
+                cursor.execute(_HEAD_AND_PENDING)
+                head = cursor.fetchone()
+                if head is not None and not head[2]:
+                    seq = head[0] + 1
+                    content = (at_db, *prepared.values)
+                    digest = hashchain.next_hash(bytes.fromhex(head[1]), payload(seq, content, _details)).hex()
+                    cursor.execute(_INSERT, [*content, seq, digest])
+                    pk = cursor.lastrowid
+                    cursor.execute(_SET_HEAD, [seq, digest])
+                    return pk, seq, digest
+            cursor.execute(_INSERT, [at_db, *prepared.values, None, ""])
+            pk = cursor.lastrowid
+        else:
+            cursor.execute(_INSERT + " RETURNING id", [at_db, *prepared.values, None, ""])
+            pk = cursor.fetchone()[0]
+    after_append(using)
+    return pk, None, ""
 
 
 def after_append(using: str = DEFAULT_DB_ALIAS) -> None:
@@ -136,26 +233,47 @@ def _seal_if_free(using: str, batch: int) -> int:
     failed attempt needs no transaction.
     """
     total = 0
-    pending = Event.objects.using(using).filter(seq__isnull=True)
     with connections[using].cursor() as cursor:
         for _round in range(20):
             cursor.execute("SELECT pg_try_advisory_lock(%s)", [_HEAD_LOCK])
             if not cursor.fetchone()[0]:
                 break
             try:
-                total += _seal_batch(using, batch)
+                total += _seal_batch(using, batch, locked=True)
             finally:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", [_HEAD_LOCK])
-            if not pending.exists():
+            # A statement of its own, after the unlock: its snapshot must include every event
+            # whose writer found the lock taken.
+            cursor.execute(_PENDING_EXISTS)
+            if not cursor.fetchone()[0]:
                 break
     return total
 
 
-def _seal_batch(using: str, batch: int, *, savepoint: bool = True) -> int:
+def _seal_batch(using: str, batch: int, *, savepoint: bool = True, locked: bool = False) -> int:
     """Seal up to `batch` pending events in one transaction. Raw SQL, no models: on SQLite this
-    runs inside every writer's transaction, which holds the database's write lock meanwhile."""
+    runs inside every writer's transaction, which holds the database's write lock meanwhile.
+
+    `locked`: PostgreSQL, the session already holds the head lock (`_seal_if_free`). Then no
+    other sealer can move the head or seal an event meanwhile, the reads need no transaction,
+    and the events and the head are updated by a single statement, atomic on its own: three
+    round trips to the server instead of seven (BEGIN, lock, head, pending, events, head, COMMIT).
+    """
     conn = connections[using]
     head_table = ChainHead._meta.db_table
+    if locked and conn.vendor == "postgresql" and not conn.in_atomic_block:
+        with conn.cursor() as cursor:
+            cursor.execute(f"SELECT seq, chain_hash FROM {head_table} WHERE id = 1")  # noqa: S608
+            current = cursor.fetchone()
+            if current is not None:
+                cursor.execute(select_sql(conn.vendor, "id, seq", "seq IS NULL", "id", batch))
+                rows = cursor.fetchall()
+                if not rows:
+                    return 0
+                ids, seqs, hashes, (seq, digest) = _chain_rows(current, rows)
+                cursor.execute(_SEAL_PG, [ids, seqs, hashes, seq, digest])
+                return len(rows)
+        # No head yet: the general path below creates it (or refuses to).
     with transaction.atomic(using=using, savepoint=savepoint), conn.cursor() as cursor:
         if conn.vendor == "postgresql":
             # Re-entrant: a session already holding the lock (see _seal_if_free) gets it again.
@@ -169,17 +287,31 @@ def _seal_batch(using: str, batch: int, *, savepoint: bool = True) -> int:
         rows = cursor.fetchall()
         if not rows:
             return 0
-        details = hashchain.DetailsCanon()
-        seq, previous_hex = current
-        previous = bytes.fromhex(previous_hex)
-        updates = []
-        for row in rows:
-            seq += 1
-            previous = hashchain.next_hash(previous, payload(seq, row[2:], details))
-            updates.append((seq, previous.hex(), row[0]))
-        cursor.executemany(f"UPDATE {table()} SET seq = %s, chain_hash = %s WHERE id = %s", updates)  # noqa: S608
-        cursor.execute(
-            f"UPDATE {head_table} SET seq = %s, chain_hash = %s WHERE id = 1",  # noqa: S608
-            [seq, previous.hex()],
-        )
+        ids, seqs, hashes, (seq, digest) = _chain_rows(current, rows)
+        cursor.executemany(f"UPDATE {table()} SET seq = %s, chain_hash = %s WHERE id = %s",  # noqa: S608
+                           list(zip(seqs, hashes, ids, strict=True)))
+        cursor.execute(_SET_HEAD, [seq, digest])
     return len(rows)
+
+
+def _chain_rows(current: tuple, rows: list) -> tuple[list, list, list, tuple[int, str]]:
+    """Positions and chain values for pending `rows` (id, seq, *content) following `current`."""
+    details = _details
+    seq, previous_hex = current
+    previous = bytes.fromhex(previous_hex)
+    ids, seqs, hashes = [], [], []
+    for row in rows:
+        seq += 1
+        previous = hashchain.next_hash(previous, payload(seq, row[2:], details))
+        ids.append(row[0])
+        seqs.append(seq)
+        hashes.append(previous.hex())
+    return ids, seqs, hashes, (seq, hashes[-1])
+
+
+# Every sealed event and the head in one statement (PostgreSQL): a statement is atomic.
+_SEAL_PG = (
+    f"WITH sealed AS (UPDATE {Event._meta.db_table} AS e SET seq = v.seq, chain_hash = v.chain_hash "  # noqa: S608
+    "FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS v(id, seq, chain_hash) WHERE e.id = v.id) "
+    f"UPDATE {ChainHead._meta.db_table} SET seq = %s, chain_hash = %s WHERE id = 1"
+)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import models, router, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from hygie.audit import chain, context
 from hygie.audit.events import Ev, Outcome
 from hygie.audit.models import Event
+
+# The ORM's own normalisation of IP addresses (IPv6 compressed), applied before the insert.
+_ip_prep = Event._meta.get_field("ip").get_prep_value
 
 
 def record(
@@ -27,7 +30,12 @@ def record(
 
     The event joins the hash chain in the same transaction on SQLite and just after the commit
     on PostgreSQL (see hygie.audit.chain for why); `seq` and `chain_hash` of the returned object
-    are not filled in.
+    are filled in only when the event was sealed at once (SQLite).
+
+    The row is written by one parameterised INSERT (hygie.audit.chain.append) rather than through
+    the ORM, with the values the ORM would have stored: everything that can be prepared is
+    prepared before the transaction, because on SQLite the transaction holds the database's
+    only write lock.
     """
     ctx = context.current()
     target_type = target_id = ""
@@ -37,25 +45,36 @@ def record(
         if patient_id is None:
             patient_id = _patient_of(target)
     user = actor if (actor is not None and getattr(actor, "is_authenticated", False)) else None
+    role = str(actor_role if actor_role is not None else (getattr(user, "role", "") or ""))
     using = router.db_for_write(Event)
+    fields = chain.EventFields(
+        actor_id=None if user is None else user.pk,
+        actor_role=role,
+        action=str(action),
+        outcome=str(outcome),
+        target_type=target_type,
+        target_id=target_id,
+        patient_id=None if patient_id is None else int(patient_id),
+        ip=_ip_prep(ctx.ip),
+        request_id=str(ctx.request_id),
+        channel=str(ctx.channel),
+        reason=str(reason),
+        details=details or {},
+    )
+    prepared = chain.prepare(connections[using], fields)
     with transaction.atomic(using=using):
-        event = Event.objects.using(using).create(
-            at=timezone.now(),
-            actor=user,
-            actor_role=actor_role if actor_role is not None else (getattr(user, "role", "") or ""),
-            action=str(action),
-            outcome=str(outcome),
-            target_type=target_type,
-            target_id=target_id,
-            patient_id=patient_id,
-            ip=ctx.ip,
-            request_id=ctx.request_id,
-            channel=ctx.channel,
-            reason=reason,
-            details=details or {},
-        )
-        chain.after_append(using)
-        return event
+        at = timezone.now()
+        pk, seq, chain_hash = chain.append(using, at, prepared)
+    event = Event(
+        id=pk, at=at, actor_role=role, action=fields.action, outcome=fields.outcome, target_type=target_type,
+        target_id=target_id, patient_id=fields.patient_id, ip=fields.ip, request_id=fields.request_id,
+        channel=fields.channel, reason=fields.reason, details=fields.details, seq=seq, chain_hash=chain_hash,
+    )
+    if user is not None:
+        event.actor = user
+    event._state.adding = False
+    event._state.db = using
+    return event
 
 
 def _patient_of(target: models.Model) -> int | None:

@@ -1,0 +1,87 @@
+"""journal.record writes its row by raw SQL: the row must be what the ORM would have written,
+and the chain value computed before the INSERT (SQLite) the one sealing would have given."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from hygie.audit import chain, context, journal
+from hygie.audit.events import Ev, Outcome
+from hygie.audit.models import ChainHead, Event
+from hygie.audit.verify import verify
+from hygie.lib import hashchain
+from tests.audit.helpers import record_at
+
+pytestmark = pytest.mark.django_db
+
+
+def _details_shapes():
+    return [{}, {"fields": ["phone", "email"]}, {"b": 1, "a": [1.5, None, True]}, {"é": "ü\n\"x\""}]
+
+
+def test_the_row_holds_what_the_orm_would_store():
+    token = context.set_context(context.RequestContext("f" * 32, "2001:0db8:0000::0001", "web"))
+    try:
+        event = journal.record(Ev.PATIENT_VIEWED, patient_id="7", outcome=Outcome.DENIED, reason="motif",
+                               details={"z": 1, "a": [2]})
+    finally:
+        context.reset_context(token)
+    chain.seal()
+    stored = Event.objects.get(pk=event.pk)
+    assert stored.ip == "2001:db8::1"  # the ORM's IPv6 normalisation
+    assert stored.patient_id == 7
+    assert stored.details == {"z": 1, "a": [2]}
+    assert (stored.action, stored.outcome, stored.reason, stored.request_id, stored.channel) == (
+        "patient:record:viewed", "denied", "motif", "f" * 32, "web")
+    assert stored.at == event.at
+    assert event.ip == stored.ip and event.patient_id == 7 and not event._state.adding
+    assert verify().ok
+
+
+@pytest.mark.parametrize("when", [
+    datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC),  # no microseconds: SQLite stores no fraction
+    datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC),
+])
+def test_the_chain_value_is_the_one_verify_recomputes(when):
+    for details in _details_shapes():
+        record_at(when, Ev.PATIENT_VIEWED, patient_id=1, details=details)
+    chain.seal()
+    report = verify()
+    assert report.ok, report.summary()
+    assert report.events == len(_details_shapes())
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="sealed at insert on SQLite only")
+def test_on_sqlite_the_event_is_sealed_by_its_insert():
+    journal.record(Ev.PATIENT_VIEWED, patient_id=0)  # no head yet: created by the sealing path
+    first = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    second = journal.record(Ev.PATIENT_VIEWED, patient_id=2)
+    assert (first.seq, second.seq) == (2, 3)
+    head = ChainHead.objects.get()
+    assert (head.seq, head.chain_hash) == (3, second.chain_hash)
+    assert Event.objects.get(pk=second.pk).chain_hash == second.chain_hash
+
+
+def test_pending_events_keep_their_place_before_new_ones():
+    journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    # An event written by other means, before the chain reaches it.
+    Event.objects.create(at=timezone.now(), action=str(Ev.PATIENT_VIEWED), patient_id=2, details={"x": 1})
+    last = journal.record(Ev.PATIENT_VIEWED, patient_id=3)
+    chain.seal()
+    order = list(Event.objects.order_by("seq").values_list("patient_id", flat=True))
+    assert order == [1, 2, 3]
+    assert Event.objects.get(pk=last.pk).seq == 3
+    assert verify().ok
+
+
+def test_a_fresh_database_starts_the_chain():
+    ChainHead.objects.all().delete()
+    journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    chain.seal()
+    head = ChainHead.objects.get()
+    assert head.seq == 1 and head.chain_hash != hashchain.GENESIS.hex()
+    assert verify().ok
