@@ -4,7 +4,12 @@ Run: .venv/bin/python bench/bench_crypto.py [--patients 100000] [--rounds 200]
 
 Two workloads, each on Hygie's encrypted models and on plaintext twin tables created for the
 run (same columns in clear, same indexes a plaintext application would use):
-- open a patient record with 20 consultations (the rows, every field read, as the page does);
+- open a patient record with 20 consultations:
+  - the whole page through the Django test client (middleware, session, access checks, journal
+    event, template): Hygie's `patient_detail` against `plain_patient_detail` below, the same
+    view line by line on the twin tables, rendering the same template; both pages are checked
+    to be identical but for ids and tokens. Measured alternately, round after round;
+  - the rows alone (every field read, as the page does);
 - search by last-name prefix among N patients: encrypted = blind indexes, then decrypt and
   filter the candidates (hygie.patients.search); plaintext = an indexed table of folded name
   words queried with LIKE 'prefix%', then the same matching and sorting in Python.
@@ -16,10 +21,13 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
 import time
+import types
+import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -30,6 +38,19 @@ SYLLABLES = ["ba", "ber", "bou", "ca", "cha", "da", "de", "di", "dou", "fa", "fo
              "ma", "mar", "me", "mo", "na", "ne", "pa", "pe", "pi", "ra", "re", "ri", "ro", "sa", "se", "ta", "te",
              "ti", "va", "vi", "zé", "lé", "mè", "nô"]  # fmt: skip
 FIRST = ["Jean", "Marie", "Léa", "Louis", "Chloé", "Hugo", "Inès", "Paul", "Élise", "Noé", "Zoé", "René", "Anaïs"]
+
+
+def _alternate_medians_ms(fn_a, fn_b, rounds: int) -> tuple[float, float]:
+    """Medians of two workloads run in turn (a b, b a, …): drift (caches, a growing journal)
+    weighs on both alike."""
+    times_a, times_b = [], []
+    for i in range(rounds):
+        order = ((fn_a, times_a), (fn_b, times_b)) if i % 2 == 0 else ((fn_b, times_b), (fn_a, times_a))
+        for fn, times in order:
+            t0 = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(times_a), statistics.median(times_b)
 
 
 def _median_ms(fn, rounds: int) -> float:
@@ -56,31 +77,48 @@ def main() -> None:
     import django
 
     django.setup()
+    from django.contrib.auth.decorators import login_required
+    from django.core.exceptions import PermissionDenied
     from django.core.management import call_command
     from django.db import connection, models, transaction
+    from django.http import Http404
+    from django.shortcuts import render
     from django.utils import timezone
+    from django.views.decorators.http import require_GET
 
     call_command("migrate", verbosity=0)
+    from django.conf import settings
+    from django.urls import clear_url_caches, path
+
+    from hygie.access import records
+    from hygie.access.policy import Cap, Role, role_can
     from hygie.accounts.models import User
+    from hygie.audit import journal
+    from hygie.audit.events import Ev
     from hygie.keys import service
     from hygie.lib.text import fold
     from hygie.patients import indexes
-    from hygie.patients.models import BlindIndex, CareTeamMember, Consultation, Patient
+    from hygie.patients.models import BlindIndex, CareTeamMember, Consultation, DocumentKind, Patient, Sex
     from hygie.patients.search import _matches, parse, search
 
     # --- Plaintext twins, created for this run only ------------------------------------------
     class PlainPatient(models.Model):  # noqa: DJ008
+        public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+        code = models.CharField(max_length=12, unique=True)
         birth_name = models.CharField(max_length=100)
         usage_name = models.CharField(max_length=100, blank=True)
         first_names = models.CharField(max_length=150)
         birth_date = models.DateField()
-        sex = models.CharField(max_length=1)
+        sex = models.CharField(max_length=1, choices=Sex.choices)
         ins = models.CharField(max_length=15, blank=True)
         phone = models.CharField(max_length=30, blank=True)
         email = models.CharField(max_length=100, blank=True)
         address = models.TextField(blank=True)
         death_date = models.DateField(null=True)
         history = models.TextField(blank=True)
+        identity_fingerprint = models.CharField(max_length=64, db_index=True)
+        created_at = models.DateTimeField(auto_now_add=True)
+        updated_at = models.DateTimeField(auto_now=True)
 
         class Meta:
             app_label = "keys"
@@ -88,6 +126,19 @@ def main() -> None:
         @property
         def last_name(self) -> str:
             return self.usage_name or self.birth_name
+
+        @property
+        def display_name(self) -> str:
+            return f"{self.last_name.upper()} {self.first_names}"
+
+    class PlainCareTeamMember(models.Model):  # noqa: DJ008
+        patient = models.ForeignKey(PlainPatient, on_delete=models.CASCADE, related_name="care_team")
+        practitioner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+        added_at = models.DateTimeField(auto_now_add=True)
+
+        class Meta:
+            app_label = "keys"
+            constraints = [models.UniqueConstraint(fields=["patient", "practitioner"], name="plain_care_team")]
 
     class PlainWord(models.Model):  # noqa: DJ008
         patient = models.ForeignKey(PlainPatient, on_delete=models.CASCADE)
@@ -97,17 +148,33 @@ def main() -> None:
             app_label = "keys"
 
     class PlainConsultation(models.Model):  # noqa: DJ008
+        public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
         patient = models.ForeignKey(PlainPatient, on_delete=models.CASCADE, related_name="consultations")
+        practitioner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+", null=True)
         date = models.DateTimeField()
         motif = models.CharField(max_length=200)
         observations = models.TextField()
+        created_at = models.DateTimeField(auto_now_add=True)
+        updated_at = models.DateTimeField(auto_now=True)
 
         class Meta:
             app_label = "keys"
             ordering = ["-date"]
 
+    class PlainDocument(models.Model):  # noqa: DJ008
+        public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+        patient = models.ForeignKey(PlainPatient, on_delete=models.CASCADE, related_name="documents")
+        uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+        title = models.CharField(max_length=200)
+        kind = models.CharField(max_length=20, choices=DocumentKind.choices)
+        size = models.PositiveBigIntegerField()
+        created_at = models.DateTimeField(auto_now_add=True)
+
+        class Meta:
+            app_label = "keys"
+
     with connection.schema_editor() as editor:
-        for model in (PlainPatient, PlainWord, PlainConsultation):
+        for model in (PlainPatient, PlainCareTeamMember, PlainWord, PlainConsultation, PlainDocument):
             editor.create_model(model)
 
     # --- Data ------------------------------------------------------------------------------
@@ -134,7 +201,11 @@ def main() -> None:
             service.save_new_keys(patients)
             CareTeamMember.objects.bulk_create(CareTeamMember(patient=p, practitioner=alice) for p in patients)
             BlindIndex.objects.bulk_create(row for p in patients for row in indexes.rows_for(p))
-            plains = PlainPatient.objects.bulk_create(PlainPatient(**ident) for ident in chunk)
+            plains = PlainPatient.objects.bulk_create(
+                PlainPatient(**ident, identity_fingerprint=f"f{start + i}", code=f"P-{start + i:08d}")
+                for i, ident in enumerate(chunk)
+            )
+            PlainCareTeamMember.objects.bulk_create(PlainCareTeamMember(patient=p, practitioner=alice) for p in plains)
             PlainWord.objects.bulk_create(
                 PlainWord(patient=p, word=w)
                 for p in plains
@@ -149,8 +220,8 @@ def main() -> None:
     for i in range(20):
         Consultation.objects.create(patient=enc_patient, practitioner=alice, date=now - timedelta(days=i),
                                     motif="Suivi", observations="TA 13/8. Examen normal. " * 8)  # fmt: skip
-        PlainConsultation.objects.create(patient=plain_patient, date=now - timedelta(days=i), motif="Suivi",
-                                         observations="TA 13/8. Examen normal. " * 8)  # fmt: skip
+        PlainConsultation.objects.create(patient=plain_patient, practitioner=alice, date=now - timedelta(days=i),
+                                         motif="Suivi", observations="TA 13/8. Examen normal. " * 8)  # fmt: skip
 
     fields = ("birth_name", "usage_name", "first_names", "birth_date", "sex", "ins", "phone", "email", "address",
               "death_date", "history")  # fmt: skip
@@ -166,8 +237,75 @@ def main() -> None:
     enc_open = _median_ms(lambda: open_record(Patient, enc_patient.pk), args.rounds)
     plain_open = _median_ms(lambda: open_record(PlainPatient, plain_patient.pk), args.rounds)
 
-    # The whole page (access checks, journal event, template), encrypted. Its plaintext
-    # counterpart is the same page minus the encryption overhead measured just above.
+    # --- The whole page: Hygie's view, and the same view on the plaintext twins -------------
+    # hygie.patients.views.patient_detail line by line, and hygie.access.records where it
+    # touches patient rows; what reads no patient data (roles, practitioner scope, live
+    # break-the-glass accesses, the journal) is Hygie's own code in both.
+    def plain_get_patient(user, public_id, cap: Cap) -> PlainPatient:
+        practitioners = records.practitioner_scope(user)
+        granted = list(records._break_glass_patients(user).values_list("patient_id", flat=True))
+        assert len(practitioners) == 1 and not granted  # the case this benchmark measures
+        patient = PlainPatient.objects.filter(
+            care_team__practitioner_id=practitioners[0], public_id=records._parse(public_id)
+        ).first()
+        if patient is None:
+            raise Http404
+        if not role_can(user.role, cap):
+            raise PermissionDenied
+        return patient
+
+    @login_required
+    @require_GET
+    def plain_patient_detail(request, public_id):
+        user = request.user
+        patient = plain_get_patient(user, public_id, Cap.PATIENT_IDENTITY_VIEW)
+        medical = records.can(user, Cap.MEDICAL_VIEW)
+        break_glass = not patient.care_team.filter(practitioner_id__in=records.practitioner_scope(user)).exists()
+        context = {
+            "patient": patient,
+            "medical": medical,
+            "break_glass": break_glass,
+            "break_glass_hours": settings.BREAK_GLASS_HOURS,
+            "can_edit_identity": records.can(user, Cap.PATIENT_IDENTITY_EDIT),
+            "can_edit_medical": records.can(user, Cap.MEDICAL_EDIT),
+            "can_edit_team": records.can(user, Cap.CARE_TEAM_EDIT) and not break_glass,
+            "can_erase": records.can(user, Cap.PATIENT_ERASE) and not break_glass,
+        }
+        if medical:
+            team = list(patient.care_team.select_related("practitioner").order_by("added_at"))
+            plain_get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)  # as records.consultations_of
+            consultations = patient.consultations.select_related("practitioner")
+            plain_get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)  # as records.documents_of
+            documents = patient.documents.select_related("uploaded_by")
+            context.update(
+                consultations=consultations,
+                documents=documents,
+                care_team=team,
+                can_remove_from_team=len(team) > 1,
+                team_candidates=User.objects.filter(role=Role.TITULAIRE, is_active=True).exclude(
+                    pk__in=[m.practitioner_id for m in team]
+                ),
+            )
+        journal.record(
+            Ev.PATIENT_VIEWED,
+            actor=user,
+            target=patient,
+            patient_id=patient.pk,
+            details={"medical": medical, "break_glass": break_glass},
+        )
+        return render(request, "patients/patient_detail.html", context)
+
+    # The app's URLs (the template names them) plus the plaintext page, first: it is found
+    # sooner than the real one, never later.
+    import hygie.urls
+
+    bench_urls = types.ModuleType("bench_urls")
+    bench_urls.urlpatterns = [path("bench/en-clair/<uuid:public_id>/", plain_patient_detail)]
+    bench_urls.urlpatterns += hygie.urls.urlpatterns
+    sys.modules["bench_urls"] = bench_urls
+    settings.ROOT_URLCONF = "bench_urls"
+    clear_url_caches()
+
     import base64
 
     from allauth.mfa.totp.internal.auth import TOTP
@@ -177,10 +315,21 @@ def main() -> None:
     client = Client(HTTP_HOST="localhost")
     client.force_login(alice, backend="hygie.accounts.backends.HygieBackend")
     page_url = f"/patients/{enc_patient.public_id}/"
-    first = client.get(page_url)
-    assert first.status_code == 200, (first.status_code, first.get("Location"))
-    page = _median_ms(lambda: client.get(page_url), args.rounds)
-    page_plain = page - (enc_open - plain_open)
+    plain_url = f"/bench/en-clair/{plain_patient.public_id}/"
+    pages = []
+    for url in (page_url, plain_url):
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.status_code, r.get("Location"))
+        pages.append(r.content.decode())
+    # Same page, same data: only ids and tokens differ.
+    neutral = [re.sub(r'[0-9a-f]{8}-[0-9a-f-]{27}|(value|content)="[A-Za-z0-9]{64}"', "ID", p) for p in pages]
+    assert neutral[0] == neutral[1] and "Suivi" in neutral[0], "the two pages differ"
+
+    def get_page(url: str) -> None:
+        service.clear_cache()  # a new request: the data key is unwrapped again
+        assert client.get(url).status_code == 200
+
+    page, page_plain = _alternate_medians_ms(lambda: get_page(page_url), lambda: get_page(plain_url), args.rounds)
 
     # Search: 4-letter prefixes of existing last names.
     queries = [fold(rng.choice(last_names))[:4] for _ in range(args.rounds)]
@@ -207,7 +356,7 @@ def main() -> None:
 
     print(f"Ouvrir un dossier (20 consultations), lecture des lignes : chiffré {enc_open:.2f} ms, "
           f"en clair {plain_open:.2f} ms, ratio {enc_open / plain_open:.2f}")  # fmt: skip
-    print(f"Ouvrir un dossier (20 consultations), page entière : chiffrée {page:.2f} ms, en clair (estimée) "
+    print(f"Ouvrir un dossier (20 consultations), page entière : chiffrée {page:.2f} ms, en clair (mesurée) "
           f"{page_plain:.2f} ms, ratio {page / page_plain:.2f} (objectif ≤ 1,15)")  # fmt: skip
     print(f"Recherche par préfixe de nom (4 lettres, {args.patients} patients, {statistics.median(sizes):.0f} "
           f"résultats en médiane) : chiffré {enc_s:.2f} ms, en clair {plain_s:.2f} ms, ratio {enc_s / plain_s:.2f} "

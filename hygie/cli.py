@@ -24,8 +24,9 @@ Utilisation : hygie COMMANDE [options]
                         Importe des patients depuis un fichier CSV (docs/import-format.md).
   audit verify | checkpoint | prune | alerts
                         Vérifie, signe ou purge le journal des accès ; cherche les anomalies.
-  keys status | rotate | recovery-kit | recover | reapply-erasures
-                        Clés de chiffrement : état, renouvellement, kit de récupération.
+  keys status | rotate | recovery-kit | recover | reapply-erasures | protect | unprotect
+                        Clés de chiffrement : état, renouvellement, kit de récupération,
+                        phrase de passe (serve --unlock pour déverrouiller au démarrage).
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.

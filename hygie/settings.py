@@ -35,16 +35,26 @@ KEY_FILE = Path(envstr("HYGIE_KEY_FILE", "") or keyfile.default_key_file()).expa
 # creates outside the data dir. Without either, `hygie serve` refuses to start in production
 # (see hygie.core.startup); management commands may still run, e.g. to create the keys.
 HYGIE_KEYS_MISSING = False
+# Passphrase mode: only the Django secret key is readable in the key file; the other keys wait
+# for the unlock (hygie.keys.service, docs/encryption.md).
+HYGIE_KEYS_PROTECTED = False
+_file_secret = ""
 try:
     _keys: keyfile.KeyMaterial | None = keyfile.load(KEY_FILE)
+except keyfile.KeyFileLocked as _exc:
+    _keys = None
+    HYGIE_KEYS_ERROR = ""
+    HYGIE_KEYS_PROTECTED = True
+    _file_secret = _exc.header.secret_key
 except keyfile.KeyFileError as _exc:
     _keys = None
     HYGIE_KEYS_ERROR = str(_exc)
     HYGIE_KEYS_MISSING = True
 else:
     HYGIE_KEYS_ERROR = ""
+    _file_secret = _keys.secret_key
 
-SECRET_KEY = envsecret("HYGIE_SECRET_KEY") or (_keys.secret_key if _keys else "")
+SECRET_KEY = envsecret("HYGIE_SECRET_KEY") or _file_secret
 if not SECRET_KEY:
     # Ephemeral: sessions die with the process. Only management commands run in this state.
     import secrets as _secrets
@@ -92,6 +102,8 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
+    # Passphrase mode: a locked server answers the unlock page only (after CSRF, before users).
+    "hygie.keys.middleware.KeysLockedMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

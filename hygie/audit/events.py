@@ -77,6 +77,11 @@ class Ev(StrEnum):
     RECOVERY_KIT_GENERATED = "keys:recovery-kit:generated"
     KEYS_RECOVERED = "keys:keyfile:recovered"
     ERASURES_REAPPLIED = "keys:erasures:reapplied"
+    # Passphrase mode (docs/encryption.md)
+    KEYS_PROTECTED = "keys:keyfile:protected"
+    KEYS_UNPROTECTED = "keys:keyfile:unprotected"
+    KEYS_UNLOCKED = "keys:unlocked"
+    KEYS_UNLOCK_FAILED = "keys:unlock:failed"
 
 
 class Outcome(StrEnum):

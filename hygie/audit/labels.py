@@ -72,6 +72,10 @@ LABELS = {
     Ev.RECOVERY_KIT_GENERATED: _("Kit de récupération des clés imprimé"),
     Ev.KEYS_RECOVERED: _("Fichier de clés restauré"),
     Ev.ERASURES_REAPPLIED: _("Effacements réappliqués après restauration"),
+    Ev.KEYS_PROTECTED: _("Fichier de clés protégé par une phrase de passe"),
+    Ev.KEYS_UNPROTECTED: _("Protection du fichier de clés par phrase de passe retirée"),
+    Ev.KEYS_UNLOCKED: _("Hygie déverrouillé (phrase de passe)"),
+    Ev.KEYS_UNLOCK_FAILED: _("Échec du déverrouillage (phrase de passe incorrecte)"),
 }
 
 OUTCOMES = {

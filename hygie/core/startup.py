@@ -34,7 +34,8 @@ def check_keys(*, env: str, keys_missing: bool, keys_error: str, secret_from_env
 
 def require_keys() -> None:
     """Commands that recognise patients (import) need the fingerprint key of the key file."""
-    if settings.HYGIE_KEYS_MISSING or not settings.HYGIE_FINGERPRINT_KEY:
+    # Passphrase mode: the fingerprint key comes with the unlock (hygie.keys.service).
+    if settings.HYGIE_KEYS_MISSING or not (settings.HYGIE_FINGERPRINT_KEY or settings.HYGIE_KEYS_PROTECTED):
         raise StartupError(
             f"{settings.HYGIE_KEYS_ERROR or 'Clés non chargées.'}\nSans le fichier de clés du cabinet, "
             "Hygie ne peut pas reconnaître les patients déjà présents. Indiquez-le avec HYGIE_KEY_FILE."
@@ -72,7 +73,16 @@ def ensure_keys() -> bool:
     """
     path = Path(settings.KEY_FILE)
     created = not path.exists()
-    material = keyfile.load_or_create(path)
+    try:
+        material = keyfile.load_or_create(path)
+    except keyfile.KeyFileLocked as exc:
+        # Passphrase mode: the other keys wait for the unlock (hygie.keys.service).
+        if not os.environ.get("HYGIE_SECRET_KEY") and not os.environ.get("HYGIE_SECRET_KEY_FILE"):
+            settings.SECRET_KEY = exc.header.secret_key
+        settings.HYGIE_KEYS_PROTECTED = True
+        settings.HYGIE_KEYS_MISSING = False
+        settings.HYGIE_KEYS_ERROR = ""
+        return False
     if not os.environ.get("HYGIE_SECRET_KEY") and not os.environ.get("HYGIE_SECRET_KEY_FILE"):
         settings.SECRET_KEY = material.secret_key
     settings.HYGIE_FINGERPRINT_KEY = material.fingerprint_key

@@ -57,14 +57,16 @@ def rotate(
     *, batch_size: int = 500, grace_seconds: float = 2.0, progress: Callable[[int], None] | None = None
 ) -> RotationReport:
     path = Path(settings.KEY_FILE).expanduser()
-    material = keyfile.load(path)
+    # Passphrase mode: opened with the key the command was unlocked with, and written sealed
+    # again under the same passphrase (the protection travels with the material).
+    material = keyfile.load(path, protection=service.protection())
     old_id = material.primary_kek
     new_raw = crypto.random_key()
     new = crypto.AeadKey(new_raw)
     # 1. Add and promote. The old KEK stays until nothing needs it.
     material = material.with_kek(new_raw, primary=True)
     keyfile.write(path, material)
-    service.reset()
+    service.refresh()
     # Let running servers finish the requests that started with the old primary key.
     time.sleep(grace_seconds)
     # 2. Re-wrap, batch after batch, until no data key names an old KEK.
@@ -82,7 +84,7 @@ def rotate(
     for kid in retired:
         material = material.without_kek(kid)
     keyfile.write(path, material)
-    service.reset()
+    service.refresh()
     with transaction.atomic():
         journal.record(
             Ev.KEYS_ROTATED,

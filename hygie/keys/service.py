@@ -6,10 +6,16 @@
 Unwrapped data keys are cached per thread for the length of one request (or of a command),
 never written anywhere. Everything that needs a key comes here; only hygie.lib.crypto
 touches the primitives.
+
+Passphrase mode: when the key file is protected, this process starts *locked*: every call that
+needs a key raises KeysLocked until `unlock(passphrase)` (terminal prompt of `hygie serve
+--unlock`, or the unlock page). The keys then live in this process's memory only — never in the
+database, the cache or a file — and each process of the practice is unlocked on its own.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from dataclasses import dataclass
@@ -30,6 +36,16 @@ class KeysUnavailable(RuntimeError):
     """The key file is missing or unreadable: no patient data can be read or written."""
 
 
+class KeysLocked(KeysUnavailable):
+    """The key file is protected by a passphrase and this process is not unlocked yet."""
+
+
+LOCKED_MESSAGE = (
+    "Hygie est verrouillé : les clés de chiffrement sont protégées par une phrase de passe. "
+    "Déverrouillez-le (hygie serve --unlock, ou la page de déverrouillage) pour accéder aux données des patients."
+)
+
+
 class MissingDataKey(RuntimeError):
     """This patient has no data key: erased, or not created through the model."""
 
@@ -48,6 +64,10 @@ class _State:
     keyring: crypto.Keyring | None = None
     blind_key: bytes = b""
     secrets_key: crypto.AeadKey | None = None
+    # Passphrase mode: the key derived from the passphrase (to re-read a rotated file), and
+    # whether the file was found protected with nothing to open it.
+    protection: keyfile.Protection | None = None
+    locked: bool = False
 
 
 _local = threading.local()
@@ -60,9 +80,36 @@ def _key_path() -> Path:
 def _load(path: Path) -> None:
     try:
         mtime = path.stat().st_mtime_ns
-        material = keyfile.load(path)
+        material = keyfile.load(path, protection=_State.protection)
+    except keyfile.KeyFileLocked as exc:
+        current = _State.material
+        same_keys = current is not None and (exc.header.primary_kek, set(exc.header.kek_ids)) == (
+            current.primary_kek,
+            set(current.keks),
+        )
+        if same_keys:
+            # Same keys, sealed anew (`hygie keys protect` while running): keep them.
+            _State.path, _State.mtime = path, mtime
+            return
+        _forget()
+        _State.locked = True
+        _State.path, _State.mtime = path, mtime
+        raise KeysLocked(LOCKED_MESSAGE) from None
     except (OSError, keyfile.KeyFileError) as exc:
         raise KeysUnavailable(str(exc)) from None
+    _install(material, path, mtime)
+
+
+def _forget() -> None:
+    _State.material = _State.keyring = _State.secrets_key = _State.protection = None
+    _State.path = _State.mtime = None
+    _State.blind_key = b""
+    _State.locked = False
+
+
+def _install(material: keyfile.KeyMaterial, path: Path, mtime: int) -> None:
+    _State.locked = False
+    _State.protection = material.protection
     _State.material = material
     _State.keyring = crypto.Keyring({kid: crypto.AeadKey(k) for kid, k in material.keks.items()}, material.primary_kek)
     _State.blind_key = crypto.derive_key(material.data_root_key, _BLIND_INFO)
@@ -77,8 +124,11 @@ def reload_if_changed() -> None:
         mtime = path.stat().st_mtime_ns
     except OSError:
         mtime = None
-    if _State.material is not None and path == _State.path and mtime == _State.mtime:
-        return
+    if path == _State.path and mtime == _State.mtime:
+        if _State.material is not None:
+            return
+        if _State.locked:
+            raise KeysLocked(LOCKED_MESSAGE)
     with _State.lock:
         _load(path)
 
@@ -86,10 +136,75 @@ def reload_if_changed() -> None:
 def reset() -> None:
     """Forget every loaded key (tests, after the key file was replaced)."""
     with _State.lock:
-        _State.material = _State.keyring = _State.secrets_key = None
-        _State.path = _State.mtime = None
-        _State.blind_key = b""
+        _forget()
     clear_cache()
+
+
+def refresh() -> None:
+    """Re-read the key file at the next use, still opened with the passphrase this process was
+    unlocked with (after this process rewrote the file: a rotation)."""
+    with _State.lock:
+        kept = _State.protection
+        _forget()
+        _State.protection = kept
+    clear_cache()
+
+
+def lock() -> None:
+    """Forget the keys and the passphrase-derived key of this process. With a protected key
+    file, the process is locked again until the next `unlock` (with a plain one, the keys are
+    simply read again from the file)."""
+    reset()
+
+
+def is_locked() -> bool:
+    """True when the key file is protected and this process has not been unlocked. A stat of
+    the key file per call once loaded; any other key problem is reported where keys are used."""
+    try:
+        reload_if_changed()
+    except KeysLocked:
+        return True
+    except KeysUnavailable:
+        return False
+    return False
+
+
+def unlock(passphrase: str) -> keyfile.KeyMaterial:
+    """Open the protected key file with its passphrase; the keys stay in this process's memory.
+
+    Raises keyfile.WrongPassphrase. With a plain key file, just loads it."""
+    path = _key_path()
+    try:
+        mtime = path.stat().st_mtime_ns
+        # scrypt (about 0.3 s) outside the lock: requests keep being answered meanwhile.
+        material = keyfile.load(path, passphrase=passphrase)
+    except keyfile.WrongPassphrase:
+        raise
+    except (OSError, keyfile.KeyFileError) as exc:
+        raise KeysUnavailable(str(exc)) from None
+    with _State.lock:
+        _install(material, path, mtime)
+    clear_cache()
+    return material
+
+
+def protection() -> keyfile.Protection | None:
+    """The passphrase-derived key this process was unlocked with (None for a plain file)."""
+    material()
+    return _State.protection
+
+
+def header() -> keyfile.Header:
+    """What the key file tells without its passphrase (ids of the master keys)."""
+    try:
+        return keyfile.read_header(_key_path())
+    except keyfile.KeyFileError as exc:
+        raise KeysUnavailable(str(exc)) from None
+
+
+def fingerprint_key() -> bytes:
+    """The identity fingerprint key: sealed with the other keys in passphrase mode."""
+    return settings.HYGIE_FINGERPRINT_KEY or material().fingerprint_key
 
 
 def material() -> keyfile.KeyMaterial:
@@ -131,7 +246,9 @@ def clear_cache() -> None:
 
 def on_request_started(**kwargs: Any) -> None:
     clear_cache()
-    reload_if_changed()
+    # A locked process still answers: hygie.keys.middleware shows the unlock page.
+    with contextlib.suppress(KeysLocked):
+        reload_if_changed()
 
 
 def on_request_finished(**kwargs: Any) -> None:

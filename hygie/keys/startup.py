@@ -24,6 +24,9 @@ def check_keys_open_the_data() -> None:
         return
     try:
         known = set(service.material().keks)
+    except service.KeysLocked:
+        # Passphrase mode, not unlocked yet: the ids of the master keys are readable.
+        known = set(service.header().kek_ids)
     except service.KeysUnavailable as exc:
         raise KeysMismatch(
             f"{exc}\nLes dossiers des patients sont chiffrés : sans le fichier de clés, Hygie ne peut pas les lire. "

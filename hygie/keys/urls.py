@@ -4,4 +4,5 @@ from hygie.keys import views
 
 urlpatterns = [
     path("kit-de-recuperation/", views.recovery_kit, name="recovery_kit"),
+    path("deverrouiller/", views.unlock, name="keys_unlock"),
 ]

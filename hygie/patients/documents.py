@@ -1,8 +1,11 @@
 """Where document files live: encrypted blobs under settings.DOCUMENTS_DIR, one per document.
 
-A small API: `save_stream` (sniff, size-check, hash, encrypt, store atomically), `open_blob`
-(a reader that decrypts as it goes), `delete_blob`. Blob names are random and say nothing of
-the patient or the document.
+A small API: `BlobWriter` (start(patient) → write(chunk)… → finish(), or abort(): sniff,
+size-check, encrypt and hash while the bytes arrive, store atomically), `save_stream` (a file
+object through a BlobWriter), `open_blob` (a reader that decrypts as it goes), `delete_blob`.
+Uploads go through the same writer while the request body is read (hygie.patients.uploads):
+no plaintext copy of an upload is ever written. Blob names are random and say nothing of the
+patient or the document.
 
 Each blob is sealed with its own random file key, in segments of 64 KiB (streaming AEAD,
 hygie.lib.crypto.StreamEncryptor): a 200 MB scan is never whole in memory, and a truncated,
@@ -14,6 +17,11 @@ unreadable. Blob layout:
 
 The type of a file is judged from its first bytes only, never from its name or from the
 content type the browser sent: a renamed executable stays an executable.
+
+`StoredBlob.sha256` is the SHA-256 of the stored blob (the ciphertext), never of the document:
+a hash of the plaintext would let anyone holding a copy of a known document confirm that a
+patient has it. The blob's hash still lets a backup or a disk check tell that a blob is the
+one recorded, without any key; the content itself is authenticated by the AEAD.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext as _
 
 from hygie.keys import service
@@ -114,16 +123,6 @@ def _path(storage_name: str) -> Path:
     return _directory() / storage_name
 
 
-def _read_head(fileobj: BinaryIO) -> bytes:
-    head = b""
-    while len(head) < _HEAD_SIZE:
-        chunk = fileobj.read(_HEAD_SIZE - len(head))
-        if not chunk:
-            break
-        head += chunk
-    return head
-
-
 _MAGIC = b"HYGD"
 _VERSION = 1
 
@@ -136,52 +135,196 @@ def _file_key_ad(storage_name: str, patient_uuid: str) -> bytes:
     return b"hygie:document-key\x1f" + storage_name.encode() + b"\x1f" + str(patient_uuid).encode()
 
 
+class BlobWriter:
+    """One encrypted blob being written, chunk by chunk, for one patient.
+
+        writer = BlobWriter.start(patient)
+        writer.write(chunk) …   # sniffs the type, enforces the limit, encrypts, hashes
+        blob = writer.finish()  # or writer.abort(): nothing is left behind
+
+    Written to a temporary file in the documents directory (header and sealed segments only,
+    never plaintext), then renamed: a blob is either complete or absent. `write` and `finish`
+    raise UnsupportedType or TooLarge after deleting the partial blob. Memory use is one
+    segment, whatever the size of the file.
+    """
+
+    def __init__(self, *, storage_name: str, header: bytes, sealer: crypto.StreamEncryptor, limit: int) -> None:
+        self.storage_name = storage_name
+        self._sealer = sealer
+        self._limit = limit
+        self._head = b""
+        self._content_type: str | None = None
+        self._size = 0
+        self._digest = hashlib.sha256()
+        fd, tmp_name = tempfile.mkstemp(dir=_directory(), prefix=".upload-")  # created 0600
+        self._tmp_path: Path | None = Path(tmp_name)
+        self._out: BinaryIO | None = os.fdopen(fd, "wb")
+        self._emit(header)
+
+    @classmethod
+    def start(cls, patient: Any, *, limit: int | None = None) -> BlobWriter:
+        """A new blob for `patient`: a random name, a random file key wrapped by their data key."""
+        storage_name = secrets.token_hex(16)
+        dek = service.data_key(patient.pk)
+        file_key = crypto.random_key()
+        wrapped = dek.key.encrypt(file_key, _file_key_ad(storage_name, dek.patient_uuid))
+        prefix = secrets.token_bytes(crypto.STREAM_PREFIX_SIZE)
+        header = _MAGIC + bytes([_VERSION]) + len(wrapped).to_bytes(2, "big") + wrapped + prefix
+        sealer = crypto.StreamEncryptor(file_key, prefix, header)
+        return cls(
+            storage_name=storage_name, header=header, sealer=sealer, limit=max_bytes() if limit is None else limit
+        )
+
+    def _emit(self, data: bytes) -> None:
+        assert self._out is not None, "write after finish or abort"
+        if data:
+            self._out.write(data)
+            self._digest.update(data)
+
+    def write(self, chunk: bytes) -> None:
+        if not chunk:
+            return
+        self._size += len(chunk)
+        if self._size > self._limit:
+            # Stop at the first byte over the limit: no more of the file is encrypted or stored.
+            self.abort()
+            raise TooLarge(too_large_message())
+        if self._content_type is None:
+            # The type is judged on the first bytes, which are held back until there are enough.
+            self._head += chunk
+            if len(self._head) < _HEAD_SIZE:
+                return
+            self._sniff()
+            chunk, self._head = self._head, b""
+        self._emit(self._sealer.update(chunk))
+
+    def _sniff(self) -> None:
+        self._content_type = sniff(self._head)
+        if self._content_type is None:
+            self.abort()
+            raise UnsupportedType(unsupported_message())
+
+    def finish(self) -> StoredBlob:
+        if self._content_type is None:  # a file shorter than the sniffed head (or empty)
+            self._sniff()
+            self._emit(self._sealer.update(self._head))
+            self._head = b""
+        assert self._out is not None and self._tmp_path is not None and self._content_type is not None
+        try:
+            self._emit(self._sealer.finalize())
+            self._out.flush()
+            os.fsync(self._out.fileno())
+            self._out.close()
+            os.chmod(self._tmp_path, 0o600)
+            os.replace(self._tmp_path, _path(self.storage_name))
+        except BaseException:
+            self.abort()
+            raise
+        self._out = self._tmp_path = None
+        return StoredBlob(
+            storage_name=self.storage_name,
+            size=self._size,
+            sha256=self._digest.hexdigest(),
+            content_type=self._content_type,
+        )
+
+    def abort(self) -> None:
+        """Delete the partial blob. Harmless if already finished or aborted."""
+        if self._out is not None:
+            with contextlib.suppress(OSError):
+                self._out.close()
+            self._out = None
+        if self._tmp_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                self._tmp_path.unlink()
+            self._tmp_path = None
+        self._head = b""
+
+
 def save_stream(fileobj: BinaryIO, *, patient: Any, limit: int | None = None) -> StoredBlob:
     """Store the content of `fileobj` encrypted for `patient`, read in chunks, and describe it.
 
-    Written to a temporary file in the documents directory, then renamed: a blob is either
-    complete or absent. Raises UnsupportedType or TooLarge, leaving nothing behind.
+    An upload already sealed while it arrived (a SealedUpload, see hygie.patients.uploads) is
+    adopted as it is, never decrypted and copied. Raises UnsupportedType or TooLarge, leaving
+    nothing behind.
     """
     limit = max_bytes() if limit is None else limit
+    if isinstance(fileobj, SealedUpload):
+        return fileobj.adopt(patient, limit)
     with contextlib.suppress(AttributeError, OSError):
         fileobj.seek(0)
-    head = _read_head(fileobj)
-    content_type = sniff(head)
-    if content_type is None:
-        raise UnsupportedType(unsupported_message())
-
-    directory = _directory()
-    storage_name = secrets.token_hex(16)
-    dek = service.data_key(patient.pk)
-    file_key = crypto.random_key()
-    wrapped = dek.key.encrypt(file_key, _file_key_ad(storage_name, dek.patient_uuid))
-    prefix = secrets.token_bytes(crypto.STREAM_PREFIX_SIZE)
-    header = _MAGIC + bytes([_VERSION]) + len(wrapped).to_bytes(2, "big") + wrapped + prefix
-    sealer = crypto.StreamEncryptor(file_key, prefix, header)
-    fd, tmp_name = tempfile.mkstemp(dir=directory, prefix=".upload-")  # created 0600
+    writer = BlobWriter.start(patient, limit=limit)
     try:
-        digest = hashlib.sha256()
-        size = 0
-        with os.fdopen(fd, "wb") as out:
-            out.write(header)
-            chunk = head
-            while chunk:
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge(too_large_message())
-                digest.update(chunk)
-                out.write(sealer.update(chunk))
-                chunk = fileobj.read(CHUNK_SIZE)
-            out.write(sealer.finalize())
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(tmp_name, 0o600)
-        os.replace(tmp_name, directory / storage_name)
+        while chunk := fileobj.read(CHUNK_SIZE):
+            writer.write(chunk)
+        return writer.finish()
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+        writer.abort()
         raise
-    return StoredBlob(storage_name=storage_name, size=size, sha256=digest.hexdigest(), content_type=content_type)
+
+
+class SealedUpload(UploadedFile):
+    """An uploaded file that was encrypted into its blob while the request body was read.
+
+    For forms, it reads like any upload (decrypting the blob from the start); save_stream
+    adopts its blob. Whoever received it deletes the blob unless a Document row keeps it
+    (hygie.patients.uploads.EncryptingUploadHandler.cleanup).
+    """
+
+    def __init__(
+        self,
+        blob: StoredBlob,
+        *,
+        patient: Any,
+        name: str,
+        charset: str | None = None,
+        content_type_extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            file=None,
+            name=name,
+            content_type=blob.content_type,
+            size=blob.size,
+            charset=charset,
+            content_type_extra=content_type_extra,
+        )
+        self.blob = blob
+        self.patient = patient
+        self._reader: BinaryIO | None = None
+
+    def adopt(self, patient: Any, limit: int) -> StoredBlob:
+        if patient.pk != self.patient.pk:
+            # The file key is wrapped by this patient's data key: it cannot move to another one.
+            raise ValueError("an upload sealed for another patient")
+        if self.blob.size > limit:
+            raise TooLarge(too_large_message())
+        self.close()
+        return self.blob
+
+    def read(self, size: int = -1) -> bytes:  # type: ignore[override]
+        if self._reader is None:
+            self._reader = open_blob(self.blob.storage_name, patient=self.patient)
+        return self._reader.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:  # type: ignore[override]
+        # Only a rewind (what forms and chunks() do): the blob decrypts from its start.
+        if (offset, whence) != (0, os.SEEK_SET):
+            raise io.UnsupportedOperation("a sealed upload can only be rewound")
+        self.close()
+        return 0
+
+    def open(self, mode: str | None = None, *args: Any, **kwargs: Any) -> SealedUpload:  # type: ignore[override]
+        self.seek(0)
+        return self
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    @property
+    def closed(self) -> bool:  # type: ignore[override]
+        return self._reader is None
 
 
 class _DecryptingReader(io.RawIOBase):

@@ -12,11 +12,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.forms import Form
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, UnreadablePostError
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hygie.access import records
@@ -24,7 +26,7 @@ from hygie.access.policy import Cap, Role
 from hygie.accounts.models import User
 from hygie.audit import journal
 from hygie.audit.events import Ev
-from hygie.patients import actions, documents, forms
+from hygie.patients import actions, documents, forms, uploads
 from hygie.patients.models import Patient
 from hygie.patients.search import search
 
@@ -247,21 +249,54 @@ def consultation_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
 
 
+@transaction.non_atomic_requests
+@csrf_exempt
 @login_required
 @require_http_methods(["GET", "POST"])
 def document_upload(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """The file is encrypted while it arrives (hygie.patients.uploads), so the patient — hence
+    their data key — must be known before Django reads the body. CsrfViewMiddleware would read
+    it first: this view is exempt and checks CSRF in _document_form, once the handler is set
+    (Django's "Modifying upload handlers on the fly")."""
     user = request.user
     patient = records.get_patient(user, public_id, Cap.MEDICAL_EDIT)
+    upload = uploads.EncryptingUploadHandler(request, patient=patient, limit=documents.max_bytes())
+    request.upload_handlers = [upload]
+    # Our own transaction instead of ATOMIC_REQUESTS: the body (a scan of tens of MB, perhaps
+    # slow to arrive) is read and encrypted before it opens, and we know whether it committed.
+    committed = False
+    try:
+        try:
+            request.FILES  # noqa: B018 - reads the body through the handler, now
+        except UnreadablePostError:
+            return HttpResponseBadRequest()  # the browser went away during the upload
+        with transaction.atomic():
+            response = _document_form(request, patient, upload)
+        committed = True
+    finally:
+        # No blob outlives a refused form, a failed action or a rolled-back transaction.
+        upload.cleanup(committed=committed)
+    return response
+
+
+@csrf_protect
+def _document_form(request: HttpRequest, patient: Patient, upload: uploads.EncryptingUploadHandler) -> HttpResponse:
     form = forms.DocumentForm(request.POST or None, request.FILES or None)
+    if upload.error is not None:
+        # The file was refused while it arrived: say why, rather than "choose a file".
+        form.is_valid()
+        form.errors.pop("file", None)
+        form.add_error(None, upload.error)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            actions.upload_document(
-                actor=user, patient=patient, title=data["title"], kind=data["kind"], fileobj=data["file"]
+            document = actions.upload_document(
+                actor=request.user, patient=patient, title=data["title"], kind=data["kind"], fileobj=data["file"]
             )
         except (documents.DocumentError, actions.ActionError, ValidationError) as exc:
             _form_errors(form, exc)
         else:
+            upload.keep(document.storage_name)
             messages.success(request, _("Document ajouté."))
             return redirect("patient_detail", public_id=patient.public_id)
     return render(

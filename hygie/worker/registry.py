@@ -27,6 +27,9 @@ class JobSpec:
     func: Callable[[], Any]
     every: timedelta | Callable[[], timedelta]
     lease: timedelta = DEFAULT_LEASE
+    # Passphrase mode: a job that may read or write patient data waits while the process is
+    # locked (hygie.keys.service). True unless the job says otherwise: the safe default.
+    needs_keys: bool = True
 
     def interval(self) -> timedelta:
         return self.every() if callable(self.every) else self.every
@@ -35,9 +38,11 @@ class JobSpec:
 REGISTRY: dict[str, JobSpec] = {}
 
 
-def job(name: str, *, every: timedelta | Callable[[], timedelta], lease: timedelta = DEFAULT_LEASE) -> Callable:
+def job(
+    name: str, *, every: timedelta | Callable[[], timedelta], lease: timedelta = DEFAULT_LEASE, needs_keys: bool = True
+) -> Callable:
     def register(func: Callable[[], Any]) -> Callable[[], Any]:
-        REGISTRY[name] = JobSpec(name, func, every, lease)
+        REGISTRY[name] = JobSpec(name, func, every, lease, needs_keys)
         return func
 
     return register

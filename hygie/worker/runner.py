@@ -82,8 +82,18 @@ def run_claimed(spec: JobSpec, started: datetime, owner: str) -> RunResult:
     return outcome
 
 
+def keys_locked() -> bool:
+    """Passphrase mode, not unlocked yet (hygie.keys.service)."""
+    from hygie.keys import service
+
+    return service.is_locked()
+
+
 def run_due(
-    now: datetime | None = None, *, specs: list[JobSpec] | None = None, owner: str | None = None,
+    now: datetime | None = None,
+    *,
+    specs: list[JobSpec] | None = None,
+    owner: str | None = None,
     stop: threading.Event | None = None,
 ) -> list[RunResult]:
     """Run every due job this worker manages to claim. Returns what ran."""
@@ -91,9 +101,13 @@ def run_due(
     owner = owner or owner_id()
     ensure_rows(specs, now or timezone.now())
     results = []
+    locked = keys_locked()
     for spec in specs:
         if stop is not None and stop.is_set():
             break
+        if locked and spec.needs_keys:
+            # Not claimed: it stays due and runs at the first tick after the unlock.
+            continue
         started = now or timezone.now()
         if claim(spec, started, owner):
             results.append(run_claimed(spec, started, owner))

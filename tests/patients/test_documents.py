@@ -88,7 +88,9 @@ def test_it_stores_a_pdf(personas, login, documents_dir):
     doc = Document.objects.get()
     assert doc.content_type == "application/pdf"
     assert doc.size == len(PDF)
-    assert doc.sha256 == hashlib.sha256(PDF).hexdigest()
+    # The hash of the stored ciphertext, never of the document (a known file would be recognised).
+    assert doc.sha256 == hashlib.sha256((documents_dir / doc.storage_name).read_bytes()).hexdigest()
+    assert doc.sha256 != hashlib.sha256(PDF).hexdigest()
     assert doc.uploaded_by == personas.alice
     # A random name that says nothing of the file, readable by the owner only.
     assert _blobs(documents_dir) == [doc.storage_name]

@@ -29,6 +29,12 @@ class Command(HygieCommand):
             startup.require_keys()
         except startup.StartupError as exc:
             raise CommandError(str(exc), returncode=2) from None
+        from hygie.core.actions import CLI_ROLE
+        from hygie.keys import prompt, service
+
+        if service.is_locked():
+            # Passphrase mode: the keys are needed to recognise and encrypt the patients.
+            prompt.unlock_or_fail(prompt.current_passphrases(opts), stderr=self.stderr, role=CLI_ROLE)
         try:
             practitioner = importer.practitioner_for(opts["practitioner"])
             data = importer.read_file(opts["file"])

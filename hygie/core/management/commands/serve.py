@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -25,6 +28,17 @@ class Command(HygieCommand):
             "--allow-insecure-lan",
             action="store_true",
             help="Accepter une adresse du réseau sans HTTPS (essai sur un réseau de confiance seulement).",
+        )
+        parser.add_argument(
+            "--unlock",
+            action="store_true",
+            help="Mode phrase de passe : demande la phrase de passe du fichier de clés avant de servir "
+            "(sans cette option, le serveur démarre verrouillé et affiche sa page de déverrouillage).",
+        )
+        parser.add_argument(
+            "--passphrase-stdin",
+            action="store_true",
+            help="Avec --unlock : lit la phrase de passe sur l'entrée standard (une par ligne) au lieu du terminal.",
         )
         parser.add_argument(
             "--no-worker",
@@ -64,6 +78,7 @@ class Command(HygieCommand):
             check_keys_open_the_data()
         except KeysMismatch as exc:
             raise CommandError(str(exc), returncode=2) from None
+        self._unlock(host, port, opts)
 
         from waitress import serve
 
@@ -83,10 +98,48 @@ class Command(HygieCommand):
 
             worker = Worker()
             thread = worker.start_thread()
+        keep_request_bodies_in_memory()
         try:
             # waitress logs no access line: no URL, hence no patient id, reaches a log file.
-            serve(application, host=host, port=port, threads=threads, ident="Hygie")
+            serve(
+                application, host=host, port=port, threads=threads, ident="Hygie",
+                # Nothing larger than an accepted document (plus the form around it) is read.
+                max_request_body_size=(settings.UPLOAD_MAX_MB + 1) * 1024 * 1024,
+            )
         finally:
             if worker is not None:
                 worker.stop()
                 thread.join(timeout=30)
+
+    def _unlock(self, host: str, port: int, opts: dict[str, Any]) -> None:
+        """Passphrase mode: unlock now (--unlock), or start locked behind the unlock page."""
+        from hygie.core.actions import CLI_ROLE
+        from hygie.keys import prompt, service
+
+        wants = opts["unlock"] or opts["passphrase_stdin"]
+        if not service.is_locked():
+            if wants:
+                self.stderr.write(
+                    "Le fichier de clés n'est pas protégé par une phrase de passe : --unlock est sans effet."
+                )
+            return
+        if wants:
+            prompt.unlock_or_fail(prompt.current_passphrases(opts), stderr=self.stderr, role=CLI_ROLE)
+            self.stdout.write("Clés déverrouillées.")
+            return
+        shown = f"[{host}]" if ":" in host else host
+        self.stderr.write(
+            "Hygie démarre verrouillé (fichier de clés protégé par une phrase de passe) : aucune donnée patient "
+            f"n'est accessible avant le déverrouillage, sur http://{shown}:{port}/cles/deverrouiller/ "
+            "ou en relançant avec « hygie serve --unlock »."
+        )
+
+
+def keep_request_bodies_in_memory() -> None:
+    """waitress spools a request body over 512 KiB to an anonymous temporary file before Django
+    sees it: an uploaded document would touch the disk in clear there. Where the system has a
+    RAM file system (Linux /dev/shm), temporary files go there instead. Elsewhere the file is
+    still anonymous and deleted at once; docs/encryption.md says so."""
+    shm = Path("/dev/shm")  # noqa: S108 - a RAM file system, on purpose
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        tempfile.tempdir = str(shm)

@@ -22,11 +22,23 @@ class Command(HygieCommand):
             "--once", action="store_true", help="Exécute une fois les tâches dues puis s'arrête (cron, tests)."
         )
         parser.add_argument("--list", action="store_true", help="Affiche les tâches et leur dernier passage.")
+        parser.add_argument(
+            "--unlock",
+            action="store_true",
+            help="Mode phrase de passe : demande la phrase de passe du fichier de clés (sans elle, les tâches "
+            "qui ont besoin des clés attendent).",
+        )
+        parser.add_argument(
+            "--passphrase-stdin",
+            action="store_true",
+            help="Avec --unlock : lit la phrase de passe sur l'entrée standard au lieu du terminal.",
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["list"]:
             self._list()
             return
+        self._unlock(opts)
         if opts["once"]:
             results = runner.run_due()
             for r in results:
@@ -45,6 +57,20 @@ class Command(HygieCommand):
         self.stdout.flush()
         worker.run_forever()
         self.stdout.write("Tâches de fond arrêtées.")
+
+    def _unlock(self, opts: dict[str, Any]) -> None:
+        from hygie.core.actions import CLI_ROLE
+        from hygie.keys import prompt, service
+
+        if not service.is_locked():
+            return
+        if opts["unlock"] or opts["passphrase_stdin"]:
+            prompt.unlock_or_fail(prompt.current_passphrases(opts), stderr=self.stderr, role=CLI_ROLE)
+            return
+        self.stderr.write(
+            "Fichier de clés protégé par une phrase de passe et processus verrouillé : les tâches qui ont besoin "
+            "des clés sont ignorées (relancez avec « hygie worker --unlock »)."
+        )
 
     def _list(self) -> None:
         rows = {j.name: j for j in Job.objects.all()}
