@@ -1,6 +1,6 @@
 """The `hygie` command: a few French words in front of Django's management commands.
 
-    hygie init | serve | worker | demo | createuser | audit … | keys … | patients import FICHIER.csv
+    hygie init | serve | worker | demo | createuser | audit … | keys … | backup … | patients import FICHIER.csv
 Any other word goes to Django as is (migrate, check, …).
 """
 
@@ -27,6 +27,8 @@ Utilisation : hygie COMMANDE [options]
   keys status | rotate | recovery-kit | recover | reapply-erasures | protect | unprotect
                         Clés de chiffrement : état, renouvellement, kit de récupération,
                         phrase de passe (serve --unlock pour déverrouiller au démarrage).
+  backup run --to DOSSIER | verify CHEMIN | restore CHEMIN --to REPERTOIRE
+                        Sauvegardes chiffrées (format age) : sauvegarder, vérifier, restaurer.
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
@@ -41,6 +43,7 @@ COMMANDS = {
     "createuser": "createuser",
     "audit": "audit",
     "keys": "keys",
+    "backup": "backup",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "hygie.agenda",
     "hygie.billing",
     "hygie.audit",
+    "hygie.backups",
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",
@@ -280,6 +281,11 @@ JOURNAL_CHECKPOINT_MINUTES = envint("HYGIE_JOURNAL_CHECKPOINT_MINUTES", 5, minim
 JOURNAL_CHECKPOINT_FILE = Path(
     envstr("HYGIE_CHECKPOINT_FILE", "") or KEY_FILE.parent / "journal-checkpoints.jsonl"
 ).expanduser()
+
+# --- Backups (hygie.backups) ---------------------------------------------------------------
+# Extra age recipients (age1…, comma separated) every backup is also encrypted to, e.g. a key
+# kept offline by the practitioner; the practice's own backup identity is always a recipient.
+BACKUP_RECIPIENTS = envlist("HYGIE_BACKUP_RECIPIENTS", [])
 
 # --- Anomaly alerts on the journal (hygie.audit.alerts) ------------------------------------
 # Opening hours of the practice: accesses to records outside them raise an alert.

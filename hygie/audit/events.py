@@ -82,6 +82,11 @@ class Ev(StrEnum):
     KEYS_UNPROTECTED = "keys:keyfile:unprotected"
     KEYS_UNLOCKED = "keys:unlocked"
     KEYS_UNLOCK_FAILED = "keys:unlock:failed"
+    # Backups (docs/operations.md, « Sauvegarde et restauration »)
+    BACKUP_COMPLETED = "backup:completed"
+    BACKUP_FAILED = "backup:failed"
+    BACKUP_VERIFIED = "backup:verified"
+    RESTORE_COMPLETED = "backup:restored"
 
 
 class Outcome(StrEnum):

@@ -76,6 +76,10 @@ LABELS = {
     Ev.KEYS_UNPROTECTED: _("Protection du fichier de clés par phrase de passe retirée"),
     Ev.KEYS_UNLOCKED: _("Hygie déverrouillé (phrase de passe)"),
     Ev.KEYS_UNLOCK_FAILED: _("Échec du déverrouillage (phrase de passe incorrecte)"),
+    Ev.BACKUP_COMPLETED: _("Sauvegarde chiffrée effectuée"),
+    Ev.BACKUP_FAILED: _("Échec de la sauvegarde"),
+    Ev.BACKUP_VERIFIED: _("Sauvegarde vérifiée"),
+    Ev.RESTORE_COMPLETED: _("Sauvegarde restaurée"),
 }
 
 OUTCOMES = {

@@ -32,6 +32,20 @@ INSTRUCTIONS = [
     "imprimez le nouveau et détruisez celui-ci.",
 ]
 
+BACKUP_INSTRUCTIONS = [
+    "L'identité de sauvegarde ouvre les sauvegardes (hygie-backup-….age), même sans Hygie :",
+    "recopiez la ligne AGE-SECRET-KEY-1… dans un fichier identite.txt, puis",
+    "    age -d -i identite.txt hygie-backup-….age | tar -x",
+    "(outil age : https://age-encryption.org). Avec Hygie : hygie backup restore.",
+]
+
+
+def _backup_identity() -> str:
+    # Created here if no backup ran yet: the kit printed at installation already opens them.
+    from hygie.backups import identity
+
+    return identity.load_or_create()
+
 
 def _fields(material: keyfile.KeyMaterial, practice: str, when: datetime) -> tuple[str, list[str]]:
     code = recoverykit.encode(material.fingerprint_key, material.data_root_key, material.kek)
@@ -47,7 +61,8 @@ def as_text(material: keyfile.KeyMaterial, practice: str, when: datetime) -> str
     code, header = _fields(material, practice, when)
     out = [TITLE, "=" * len(TITLE), "", *header, "", "Code de récupération :", ""]
     out += recoverykit.lines(code)
-    out += ["", *INSTRUCTIONS, ""]
+    out += ["", "Identité de sauvegarde (age) :", "", _backup_identity(), ""]
+    out += ["", *INSTRUCTIONS, "", *BACKUP_INSTRUCTIONS, ""]
     return "\n".join(out)
 
 
@@ -76,9 +91,15 @@ def as_pdf(material: keyfile.KeyMaterial, practice: str, when: datetime) -> byte
     for line in recoverykit.lines(code):
         pdf.drawString(60, y, line)
         y -= 17
-    y -= 14
+    y -= 8
+    pdf.setFont("Helvetica-Bold", 11)
+    pdf.drawString(50, y, "Identité de sauvegarde (age) :")
+    y -= 20
+    pdf.setFont("Courier-Bold", 9)  # 74 characters: fits the width of the page
+    pdf.drawString(60, y, _backup_identity())
+    y -= 22
     pdf.setFont("Helvetica", 10)
-    for line in INSTRUCTIONS:
+    for line in [*INSTRUCTIONS, "", *BACKUP_INSTRUCTIONS]:
         pdf.drawString(50, y, line)
         y -= 14
     pdf.showPage()
