@@ -23,6 +23,7 @@ from hygie.accounts import actions, forms
 from hygie.accounts.models import User
 from hygie.audit.events import Ev
 from hygie.audit.models import Event
+from hygie.web.forms import show_refusal
 
 
 def admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -89,8 +90,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
                 assists=list(data["assists"]),
             )
         except (actions.ActionError, ValidationError) as exc:
-            for msg in getattr(exc, "messages", [str(exc)]):
-                form.add_error(None, msg)
+            show_refusal(form, exc)
         else:
             messages.success(
                 request,

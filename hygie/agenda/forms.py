@@ -4,59 +4,14 @@ from datetime import date, datetime
 from typing import Any, cast
 
 from django import forms
-from django.forms.models import ModelChoiceIterator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hygie.access import records
 from hygie.agenda.actions import MAX_DURATION, MIN_DURATION
-from hygie.lib.text import fold
+from hygie.web.forms import NamedChoiceField, date_field
 
-DATE_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d/%m/%y"]
 TIME_FORMATS = ["%H:%M", "%H:%M:%S", "%Hh%M", "%HH%M", "%Hh"]
-
-
-class _SortedIterator(ModelChoiceIterator):
-    # Names are encrypted at rest: sort them here, never with ORDER BY.
-    def __iter__(self) -> Any:
-        if self.field.empty_label is not None:
-            yield ("", self.field.empty_label)
-        objs = sorted(self.queryset, key=lambda o: fold(self.field.label_from_instance(o)))
-        for obj in objs:
-            yield self.choice(obj)
-
-
-class NamedChoiceField(forms.ModelChoiceField):
-    """A select of people chosen by public id (no internal id in the page), sorted by label."""
-
-    iterator = _SortedIterator
-
-    def __init__(self, queryset: Any, *, label_of: Any = None, **kwargs: Any) -> None:
-        self._label_of = label_of or (lambda obj: obj.display_name)
-        kwargs.setdefault("to_field_name", "public_id")
-        kwargs.setdefault("empty_label", _("— choisir —"))
-        kwargs.setdefault("error_messages", {"invalid_choice": _("Choix invalide : choisissez dans la liste.")})
-        super().__init__(queryset, **kwargs)
-
-    def label_from_instance(self, obj: Any) -> str:
-        return str(self._label_of(obj))
-
-    def to_python(self, value: Any) -> Any:
-        try:
-            return super().to_python(value)
-        except forms.ValidationError:
-            # A malformed public id says the same as an unknown one.
-            raise forms.ValidationError(self.error_messages["invalid_choice"], code="invalid_choice") from None
-
-
-def date_field(label: Any, **kwargs: Any) -> forms.DateField:
-    return forms.DateField(
-        label=label,
-        input_formats=DATE_FORMATS,
-        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        error_messages={"invalid": _("Date invalide : utilisez le format JJ/MM/AAAA.")},
-        **kwargs,
-    )
 
 
 class AppointmentForm(forms.Form):

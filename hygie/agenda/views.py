@@ -22,6 +22,7 @@ from hygie.access.policy import Cap
 from hygie.agenda import actions, forms
 from hygie.audit import journal
 from hygie.audit.events import Ev
+from hygie.web.forms import show_refusal
 
 
 def _day_url(day: date, practitioner: Any = None) -> str:
@@ -45,11 +46,6 @@ def _pick(practitioners: list[Any], public_id: str | None) -> Any:
         if str(p.public_id) == public_id:
             return p
     raise Http404
-
-
-def _errors_to_form(form: Any, exc: Exception) -> None:
-    for msg in getattr(exc, "messages", None) or [str(exc)]:
-        form.add_error(None, msg)
 
 
 @login_required
@@ -103,7 +99,7 @@ def appointment_create(request: HttpRequest) -> HttpResponse:
         try:
             appt = actions.create_appointment(actor=user, **form.appointment_data())
         except (actions.ActionError, ValidationError) as exc:
-            _errors_to_form(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Rendez-vous enregistré."))
             return redirect(_day_url(timezone.localdate(appt.start)))
@@ -121,7 +117,7 @@ def appointment_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
         try:
             changed = actions.update_appointment(actor=user, appointment=appt, data=form.appointment_data())
         except (actions.ActionError, ValidationError) as exc:
-            _errors_to_form(form, exc)
+            show_refusal(form, exc)
         else:
             if changed:
                 messages.success(request, _("Rendez-vous modifié."))

@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from hygie.access import records
 from hygie.access.policy import Cap
-from hygie.agenda.forms import NamedChoiceField, date_field
 from hygie.billing.actions import MAX_AMOUNT
+from hygie.web.forms import NamedChoiceField, date_field
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _CODE = re.compile(r"^P-[0-9A-Z]{8}$")

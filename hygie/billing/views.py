@@ -23,6 +23,7 @@ from hygie.access.policy import Cap
 from hygie.audit import journal
 from hygie.audit.events import Ev
 from hygie.billing import actions, forms
+from hygie.web.forms import show_refusal
 
 PAGE_SIZE = 100
 
@@ -43,11 +44,6 @@ def _filters_of(data: Any) -> dict[str, str]:
         "impayees": "1" if form.cleaned_data["impayees"] else "",
         "page": data.get("page", "") if str(data.get("page", "")).isdigit() else "",
     }
-
-
-def _errors_to_form(form: Any, exc: Exception) -> None:
-    for msg in getattr(exc, "messages", None) or [str(exc)]:
-        form.add_error(None, msg)
 
 
 @login_required
@@ -109,7 +105,7 @@ def care_sheet_create(request: HttpRequest) -> HttpResponse:
         try:
             actions.create_care_sheet(actor=user, **form.cleaned_data)
         except (actions.ActionError, ValidationError) as exc:
-            _errors_to_form(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Feuille de soins enregistrée."))
             return redirect("billing")
@@ -127,7 +123,7 @@ def care_sheet_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
         try:
             changed = actions.update_care_sheet(actor=user, sheet=sheet, data=form.cleaned_data)
         except (actions.ActionError, ValidationError) as exc:
-            _errors_to_form(form, exc)
+            show_refusal(form, exc)
         else:
             if changed:
                 messages.success(request, _("Feuille de soins modifiée."))

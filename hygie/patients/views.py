@@ -13,7 +13,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.forms import Form
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, UnreadablePostError
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -29,19 +28,10 @@ from hygie.audit.events import Ev
 from hygie.patients import actions, documents, forms, uploads
 from hygie.patients.models import Patient
 from hygie.patients.search import search
+from hygie.web.forms import show_refusal
 
 PAGE_SIZE = 50
 MAX_RESULTS = 50
-
-
-def _form_errors(form: Form, exc: Exception) -> None:
-    """Show a refused action on the form. ValidationError and ActionError messages are French."""
-    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-        return
-    for msg in getattr(exc, "messages", [str(exc)]):
-        form.add_error(None, msg)
 
 
 # --- List and search ---------------------------------------------------------------------
@@ -106,7 +96,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
             duplicate = exc.existing
             form.add_error(None, str(exc))
         except (actions.ActionError, ValidationError) as exc:
-            _form_errors(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Patient créé."))
             return redirect("patient_detail", public_id=patient.public_id)
@@ -164,7 +154,7 @@ def patient_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
         try:
             changed = actions.update_identity(actor=user, patient=patient, data=data)
         except (actions.ActionError, ValidationError) as exc:
-            _form_errors(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Identité enregistrée.") if changed else _("Aucune modification."))
             return redirect("patient_detail", public_id=patient.public_id)
@@ -198,7 +188,7 @@ def consultation_create(request: HttpRequest, public_id: Any) -> HttpResponse:
         try:
             consultation = actions.create_consultation(actor=user, patient=patient, **form.cleaned_data)
         except (actions.ActionError, ValidationError) as exc:
-            _form_errors(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Consultation enregistrée."))
             return redirect("consultation_detail", public_id=consultation.public_id)
@@ -238,7 +228,7 @@ def consultation_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
         try:
             changed = actions.update_consultation(actor=user, consultation=consultation, data=data)
         except (actions.ActionError, ValidationError) as exc:
-            _form_errors(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Consultation enregistrée.") if changed else _("Aucune modification."))
             return redirect("consultation_detail", public_id=consultation.public_id)
@@ -294,7 +284,7 @@ def _document_form(request: HttpRequest, patient: Patient, upload: uploads.Encry
                 actor=request.user, patient=patient, title=data["title"], kind=data["kind"], fileobj=data["file"]
             )
         except (documents.DocumentError, actions.ActionError, ValidationError) as exc:
-            _form_errors(form, exc)
+            show_refusal(form, exc)
         else:
             upload.keep(document.storage_name)
             messages.success(request, _("Document ajouté."))
@@ -339,7 +329,7 @@ def patient_erase(request: HttpRequest, public_id: Any) -> HttpResponse:
         try:
             actions.erase_patient(actor=user, patient=patient)
         except actions.ActionError as exc:
-            _form_errors(form, exc)
+            show_refusal(form, exc)
         else:
             messages.success(request, _("Le dossier a été effacé définitivement."))
             return redirect("patient_list")
@@ -418,7 +408,7 @@ def break_glass_open(request: HttpRequest, public_id: Any) -> HttpResponse:
         try:
             actions.open_break_glass(user, patient, form.cleaned_data["reason"])
         except actions.ActionError as exc:
-            _form_errors(form, exc)
+            show_refusal(form, exc)
         else:
             messages.warning(request, _("Accès exceptionnel ouvert. Il est enregistré dans le journal."))
             return redirect("patient_detail", public_id=patient.public_id)
