@@ -286,6 +286,23 @@ JOURNAL_CHECKPOINT_FILE = Path(
 # Extra age recipients (age1…, comma separated) every backup is also encrypted to, e.g. a key
 # kept offline by the practitioner; the practice's own backup identity is always a recipient.
 BACKUP_RECIPIENTS = envlist("HYGIE_BACKUP_RECIPIENTS", [])
+# The dashboard turns red when the last successful backup, off-site copy or restore test is
+# older than this (hygie.backups.status).
+BACKUP_LATE_HOURS = envint("HYGIE_BACKUP_LATE_HOURS", 26, minimum=1, maximum=24 * 90)
+OFFSITE_LATE_HOURS = envint("HYGIE_OFFSITE_LATE_HOURS", 26, minimum=1, maximum=24 * 90)
+RESTORE_TEST_LATE_DAYS = envint("HYGIE_RESTORE_TEST_LATE_DAYS", 35, minimum=1, maximum=366)
+# The worker backs up to every enabled destination once this many hours have passed since the
+# last successful backup (checked every 15 minutes; a failed run is tried again after an hour).
+BACKUP_INTERVAL_HOURS = envint("HYGIE_BACKUP_INTERVAL_HOURS", 24, minimum=1, maximum=168)
+# Generations kept on each destination (like restic's --keep-daily/--keep-weekly/--keep-monthly).
+BACKUP_KEEP_DAILY = envint("HYGIE_BACKUP_KEEP_DAILY", 7, minimum=1, maximum=366)
+BACKUP_KEEP_WEEKLY = envint("HYGIE_BACKUP_KEEP_WEEKLY", 4, minimum=0, maximum=520)
+BACKUP_KEEP_MONTHLY = envint("HYGIE_BACKUP_KEEP_MONTHLY", 12, minimum=0, maximum=240)
+# The worker restores the newest backup into a scratch directory this often (days).
+RESTORE_TEST_INTERVAL_DAYS = envint("HYGIE_RESTORE_TEST_INTERVAL_DAYS", 30, minimum=1, maximum=90)
+# PostgreSQL: an empty database for restore tests (created and dropped by the test if unset:
+# the account then needs CREATEDB).
+RESTORE_TEST_DATABASE_URL = envstr("HYGIE_RESTORE_TEST_DATABASE_URL", "")
 
 # --- Anomaly alerts on the journal (hygie.audit.alerts) ------------------------------------
 # Opening hours of the practice: accesses to records outside them raise an alert.

@@ -10,6 +10,7 @@ urlpatterns = [
     path("facturation/", include("hygie.billing.urls")),
     path("journal/", include("hygie.audit.urls")),
     path("cles/", include("hygie.keys.urls")),
+    path("sauvegardes/", include("hygie.backups.urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from hygie.access.policy import Cap, Role
 from hygie.audit.models import Alert, AlertKind
+from hygie.backups.models import Target, TargetKind
 from hygie.patients import actions as patient_actions
 from tests.architecture.test_permission_docs import _doc_matrix
 from tests.factories import Personas, make_appointment, make_care_sheet, make_consultation
@@ -82,10 +83,19 @@ PAGES = [
     Page("alert_acknowledge", "alert", Cap.JOURNAL_VIEW, "POST"),
     Page("patient_access_report", "patient", Cap.MEDICAL_VIEW),
     Page("patient_access_report_pdf", "patient", Cap.MEDICAL_VIEW),
+    Page("backups", None, Cap.BACKUPS_MANAGE),
+    Page("backup_target_create", None, Cap.BACKUPS_MANAGE),
+    Page("backup_target_detail", "backup_target", Cap.BACKUPS_MANAGE),
+    Page("backup_target_edit", "backup_target", Cap.BACKUPS_MANAGE),
+    Page("backup_target_remove", "backup_target", Cap.BACKUPS_MANAGE, "POST"),
+    Page("backup_target_test", "backup_target", Cap.BACKUPS_MANAGE, "POST"),
+    Page("backup_request", None, Cap.BACKUPS_MANAGE, "POST"),
+    Page("restore_test_request", None, Cap.BACKUPS_MANAGE, "POST"),
+    Page("backup_progress", None, Cap.BACKUPS_MANAGE),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
-NOT_PATIENT_DATA = {None, "user", "alert"}
+NOT_PATIENT_DATA = {None, "user", "alert", "backup_target"}
 
 # Pages about the signed-in user only, open to every role, holding no patient data.
 EVERY_SIGNED_IN_USER = {
@@ -141,6 +151,7 @@ def _objects(p: Personas, owner: str) -> dict:
         "care_sheet": make_care_sheet(patient, practitioner),
         "user": p.sophie,
         "alert": _alert(),
+        "backup_target": _backup_target(),
     }
 
 
@@ -149,6 +160,11 @@ def _alert() -> Alert:
     return Alert.objects.create(
         kind=AlertKind.FAILED_LOGINS, key="ip:192.0.2.1", created_at=now, first_event_at=now, last_event_at=now
     )
+
+
+def _backup_target() -> Target:
+    # A directory that does not exist: testing it fails quickly, and nothing is written.
+    return Target.objects.create(name="Disque USB", kind=TargetKind.DIRECTORY, config={"path": "/nonexistent/hygie"})
 
 
 def _url(page: Page, objects: dict) -> str:

@@ -49,6 +49,8 @@ class Cap(StrEnum):
     JOURNAL_VIEW = "journal:view"
     # Encryption keys: the printable recovery kit.
     KEYS_MANAGE = "keys:manage"
+    # Backups: destinations, run now, restore tests.
+    BACKUPS_MANAGE = "backups:manage"
 
 
 _PRACTITIONER = frozenset(
@@ -85,7 +87,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
     ),
     Role.FACTURATION: frozenset({Cap.BILLING_VIEW, Cap.BILLING_EDIT}),
     Role.REFERENT: frozenset({Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE}),
-    Role.ADMIN: frozenset({Cap.USERS_MANAGE, Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE}),
+    Role.ADMIN: frozenset({Cap.USERS_MANAGE, Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE, Cap.BACKUPS_MANAGE}),
 }
 
 # Roles whose scope is a set of practitioners' patientèles, and how it is reached.

@@ -117,6 +117,12 @@ def break_glass_candidates(user: Any) -> QuerySet[Patient]:
     return Patient.objects.all()
 
 
+def restore_test_documents(limit: int) -> list[Document]:
+    """No user: the restore test (hygie.backups.restore.check_restored), inside the scratch copy
+    it has just restored, decrypts these to prove the documents open. Nobody sees their content."""
+    return list(Document.objects.select_related("patient").order_by("?")[:limit])
+
+
 def _child(user: Any, model: Any, public_id: Any, cap: Cap) -> Any:
     obj = model.objects.select_related("patient").filter(public_id=_parse(public_id)).first()
     if obj is None or not patient_scope(user).filter(pk=obj.patient_id).exists():

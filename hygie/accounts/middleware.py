@@ -15,6 +15,8 @@ from hygie.audit.events import Ev
 
 # Paths a locked session may still reach: the unlock flow, logout, and static assets.
 _ALWAYS_OPEN = ("/static/", "/favicon.ico", "/i18n/")
+# Sent by scripts that poll in the background: such a request is not user activity.
+PASSIVE_HEADER = "X-Hygie-Passive"
 
 
 def _is_open(path: str, prefixes: tuple[str, ...]) -> bool:
@@ -66,8 +68,10 @@ class SessionGuardMiddleware:
             return self.get_response(request)
 
         # Any request, the heartbeat included, is activity: the JS sends it only when the
-        # user moved or typed since the last one.
-        session.touch(request)
+        # user moved or typed since the last one. Background polling (the backups progress
+        # bar) says it is passive: it must not keep an idle session open.
+        if request.headers.get(PASSIVE_HEADER) != "1":
+            session.touch(request)
         return self.get_response(request)
 
 

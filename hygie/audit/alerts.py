@@ -116,6 +116,7 @@ def detect(rows: list[dict], using: str = DEFAULT_DB_ALIAS) -> Iterable[Found]:
     yield from _failed_logins(rows, using)
     yield from _mass_exports(rows, using)
     yield from _inactive_accounts(rows)
+    yield from _backup_failures(rows)
 
 
 # --- Detectors -----------------------------------------------------------------------------
@@ -246,6 +247,18 @@ def _inactive_accounts(rows: list[dict]) -> Iterable[Found]:
             AlertKind.INACTIVE_ACCOUNT, f"account:{account}:{reason}", [r["id"] for r in group], user_id=account,
             details={"reason": reason}, merge_within=INACTIVE_WINDOW,
         )
+
+
+def _backup_failures(rows: list[dict]) -> Iterable[Found]:
+    """A backup or a restore test that failed: nothing the practice can see otherwise until it
+    needs the backup. Failures a day apart stay one alert until acknowledged."""
+    for action in (Ev.BACKUP_FAILED, Ev.RESTORE_TEST_FAILED):
+        failed = [r for r in rows if r["action"] == action]
+        if failed:
+            yield Found(
+                AlertKind.BACKUP_FAILED, f"backup:{action}", [r["id"] for r in failed], severity=Severity.CRITICAL,
+                details={"action": str(action)}, merge_within=INACTIVE_WINDOW,
+            )
 
 
 def _group(rows: list[dict], key: Any) -> dict[Any, list[dict]]:

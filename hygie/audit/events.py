@@ -87,6 +87,14 @@ class Ev(StrEnum):
     BACKUP_FAILED = "backup:failed"
     BACKUP_VERIFIED = "backup:verified"
     RESTORE_COMPLETED = "backup:restored"
+    RESTORE_TEST_PASSED = "backup:restore-test:passed"
+    RESTORE_TEST_FAILED = "backup:restore-test:failed"
+    BACKUP_PRUNED = "backup:pruned"
+    BACKUP_REQUESTED = "backup:requested"
+    BACKUP_TARGET_ADDED = "backup:target:added"
+    BACKUP_TARGET_CHANGED = "backup:target:changed"
+    BACKUP_TARGET_REMOVED = "backup:target:removed"
+    BACKUP_TARGET_TESTED = "backup:target:tested"
 
 
 class Outcome(StrEnum):

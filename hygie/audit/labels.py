@@ -80,6 +80,14 @@ LABELS = {
     Ev.BACKUP_FAILED: _("Échec de la sauvegarde"),
     Ev.BACKUP_VERIFIED: _("Sauvegarde vérifiée"),
     Ev.RESTORE_COMPLETED: _("Sauvegarde restaurée"),
+    Ev.RESTORE_TEST_PASSED: _("Test de restauration réussi"),
+    Ev.RESTORE_TEST_FAILED: _("Échec du test de restauration"),
+    Ev.BACKUP_PRUNED: _("Anciennes sauvegardes supprimées (générations)"),
+    Ev.BACKUP_REQUESTED: _("Sauvegarde ou test de restauration demandé"),
+    Ev.BACKUP_TARGET_ADDED: _("Destination de sauvegarde ajoutée"),
+    Ev.BACKUP_TARGET_CHANGED: _("Destination de sauvegarde modifiée"),
+    Ev.BACKUP_TARGET_REMOVED: _("Destination de sauvegarde supprimée"),
+    Ev.BACKUP_TARGET_TESTED: _("Destination de sauvegarde testée"),
 }
 
 OUTCOMES = {

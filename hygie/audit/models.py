@@ -90,6 +90,7 @@ class AlertKind(models.TextChoices):
     MASS_EXPORT = "mass_export", _("Téléchargements ou exports en nombre")
     INACTIVE_ACCOUNT = "inactive_account", _("Tentative de connexion d'un compte désactivé ou expiré")
     JOURNAL_ALTERED = "journal_altered", _("Journal altéré")
+    BACKUP_FAILED = "backup_failed", _("Échec de sauvegarde ou de test de restauration")
 
 
 class Severity(models.TextChoices):

@@ -1,43 +1,56 @@
-"""Backups of the practice: take one, verify them, restore one into a new data dir.
+"""Taking backups, checking them, and keeping their generations.
 
 What goes in (hygie.lib.backuparchive has the format): a consistent snapshot of the database
 (SQLite online backup API, or `pg_dump --format=custom`), the document blobs as stored (already
-encrypted), the erasure register, the journal checkpoint file and the journal's public signing
-key. Not the key file: a backup and the keys must never travel together.
+encrypted; only those the destination does not hold yet, in a new pack), the erasure register,
+the journal checkpoint file. Not the key file: a backup and the keys never travel together.
+
+A destination ("location") is a configured Target (directory, SFTP, S3) or a one-off directory
+(`hygie backup run --to DOSSIER`). The destination itself is the truth about what it holds: a
+run reads the manifest at the head of the newest snapshot there; the Snapshot table is only a
+cache of pack lists for pruning. Restoring is in hygie.backups.restore.
 """
 
 from __future__ import annotations
 
-import errno
+import contextlib
 import os
-import shutil
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.utils import timezone
 
 from hygie.audit import checkpoint, conf, journal
 from hygie.audit.events import Ev, Outcome
 from hygie.backups import identity
+from hygie.backups.models import Run, RunKind, RunStatus, Snapshot, Target
+from hygie.backups.stores import RetentionLocked, Store, StoreError
+from hygie.backups.stores.directory import DirectoryStore
 from hygie.core.actions import CLI_ROLE
 from hygie.keys import service as key_service
-from hygie.lib import backuparchive
+from hygie.lib import backuparchive, generations
 from hygie.lib.backuparchive import ArchiveError, Member
 
 PG_DUMP = "/usr/bin/pg_dump"
-PG_RESTORE = "/usr/bin/pg_restore"
 SQLITE_MEMBER = "database/hygie.sqlite3"
 PG_MEMBER = "database/hygie.pgdump"
+# A pack is closed at this size and the next one started (object stores prefer bounded objects).
+PACK_LIMIT = 1024 * 1024 * 1024
+# A pack that no snapshot references (a run killed after writing it) is deleted once this old.
+ORPHAN_GRACE = timedelta(days=1)
 # Test-only: seconds to sleep after each member, so that a test can kill a run midway.
 DELAY_ENV = "HYGIE_BACKUP_TEST_DELAY"
+# Tables counted into the manifest; a restore test compares them.
+COUNTED = ("patients_patient", "patients_document", "patients_consultation", "accounts_user", "audit_event")
 
 
 class BackupError(Exception):
@@ -51,7 +64,100 @@ def _no_progress(n: int) -> None:
     pass
 
 
-# --- Taking a backup ------------------------------------------------------------------------
+# --- Destinations -------------------------------------------------------------------------------
+
+
+@dataclass
+class Location:
+    key: str  # Snapshot.location: the target's public id, or the directory's resolved path
+    store: Store
+    label: str
+    offsite: bool
+    target: Target | None = None
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def directory_location(path: Path) -> Location:
+    path = path.expanduser().resolve()
+    store = DirectoryStore(path)
+    return Location(str(path), store, store.label, offsite=False)
+
+
+def target_location(target: Target) -> Location:
+    from hygie.backups import targets
+
+    try:
+        store = targets.open_store(target)
+    except (StoreError, key_service.KeysUnavailable) as exc:
+        raise BackupError(f"Destination « {target.name} » inutilisable : {exc}") from None
+    return Location(str(target.public_id), store, f"« {target.name} » ({store.label})", target.offsite, target)
+
+
+def enabled_targets() -> list[Target]:
+    return list(Target.objects.filter(enabled=True).order_by("name"))
+
+
+# --- Journal and runs ------------------------------------------------------------------------
+
+
+def record(action: Ev, outcome: Outcome = Outcome.SUCCESS, **details: object) -> None:
+    with transaction.atomic():
+        journal.record(action, actor_role=CLI_ROLE, outcome=outcome, details=details)
+
+
+def start_run(kind: str, location: Location | None = None, *, queued: Run | None = None) -> Run:
+    fields = {
+        "kind": kind,
+        "target": location.target if location else None,
+        "location": location.label[:300] if location else "",
+        "offsite": location.offsite if location else False,
+        "status": RunStatus.RUNNING,
+        "started_at": timezone.now(),
+    }
+    if queued is not None:
+        for name, value in fields.items():
+            setattr(queued, name, value)
+        queued.save()
+        return queued
+    return Run.objects.create(**fields)
+
+
+def finish_run(run: Run, error: str = "", **details: object) -> None:
+    run.status = RunStatus.FAILURE if error else RunStatus.SUCCESS
+    run.finished_at = timezone.now()
+    run.message = error[:2000]
+    run.details = {**run.details, **details}
+    if not error and run.bytes_total:
+        run.bytes_done = run.bytes_total
+    run.save()
+
+
+class RunProgress:
+    """Feeds both the CLI bar and the Run row (the UI polls it), the latter at most once a second."""
+
+    def __init__(self, run: Run | None, cli: Progress = _no_progress) -> None:
+        self.run = run
+        self.cli = cli
+        self.done = 0
+        self.saved_at = 0.0
+
+    def total(self, total: int) -> None:
+        if self.run is not None:
+            self.run.bytes_total = total
+            Run.objects.filter(pk=self.run.pk).update(bytes_total=total)
+
+    def __call__(self, n: int) -> None:
+        self.done += n
+        self.cli(n)
+        now = time.monotonic()
+        if self.run is not None and now - self.saved_at >= 1.0:
+            self.saved_at = now
+            Run.objects.filter(pk=self.run.pk).update(bytes_done=self.done)
+
+
+# --- What a backup holds -------------------------------------------------------------------
 
 
 def _database_kind() -> str:
@@ -68,7 +174,7 @@ def _snapshot_sqlite(dest: Path) -> None:
         target.close()
 
 
-def _pg_env() -> dict[str, str]:
+def pg_env() -> dict[str, str]:
     db = connection.settings_dict
     env = {**os.environ, "PGDATABASE": str(db["NAME"])}
     for key, var in (("HOST", "PGHOST"), ("PORT", "PGPORT"), ("USER", "PGUSER"), ("PASSWORD", "PGPASSWORD")):
@@ -80,7 +186,7 @@ def _pg_env() -> dict[str, str]:
 def _snapshot_postgresql(dest: Path) -> None:
     result = subprocess.run(  # noqa: S603 - fixed binary, arguments are ours
         [PG_DUMP, "--format=custom", "--no-owner", "--file", str(dest)],
-        env=_pg_env(),
+        env=pg_env(),
         capture_output=True,
         text=True,
     )
@@ -88,17 +194,55 @@ def _snapshot_postgresql(dest: Path) -> None:
         raise BackupError(f"pg_dump a échoué : {result.stderr.strip()[:500]}")
 
 
-def _documents() -> list[Member]:
+def _counts() -> dict[str, int]:
+    out = {}
+    with connection.cursor() as cursor:
+        for table in COUNTED:
+            cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - fixed table names
+            out[table] = cursor.fetchone()[0]
+    return out
+
+
+@dataclass(frozen=True)
+class DocFile:
+    name: str  # "documents/<blob name>"
+    path: Path
+    size: int
+    mtime_ns: int
+
+
+def _documents() -> list[DocFile]:
     root = Path(settings.DOCUMENTS_DIR)
-    return [
-        Member(f"documents/{p.relative_to(root).as_posix()}", p)
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.name.startswith(".")
-    ]
+    found = []
+    if not root.is_dir():
+        return found
+    for path in sorted(root.rglob("*")):
+        if path.name.startswith("."):
+            continue
+        try:
+            st = path.stat()
+        except FileNotFoundError:
+            continue
+        if path.is_file():
+            found.append(DocFile(f"documents/{path.relative_to(root).as_posix()}", path, st.st_size, st.st_mtime_ns))
+    return found
 
 
-def _members(tmp: Path) -> list[Member]:
+@dataclass
+class Prepared:
+    """The part of a backup shared by every destination of a run."""
+
+    members: list[tuple[Member, int, str]]
+    documents: list[DocFile]
+    counts: dict[str, int]
+    database: str
+    created_at: str
+
+
+def prepare(tmp: Path) -> Prepared:
+    created = datetime.now(UTC).isoformat()
     kind = _database_kind()
+    counts = _counts()
     if kind == "sqlite":
         db = tmp / "hygie.sqlite3"
         _snapshot_sqlite(db)
@@ -107,79 +251,276 @@ def _members(tmp: Path) -> list[Member]:
         db = tmp / "hygie.pgdump"
         _snapshot_postgresql(db)
         members = [Member(PG_MEMBER, db)]
-    # The blobs after the database: a document in the snapshot has its blob written already.
-    members += _documents()
+    # The blobs are listed after the database snapshot: every document it knows has its blob
+    # on disk already (a blob is written before its row is committed).
+    documents = _documents()
+    # The registers last: an erasure made during the run is in them, and a restore re-applies it.
     for name, path in (
         ("keys/erasures.jsonl", key_service.erasure_file()),
         ("keys/journal-checkpoints.jsonl", conf.checkpoint_file()),
     ):
         if path.is_file():
-            members.append(Member(name, path))
-    return members
+            copy = tmp / Path(name).name
+            copy.write_bytes(path.read_bytes())
+            members.append(Member(name, copy))
+    hashed = [(m, *backuparchive.file_sha256(m.path)) for m in members]
+    return Prepared(hashed, documents, counts, kind, created)
 
 
-def _disk_error(exc: OSError, directory: Path) -> BackupError:
-    if exc.errno == errno.ENOSPC:
-        return BackupError(
-            f"Disque plein : la sauvegarde ne tient pas dans {directory}. "
-            "L'archive incomplète a été supprimée ; libérez de la place ou choisissez un autre support."
+# --- Reading what a destination holds ---------------------------------------------------------
+
+
+@dataclass
+class Held:
+    """What a destination holds, from the manifest at the head of its newest snapshot."""
+
+    listing: dict[str, int]
+    # "documents/<name>" -> the snapshot's entry (size, mtime_ns, sha256, pack)
+    documents: dict[str, dict] = field(default_factory=dict)
+    newest: str = ""
+
+
+def _public_key() -> bytes:
+    return checkpoint.load_or_create_signing_key().public
+
+
+def read_manifest(loc: Location, name: str, secret: str, public: bytes | None = None) -> dict:
+    """A snapshot's manifest, signature checked (with this practice's journal key, or the key
+    the manifest carries when this machine has none — a new machine)."""
+    with loc.store.reader(name) as fh:
+        manifest, raw, signature = backuparchive.read_manifest(fh, secret, label=f"{loc.label} : {name}")
+    if public is None:
+        public = _signing_public(manifest)
+    if not backuparchive.check_signature(raw, signature, public):
+        raise ArchiveError(
+            f"{loc.label} : {name} : signature du manifeste invalide (archive altérée ou d'un autre cabinet)."
         )
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return BackupError(f"Écriture impossible dans {directory} : droits insuffisants ou support en lecture seule.")
-    return BackupError(f"Écriture impossible dans {directory} ({exc.strerror}). L'archive incomplète a été supprimée.")
+    return manifest
 
 
-def _check_target(directory: Path) -> None:
-    if not directory.is_dir():
-        raise BackupError(f"Dossier de destination introuvable : {directory}. Branchez le support ou créez le dossier.")
-    if not os.access(directory, os.W_OK | os.X_OK):
-        raise BackupError(f"Dossier de destination non accessible en écriture : {directory}.")
-
-
-def _record(action: Ev, outcome: Outcome = Outcome.SUCCESS, **details: object) -> None:
-    with transaction.atomic():
-        journal.record(action, actor_role=CLI_ROLE, outcome=outcome, details=details)
-
-
-def run(directory: Path, *, progress: Progress = _no_progress, on_total: Callable[[int], None] | None = None) -> Path:
-    """One backup into `directory`; returns the archive. Raises BackupError (journal event
-    written either way)."""
-    directory = directory.expanduser().resolve()
+def _signing_public(manifest: dict) -> bytes:
+    if conf.signing_key_file().exists():
+        return checkpoint.load_signing_key().public
     try:
-        _check_target(directory)
-        recipients = identity.recipients()
-        key = checkpoint.load_or_create_signing_key()
-        # A pause between members lets the test suite kill a run half-way; test mode only.
-        delay = float(os.environ.get(DELAY_ENV) or 0) if settings.HYGIE_ENV == "test" else 0.0
-        tmp_root = Path(settings.DATA_DIR) / "tmp"
-        tmp_root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        with tempfile.TemporaryDirectory(dir=tmp_root, prefix="backup-") as tmp:
-            members = _members(Path(tmp))
-            if on_total is not None:
-                on_total(sum(m.path.stat().st_size for m in members))
-            meta = {
-                "created_at": datetime.now(UTC).isoformat(),
-                "database": _database_kind(),
-                "signing_public_key": key.public.hex(),
-                "incremental": False,
-            }
+        return bytes.fromhex(str(manifest.get("signing_public_key", "")))
+    except ValueError:
+        return b""
+
+
+def held(loc: Location, secret: str, public: bytes) -> Held:
+    listing = loc.store.list()
+    result = Held(listing)
+    # The newest snapshot whose manifest reads; one that does not (damaged) is skipped: its
+    # documents are then sent again, which costs time but loses nothing.
+    for name in reversed(backuparchive.snapshots(listing)):
+        try:
+            manifest = read_manifest(loc, name, secret, public)
+        except (ArchiveError, StoreError):
+            continue
+        result.newest = name
+        result.documents = {d["name"]: d for d in manifest.get("documents", []) if d.get("pack") in listing}
+        _remember(loc, name, manifest, listing.get(name, 0))
+        break
+    return result
+
+
+def _remember(loc: Location, name: str, manifest: dict, size: int) -> None:
+    created = backuparchive.time_of(name) or timezone.now()
+    Snapshot.objects.update_or_create(
+        location=loc.key,
+        name=name,
+        defaults={
+            "created_at": created,
+            "size": size,
+            "packs": sorted(manifest.get("packs", [])),
+            "documents": len(manifest.get("documents", [])),
+        },
+    )
+
+
+# --- Taking a backup ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Written:
+    location: Location
+    snapshot: str
+    size: int
+    sent: int  # documents sent in new packs
+    reused: int  # documents already on the destination
+    bytes_sent: int
+
+
+def _delay() -> Callable[[], None]:
+    # A pause between members lets the test suite kill a run half-way; test mode only.
+    delay = float(os.environ.get(DELAY_ENV) or 0) if settings.HYGIE_ENV == "test" else 0.0
+    return (lambda: time.sleep(delay)) if delay else (lambda: None)
+
+
+def _chunks(files: list[DocFile]) -> Iterator[list[DocFile]]:
+    batch: list[DocFile] = []
+    size = 0
+    for f in files:
+        if batch and size + f.size > PACK_LIMIT:
+            yield batch
+            batch, size = [], 0
+        batch.append(f)
+        size += f.size
+    if batch:
+        yield batch
+
+
+def write_to(loc: Location, prepared: Prepared, progress: RunProgress) -> Written:
+    """One snapshot on one destination: new documents in new packs, then the snapshot."""
+    loc.store.check()
+    leftovers = getattr(loc.store, "remove_leftovers", None)  # every store has one; the protocol does not say
+    if leftovers is not None:
+        leftovers()
+    secret = identity.load_or_create()
+    recipients = identity.recipients()
+    key = checkpoint.load_or_create_signing_key()
+    have = held(loc, secret, key.public)
+    entries: dict[str, dict] = {}
+    new: list[DocFile] = []
+    for doc in prepared.documents:
+        old = have.documents.get(doc.name)
+        if old and old.get("size") == doc.size and old.get("mtime_ns") == doc.mtime_ns:
+            entries[doc.name] = old
+        else:
+            new.append(doc)
+    progress.total(sum(d.size for d in new) + sum(size for _, size, _ in prepared.members))
+    between = _delay()
+    bytes_sent = 0
+    for batch in _chunks(new):
+        name = backuparchive.pack_name()
+        by_name = {d.name: d for d in batch}
+        with loc.store.writer(name) as sink:
+            written = backuparchive.write_pack(
+                sink,
+                [Member(d.name, d.path) for d in batch],
+                recipients=recipients,
+                signing_key=key.private,
+                meta={"created_at": datetime.now(UTC).isoformat(), "signing_public_key": key.public.hex()},
+                progress=progress,
+                between_members=between,
+            )
+        for member, (size, digest) in written.members.items():
+            doc = by_name[member]
+            entries[member] = {"name": member, "size": size, "mtime_ns": doc.mtime_ns, "sha256": digest, "pack": name}
+            bytes_sent += size
+    documents = [entries[d.name] for d in prepared.documents if d.name in entries]
+    packs = sorted({d["pack"] for d in documents})
+    meta = {
+        "created_at": prepared.created_at,
+        "database": prepared.database,
+        "signing_public_key": key.public.hex(),
+        "counts": prepared.counts,
+        "documents": documents,
+        "packs": packs,
+    }
+    name = backuparchive.snapshot_name()
+    with loc.store.writer(name) as sink:
+        manifest = backuparchive.write_snapshot(
+            sink,
+            prepared.members,
+            recipients=recipients,
+            signing_key=key.private,
+            meta=meta,
+            progress=progress,
+            between_members=between,
+        )
+    size = loc.store.list().get(name, 0)
+    _remember(loc, name, {"packs": packs, "documents": documents}, size)
+    del manifest
+    return Written(loc, name, size, len(new), len(documents) - len(new), bytes_sent)
+
+
+def backup_one(loc: Location, prepared: Prepared, *, run: Run | None = None, cli: Progress = _no_progress) -> Written:
+    """Back up to one destination; its Run row and journal event, success or failure."""
+    run = run or start_run(RunKind.BACKUP, loc)
+    progress = RunProgress(run, cli)
+    where = {"target": str(loc.target.public_id) if loc.target else "", "location": loc.label}
+    try:
+        done = write_to(loc, prepared, progress)
+    except (BackupError, ArchiveError, StoreError, identity.IdentityMissing, OSError) as exc:
+        message = _message(exc, loc)
+        finish_run(run, message)
+        record(Ev.BACKUP_FAILED, Outcome.FAILURE, **where, error=message[:300])
+        raise BackupError(message) from None
+    details = {"archive": done.snapshot, "size": done.size, "sent": done.sent, "reused": done.reused,
+               "bytes_sent": done.bytes_sent}  # fmt: skip
+    finish_run(run, **details)
+    record(Ev.BACKUP_COMPLETED, **where, **details, offsite=loc.offsite)
+    return done
+
+
+def _message(exc: BaseException, loc: Location) -> str:
+    if isinstance(exc, OSError) and not isinstance(exc, StoreError):
+        from hygie.backups.stores.directory import disk_error
+
+        exc = disk_error(exc, loc.label)
+    return f"Destination « {loc.target.name} » : {exc}" if loc.target else str(exc)
+
+
+@contextlib.contextmanager
+def prepared_backup() -> Iterator[Prepared]:
+    tmp_root = Path(settings.DATA_DIR) / "tmp"
+    tmp_root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with tempfile.TemporaryDirectory(dir=tmp_root, prefix="backup-") as tmp:
+        yield prepare(Path(tmp))
+
+
+def run(
+    directory: Path | None = None,
+    *,
+    targets: list[Target] | None = None,
+    cli: Progress = _no_progress,
+    queued: Run | None = None,
+) -> list[Written]:
+    """A backup to a one-off directory, or to the given (default: every enabled) target. Each
+    destination succeeds or fails on its own; BackupError at the end if any failed, naming
+    them."""
+    if directory is not None:
+        locations: list[Location | BackupError] = [directory_location(directory)]
+    else:
+        chosen = enabled_targets() if targets is None else targets
+        if not chosen:
+            raise BackupError(
+                "Aucune destination de sauvegarde configurée : ajoutez-en une (page Sauvegardes, ou "
+                "« hygie backup target add »), ou indiquez --to DOSSIER."
+            )
+        locations = []
+        for target in chosen:
             try:
-                archive = backuparchive.write(
-                    directory,
-                    members,
-                    recipients=recipients,
-                    signing_key=key.private,
-                    meta=meta,
-                    progress=progress,
-                    between_members=(lambda: time.sleep(delay)) if delay else (lambda: None),
-                )
-            except OSError as exc:
-                raise _disk_error(exc, directory) from None
-    except (BackupError, ArchiveError, identity.IdentityMissing) as exc:
-        _record(Ev.BACKUP_FAILED, Outcome.FAILURE, target=str(directory), error=str(exc)[:300])
-        raise BackupError(str(exc)) from None
-    _record(Ev.BACKUP_COMPLETED, archive=archive.name, size=archive.stat().st_size, members=len(members))
-    return archive
+                locations.append(target_location(target))
+            except BackupError as exc:
+                locations.append(exc)
+    done: list[Written] = []
+    errors: list[str] = []
+    try:
+        with prepared_backup() as prepared:
+            for loc in locations:
+                if isinstance(loc, BackupError):
+                    errors.append(str(loc))
+                    record(Ev.BACKUP_FAILED, Outcome.FAILURE, error=str(loc)[:300])
+                    continue
+                try:
+                    done.append(backup_one(loc, prepared, run=queued, cli=cli))
+                    if loc.target is not None:  # a one-off directory is pruned on demand only
+                        prune(loc)
+                except BackupError as exc:
+                    errors.append(str(exc))
+                finally:
+                    queued = None
+                    loc.close()
+    except BackupError as exc:  # the database snapshot itself failed
+        record(Ev.BACKUP_FAILED, Outcome.FAILURE, error=str(exc)[:300])
+        if queued is not None:
+            finish_run(queued, str(exc))
+        raise
+    if errors:
+        raise BackupError("\n".join(errors))
+    return done
 
 
 # --- Verifying --------------------------------------------------------------------------------
@@ -187,180 +528,191 @@ def run(directory: Path, *, progress: Progress = _no_progress, on_total: Callabl
 
 @dataclass(frozen=True)
 class Verified:
-    path: Path
+    snapshot: str
     manifest: dict
     authenticated: bool  # signed by this practice's journal key (else: by the key it carries)
 
 
-def _archives(path: Path) -> list[Path]:
-    if path.is_dir():
-        found = backuparchive.list_archives(path)
-        if not found:
-            raise BackupError(f"Aucune sauvegarde (hygie-backup-*.age) dans {path}.")
-        return found
-    if not path.exists():
-        raise BackupError(f"Sauvegarde introuvable : {path}.")
-    return [path]
-
-
-def _identity(identity_path: Path | None) -> str:
+def check_snapshot(
+    loc: Location,
+    name: str,
+    secret: str,
+    *,
+    extract_to: Path | None = None,
+    progress: Progress = _no_progress,
+    packs_checked: dict[str, str | None] | None = None,
+) -> Verified:
+    """Decrypt a snapshot and every pack it needs, check every member hash, both signatures,
+    and that each document the snapshot lists is in its pack with the same hash. With
+    `extract_to`, the database, registers and listed documents are written under it.
+    Raises ArchiveError naming what is wrong."""
+    label = f"{loc.label} : {name}"
     try:
-        return identity.load(identity_path)
-    except identity.IdentityMissing as exc:
-        raise BackupError(str(exc)) from None
-    except ArchiveError as exc:
-        raise BackupError(str(exc)) from None
-
-
-def check(path: Path, secret: str, *, extract_to: Path | None = None, progress: Progress = _no_progress) -> Verified:
-    """Decrypt, check every member hash and the manifest signature. Raises ArchiveError."""
-    checked = backuparchive.read(path, secret, extract_to=extract_to, progress=progress)
-    embedded = bytes.fromhex(str(checked.manifest.get("signing_public_key", "")))
-    authenticated = False
-    if conf.signing_key_file().exists():
-        public = checkpoint.load_signing_key().public
-        authenticated = public == embedded
-    else:
-        public = embedded
+        with loc.store.reader(name) as fh:
+            checked = backuparchive.read(fh, secret, label=label, extract_to=extract_to, progress=progress)
+    except StoreError as exc:
+        raise ArchiveError(str(exc)) from None
+    public = _signing_public(checked.manifest)
+    authenticated = conf.signing_key_file().exists()
     if not public or not backuparchive.check_signature(checked.manifest_raw, checked.signature, public):
-        raise ArchiveError(
-            f"Sauvegarde {path} : signature du manifeste invalide (archive altérée ou d'un autre cabinet)."
-        )
-    return Verified(path, checked.manifest, authenticated)
+        raise ArchiveError(f"{label} : signature du manifeste invalide (archive altérée ou d'un autre cabinet).")
+    if checked.manifest.get("kind") != backuparchive.SNAPSHOT:
+        raise ArchiveError(f"{label} : ce n'est pas une sauvegarde complète (hygie-backup-….age).")
+    by_pack: dict[str, dict[str, dict]] = {}
+    for doc in checked.manifest.get("documents", []):
+        by_pack.setdefault(str(doc.get("pack")), {})[str(doc.get("name"))] = doc
+    packs_checked = {} if packs_checked is None else packs_checked
+    for pack, docs in sorted(by_pack.items()):
+        if extract_to is None and pack in packs_checked:
+            reason = packs_checked[pack]
+        else:
+            reason = _check_pack(loc, pack, docs, secret, public, extract_to, progress)
+            packs_checked[pack] = reason
+        if reason:
+            raise ArchiveError(f"{label} : {reason}")
+    return Verified(name, checked.manifest, authenticated)
 
 
-def verify(path: Path, *, identity_path: Path | None = None) -> list[tuple[Path, str | None]]:
-    """(archive, None if good else the French reason), for one archive or every one of a dir."""
-    secret = _identity(identity_path)
-    results: list[tuple[Path, str | None]] = []
-    for archive in _archives(path):
+def _check_pack(
+    loc: Location,
+    pack: str,
+    docs: dict[str, dict],
+    secret: str,
+    public: bytes,
+    extract_to: Path | None,
+    progress: Progress,
+) -> str | None:
+    label = f"{loc.label} : {pack}"
+    if not backuparchive.is_pack(pack):
+        return f"paquet de documents invalide « {pack} »"
+    try:
+        with loc.store.reader(pack) as fh:
+            checked = backuparchive.read(
+                fh, secret, label=label, extract_to=extract_to, select=docs.__contains__, progress=progress
+            )
+    except StoreError:
+        return f"paquet de documents manquant « {pack} »"
+    except ArchiveError as exc:
+        return str(exc)
+    if not backuparchive.check_signature(checked.manifest_raw, checked.signature, public):
+        return f"paquet {pack} : signature invalide"
+    for name, doc in docs.items():
+        if checked.members.get(name) != (int(doc.get("size", -1)), str(doc.get("sha256"))):
+            return f"document {name} absent du paquet {pack} ou différent"
+    return None
+
+
+def verify(
+    loc: Location, *, only: str | None = None, identity_path: Path | None = None
+) -> list[tuple[str, str | None]]:
+    """(snapshot, None if good else the French reason) for every snapshot of a destination
+    (or only one). Each pack is checked once."""
+    secret = load_identity(identity_path)
+    try:
+        names = [only] if only else backuparchive.snapshots(loc.store.list())
+    except StoreError as exc:
+        raise BackupError(str(exc)) from None
+    if not names:
+        raise BackupError(f"Aucune sauvegarde (hygie-backup-*.age) dans {loc.label}.")
+    run_row = start_run(RunKind.VERIFY, loc)
+    results: list[tuple[str, str | None]] = []
+    packs: dict[str, str | None] = {}
+    for name in names:
         try:
-            check(archive, secret)
-            results.append((archive, None))
+            check_snapshot(loc, name, secret, packs_checked=packs)
+            results.append((name, None))
         except ArchiveError as exc:
-            results.append((archive, str(exc)))
-    bad = [p.name for p, reason in results if reason]
-    _record(
-        Ev.BACKUP_VERIFIED,
-        Outcome.FAILURE if bad else Outcome.SUCCESS,
-        archives=len(results),
-        failed=bad,
-    )
+            results.append((name, str(exc)))
+    bad = [n for n, reason in results if reason]
+    finish_run(run_row, f"{len(bad)} sauvegarde(s) en échec" if bad else "", snapshots=len(results), failed=len(bad))
+    record(Ev.BACKUP_VERIFIED, Outcome.FAILURE if bad else Outcome.SUCCESS, archives=len(results), failed=bad)
     return results
 
 
-# --- Restoring --------------------------------------------------------------------------------
+def load_identity(identity_path: Path | None = None) -> str:
+    try:
+        return identity.load(identity_path)
+    except (identity.IdentityMissing, ArchiveError) as exc:
+        raise BackupError(str(exc)) from None
 
 
-def _empty_target(data_dir: Path) -> None:
-    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
-        raise BackupError(
-            f"Le répertoire {data_dir} n'est pas vide : la restauration se fait dans un répertoire neuf, "
-            "pour ne jamais écraser des données."
-        )
-
-
-def _install_if_missing(source: Path, dest: Path) -> bool:
-    """A register or checkpoint file from the backup, only on a machine that has none (new
-    machine): the current ones are append-only and know more."""
-    if not source.is_file() or dest.exists():
-        return False
-    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    shutil.copyfile(source, dest)
-    os.chmod(dest, 0o600)
-    return True
-
-
-def _pg_restore(dump: Path, database_url: str) -> None:
-    result = subprocess.run(  # noqa: S603 - fixed binary, arguments are ours
-        [PG_RESTORE, "--no-owner", "--exit-on-error", "--dbname", database_url, str(dump)],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise BackupError(f"pg_restore a échoué : {result.stderr.strip()[:500]}")
-
-
-def _hygie(args: list[str], data_dir: Path, database_url: str) -> None:
-    """A Hygie command on the restored data (a separate process: other database, other dir)."""
-    env = {
-        **os.environ,
-        "HYGIE_DATA_DIR": str(data_dir),
-        "HYGIE_DATABASE_URL": database_url,
-        "HYGIE_KEY_FILE": str(Path(settings.KEY_FILE).expanduser()),
-        "HYGIE_CHECKPOINT_FILE": str(conf.checkpoint_file()),
-    }
-    result = subprocess.run(  # noqa: S603 - this interpreter, our own CLI
-        [sys.executable, "-m", "hygie.cli", *args], env=env, capture_output=True, text=True
-    )
-    if result.returncode != 0:
-        command = " ".join(args)
-        raise BackupError(f"« hygie {command} » a échoué sur les données restaurées : {result.stderr.strip()[-500:]}")
+# --- Generations ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Restored:
-    archive: Path
-    data_dir: Path
-    database: str
-    installed: list[str]
+class Pruned:
+    snapshots: int
+    packs: int
+    locked: int  # under retention (object lock): tried again next time
 
 
-def restore(
-    path: Path,
-    data_dir: Path,
-    *,
-    database_url: str = "",
-    identity_path: Path | None = None,
-    progress: Progress = _no_progress,
-) -> Restored:
-    secret = _identity(identity_path)
-    archive = _archives(path)[-1]
-    data_dir = data_dir.expanduser().resolve()
-    _empty_target(data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    staging = data_dir / "tmp" / "restore"
-    staging.mkdir(parents=True, mode=0o700)
-    try:
-        verified = check(archive, secret, extract_to=staging, progress=progress)
-    except ArchiveError as exc:
-        shutil.rmtree(data_dir / "tmp", ignore_errors=True)
-        raise BackupError(str(exc)) from None
-    kind = verified.manifest.get("database")
-    if kind == "postgresql":
-        if not database_url:
-            raise BackupError(
-                "Cette sauvegarde vient de PostgreSQL : indiquez --database-url postgresql://… "
-                "(une base vide, créée au préalable)."
-            )
-        _pg_restore(staging / PG_MEMBER, database_url)
-    else:
-        if database_url:
-            raise BackupError("Cette sauvegarde vient de SQLite : restauration dans PostgreSQL non prise en charge.")
-        os.replace(staging / SQLITE_MEMBER, data_dir / "hygie.sqlite3")
-    if (staging / "documents").is_dir():
-        os.replace(staging / "documents", data_dir / "documents")
-    installed = []
-    if _install_if_missing(staging / "keys" / "erasures.jsonl", key_service.erasure_file()):
-        installed.append(str(key_service.erasure_file()))
-    if _install_if_missing(staging / "keys" / "journal-checkpoints.jsonl", conf.checkpoint_file()):
-        installed.append(str(conf.checkpoint_file()))
-    # The backup's own copies stay for reference, readable by the owner only.
-    if (staging / "keys").is_dir():
-        os.replace(staging / "keys", data_dir / "restored-from-backup")
-    shutil.rmtree(data_dir / "tmp", ignore_errors=True)
-    (data_dir / "tmp").mkdir(mode=0o700)
-    # Schema of this version, then the CURRENT erasure register: a patient erased after the
-    # backup was taken is erased again before anyone opens the restored data.
-    _hygie(["migrate", "--no-input", "-v", "0"], data_dir, database_url)
-    _hygie(["backup", "finish-restore", "--archive", archive.name], data_dir, database_url)
-    return Restored(archive, data_dir, str(kind), installed)
+def prune(loc: Location, *, now: datetime | None = None) -> Pruned:
+    """Keep 7 daily / 4 weekly / 12 monthly snapshots (settings), then delete the packs no
+    kept snapshot needs. Never deletes the newest snapshot nor a pack a kept one needs."""
+    now = now or timezone.now()
+    secret = identity.load_or_create()
+    public = _public_key()
+    listing = loc.store.list()
+    names = backuparchive.snapshots(listing)
+    times = {n: backuparchive.time_of(n) for n in names}
+    keep = generations.kept(
+        {n: t for n, t in times.items() if t},
+        daily=settings.BACKUP_KEEP_DAILY,
+        weekly=settings.BACKUP_KEEP_WEEKLY,
+        monthly=settings.BACKUP_KEEP_MONTHLY,
+        tz=ZoneInfo(settings.TIME_ZONE),
+    )
+    cached = {s.name: s.packs for s in Snapshot.objects.filter(location=loc.key, name__in=list(keep))}
+    needed: set[str] = set()
+    for name in keep:
+        if name not in cached:
+            try:
+                manifest = read_manifest(loc, name, secret, public)
+            except (ArchiveError, StoreError):
+                return Pruned(0, 0, 0)  # cannot tell what it needs: delete nothing
+            _remember(loc, name, manifest, listing.get(name, 0))
+            cached[name] = sorted(manifest.get("packs", []))
+        needed.update(cached[name])
+    gone = locked = 0
+    deleted_snapshots = []
+    for name in names:
+        if name in keep:
+            continue
+        try:
+            loc.store.delete(name)
+            deleted_snapshots.append(name)
+        except RetentionLocked:
+            locked += 1
+            # A locked snapshot still needs its packs.
+            snap = Snapshot.objects.filter(location=loc.key, name=name).first()
+            needed.update(snap.packs if snap else listing)
+    Snapshot.objects.filter(location=loc.key, name__in=deleted_snapshots).delete()
+    for name in listing:
+        if not backuparchive.is_pack(name) or name in needed:
+            continue
+        written = backuparchive.time_of(name)
+        if written is None or now - written < ORPHAN_GRACE and not _older_than_newest(name, names):
+            continue  # perhaps a run still going, or killed an instant ago
+        try:
+            loc.store.delete(name)
+            gone += 1
+        except RetentionLocked:
+            locked += 1
+    Snapshot.objects.filter(location=loc.key).exclude(name__in=names).delete()
+    if deleted_snapshots or gone:
+        record(
+            Ev.BACKUP_PRUNED,
+            target=str(loc.target.public_id) if loc.target else "",
+            snapshots=len(deleted_snapshots),
+            packs=gone,
+            locked=locked,
+        )
+    return Pruned(len(deleted_snapshots), gone, locked)
 
 
-def finish_restore(archive_name: str) -> list[int]:
-    """Run inside the restored installation: erasures again, and a journal event."""
-    from hygie.patients.actions import reapply_erasures
-
-    done = reapply_erasures()
-    _record(Ev.RESTORE_COMPLETED, archive=archive_name, erasures_reapplied=len(done))
-    return done
+def _older_than_newest(pack: str, snapshots: list[str]) -> bool:
+    """A pack written before the newest snapshot and not needed by any kept one is garbage."""
+    if not snapshots:
+        return False
+    pack_time, newest = backuparchive.time_of(pack), backuparchive.time_of(snapshots[-1])
+    return bool(pack_time and newest and pack_time < newest)

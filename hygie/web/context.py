@@ -20,6 +20,7 @@ def hygie(request: HttpRequest) -> dict[str, Any]:
             "users": records.can(user, Cap.USERS_MANAGE),
             "journal": records.can(user, Cap.JOURNAL_VIEW),
             "keys": records.can(user, Cap.KEYS_MANAGE),
+            "backups": records.can(user, Cap.BACKUPS_MANAGE),
         }
     return {
         "nav": nav,

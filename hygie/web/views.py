@@ -12,6 +12,8 @@ from hygie.accounts import session
 from hygie.audit import alerts, journal
 from hygie.audit.events import Ev
 from hygie.audit.models import Event
+from hygie.backups import status as backup_status
+from hygie.backups import targets
 
 
 @login_required
@@ -42,6 +44,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         pending = alerts.open_alerts().order_by("-created_at", "-id")
         alerts_count = pending.count()
         latest_alerts = list(pending[:5])
+    backup_items, backup_warnings = None, []
+    if records.can(user, Cap.BACKUPS_MANAGE) or records.can(user, Cap.JOURNAL_VIEW):
+        # The administrator runs them; the referent (security and GDPR) watches that they happen.
+        backup_items = backup_status.summary()
+        backup_warnings = targets.warnings()
     return render(
         request,
         "web/dashboard.html",
@@ -54,6 +61,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "can_see_names": records.can(user, Cap.PATIENT_IDENTITY_VIEW),
             "alerts_count": alerts_count,
             "alerts": latest_alerts,
+            "backup_items": backup_items,
+            "backup_late": backup_items is not None and backup_status.any_late(backup_items),
+            "backup_warnings": backup_warnings,
         },
     )
 

@@ -12,6 +12,7 @@ from django.db import connection
 
 from hygie.keys import service
 from hygie.patients import actions
+from tests.backups.servers import s3_server, sftp_server  # noqa: F401 - fixtures
 from tests.factories import Personas, make_consultation
 
 PDF = (

@@ -1,4 +1,5 @@
-"""What must not go wrong: a corrupted archive, a killed run, a full disk."""
+"""What must not go wrong: a corrupted archive or pack, a killed run, a full disk, a wrong
+identity, a missing destination."""
 
 from __future__ import annotations
 
@@ -17,46 +18,76 @@ from django.db import connection
 from hygie.audit.events import Ev
 from hygie.audit.models import Event
 from hygie.backups import service
+from hygie.backups.models import Run, RunStatus
 from hygie.lib import backuparchive
 from tests.backups.conftest import copy_test_database, database_url
 
 
+def _verify(vault, path=None):
+    return service.verify(service.directory_location(vault.out), only=path.name if path else None)
+
+
+def _flip(path, offset):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
 def test_it_detects_one_flipped_byte_anywhere(practice_data, vault):
-    archive = service.run(vault.out)
-    good = archive.read_bytes()
-    # In the age header, in the first payload chunk, in the middle, on the very last byte.
-    for offset in (20, 300, len(good) // 2, len(good) - 1):
-        damaged = bytearray(good)
-        damaged[offset] ^= 0x01
-        archive.write_bytes(bytes(damaged))
-        [(path, reason)] = service.verify(archive)
-        assert reason is not None and archive.name in reason, offset
-        with pytest.raises(CommandError, match="1 sauvegarde"):
-            call_command("backup", "verify", str(vault.out))
-    archive.write_bytes(good)
-    assert service.verify(vault.out) == [(archive, None)]
+    [written] = service.run(vault.out)
+    archive = vault.out / written.snapshot
+    [pack] = (vault.out / "packs").iterdir()
+    for damaged in (archive, pack):
+        good = damaged.read_bytes()
+        # In the age header, in the first payload chunk, in the middle, on the very last byte.
+        for offset in (20, 300, len(good) // 2, len(good) - 1):
+            _flip(damaged, offset)
+            [(name, reason)] = _verify(vault)
+            assert reason is not None and damaged.name in reason, (damaged.name, offset)
+            with pytest.raises(CommandError, match="1 sauvegarde"):
+                call_command("backup", "verify", str(vault.out))
+            damaged.write_bytes(good)
+    assert _verify(vault) == [(written.snapshot, None)]
 
 
 def test_it_names_the_bad_archive_among_good_ones(practice_data, vault):
-    first = service.run(vault.out)
-    second = service.run(vault.out)
-    second.write_bytes(second.read_bytes()[:-100])  # truncated
-    results = dict(service.verify(vault.out))
-    assert results[first] is None
-    assert second.name in results[second]
+    [first] = service.run(vault.out)
+    [second] = service.run(vault.out)
+    bad = vault.out / second.snapshot
+    bad.write_bytes(bad.read_bytes()[:-100])  # truncated
+    results = dict(_verify(vault))
+    assert results[first.snapshot] is None
+    assert second.snapshot in results[second.snapshot]
     assert Event.objects.filter(action=Ev.BACKUP_VERIFIED, outcome="failure").exists()
 
 
+def test_a_damaged_newest_snapshot_makes_the_next_run_send_everything_again(practice_data, vault):
+    [first] = service.run(vault.out)
+    _flip(vault.out / first.snapshot, 300)
+    [second] = service.run(vault.out)
+    assert (second.sent, second.reused) == (3, 0)
+    assert dict(_verify(vault))[second.snapshot] is None
+
+
+def test_a_missing_pack_is_named(practice_data, vault):
+    [written] = service.run(vault.out)
+    [pack] = (vault.out / "packs").iterdir()
+    pack.unlink()
+    [(_, reason)] = _verify(vault)
+    assert "paquet de documents manquant" in reason
+
+
 def test_it_refuses_a_wrong_identity(practice_data, vault, tmp_path):
-    archive = service.run(vault.out)
+    [written] = service.run(vault.out)
     other = tmp_path / "other.txt"
     other.write_text(backuparchive.generate_identity()[0] + "\n")
-    [(_, reason)] = service.verify(archive, identity_path=other)
+    [(_, reason)] = service.verify(service.directory_location(vault.out), identity_path=other)
     assert "identité de sauvegarde ne l'ouvre pas" in reason
 
 
 def test_it_leaves_earlier_backups_valid_when_killed(practice_data, vault):
-    earlier = service.run(vault.out)
+    [earlier] = service.run(vault.out)
+    (vault.data_dir / "documents" / "extra-blob").write_bytes(b"new document" * 1000)  # a pack to write
     if connection.vendor == "sqlite":
         copy_test_database(vault.data_dir)  # the in-memory test database as a file for the subprocess
     env = {
@@ -70,7 +101,7 @@ def test_it_leaves_earlier_backups_valid_when_killed(practice_data, vault):
     proc = subprocess.Popen([sys.executable, "-m", "hygie.cli", "backup", "run", "--to", str(vault.out)], env=env)
     try:
         deadline = time.monotonic() + 30
-        while not list(vault.out.glob(".*.partial")):
+        while not list(vault.out.rglob(".*.partial")):
             assert proc.poll() is None and time.monotonic() < deadline, "the backup never started"
             time.sleep(0.05)
         time.sleep(0.7)
@@ -78,8 +109,11 @@ def test_it_leaves_earlier_backups_valid_when_killed(practice_data, vault):
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert backuparchive.list_archives(vault.out) == [earlier]
-    assert service.verify(vault.out) == [(earlier, None)]
+    assert backuparchive.snapshots(service.directory_location(vault.out).store.list()) == [earlier.snapshot]
+    assert _verify(vault) == [(earlier.snapshot, None)]
+    # The next run completes; the leftover is never taken for a backup.
+    [after] = service.run(vault.out)
+    assert dict(_verify(vault)) == {earlier.snapshot: None, after.snapshot: None}
 
 
 def test_it_reports_a_full_disk_and_removes_the_partial_file(practice_data, vault, monkeypatch):
@@ -90,10 +124,13 @@ def test_it_reports_a_full_disk_and_removes_the_partial_file(practice_data, vaul
     monkeypatch.setattr(backuparchive.pyrage, "encrypt_io", full_disk)
     with pytest.raises(service.BackupError, match="Disque plein"):
         service.run(vault.out)
-    assert list(vault.out.iterdir()) == []
+    assert [p for p in vault.out.rglob("*") if p.is_file()] == []
     assert Event.objects.filter(action=Ev.BACKUP_FAILED).exists()
+    run = Run.objects.get()
+    assert run.status == RunStatus.FAILURE and "Disque plein" in run.message
 
 
 def test_it_reports_a_missing_target(practice_data, vault):
     with pytest.raises(CommandError, match="Dossier de destination introuvable"):
         call_command("backup", "run", "--to", str(vault.root / "unplugged"))
+    assert Event.objects.filter(action=Ev.BACKUP_FAILED).exists()

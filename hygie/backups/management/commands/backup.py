@@ -1,14 +1,19 @@
 """`hygie backup …`: encrypted backups (docs/operations.md, « Sauvegarde et restauration »).
 
-hygie backup run --to DOSSIER
-hygie backup verify CHEMIN [--identity FICHIER]
-hygie backup restore CHEMIN --to REPERTOIRE_DE_DONNEES [--database-url URL] [--identity FICHIER]
+hygie backup run [--to DOSSIER | --target NOM]
+hygie backup verify [CHEMIN | --target NOM] [--identity FICHIER]
+hygie backup restore [CHEMIN | --target NOM] --to REPERTOIRE [--database-url URL] [--identity FICHIER]
+hygie backup test-restore [CHEMIN | --target NOM]
+hygie backup prune [--to DOSSIER | --target NOM]
+hygie backup target list | add KIND NOM … | remove NOM | test NOM
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,91 +21,296 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from hygie.backups import service
+from hygie.backups import restore, service
+from hygie.backups.models import Target, TargetKind
+from hygie.backups.stores import StoreError
 from hygie.core.management.base import HygieCommand
 
 
 @contextlib.contextmanager
-def _progress(label: str) -> Iterator[tuple[service.Progress, Any]]:
-    """A rich progress bar on stderr when it is a terminal; otherwise nothing."""
+def _progress(label: str) -> Iterator[service.Progress]:
+    """A rich progress bar on stderr when it is a terminal; otherwise nothing. The total is not
+    known beforehand (only new documents are sent): the bar shows bytes and speed."""
     if not sys.stderr.isatty():
-        yield (lambda n: None), (lambda total: None)
+        yield lambda n: None
         return
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+    from rich.progress import DownloadColumn, Progress, SpinnerColumn, TimeElapsedColumn, TransferSpeedColumn
 
     with Progress(
-        f"[bold]{label}", BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=Console(stderr=True)
+        SpinnerColumn(),
+        f"[bold]{label}",
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
     ) as bar:
         task = bar.add_task(label, total=None)
-        yield (lambda n: bar.advance(task, n)), (lambda total: bar.update(task, total=total))
+        yield lambda n: bar.advance(task, n)
+
+
+def _target(name: str) -> Target:
+    target = Target.objects.filter(name=name).first()
+    if target is None:
+        known = ", ".join(Target.objects.values_list("name", flat=True)) or "aucune"
+        raise CommandError(f"Destination inconnue : « {name} » (destinations : {known}).")
+    return target
 
 
 class Command(HygieCommand):
-    help = "Sauvegardes chiffrées (format age) : sauvegarder, vérifier, restaurer."
+    help = "Sauvegardes chiffrées (format age) : sauvegarder, vérifier, restaurer, tester, destinations."
 
     def add_arguments(self, parser: Any) -> None:
         sub = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
-        run = sub.add_parser("run", help="Sauvegarde maintenant dans un dossier (disque externe, partage…).")
-        run.add_argument("--to", required=True, metavar="DOSSIER", help="Dossier de destination (il doit exister).")
-        verify = sub.add_parser("verify", help="Déchiffre et vérifie une sauvegarde, ou toutes celles d'un dossier.")
-        verify.add_argument("path", metavar="CHEMIN", help="Une sauvegarde .age, ou un dossier de sauvegardes.")
-        restore = sub.add_parser("restore", help="Restaure une sauvegarde dans un répertoire de données neuf.")
-        restore.add_argument("path", metavar="CHEMIN", help="Une sauvegarde .age, ou un dossier (la plus récente).")
-        restore.add_argument("--to", required=True, metavar="REPERTOIRE", help="Répertoire de données neuf (vide).")
-        restore.add_argument(
+        target_help = "Une destination configurée (hygie backup target list)."
+
+        run = sub.add_parser("run", help="Sauvegarde maintenant (toutes les destinations actives par défaut).")
+        where = run.add_mutually_exclusive_group()
+        where.add_argument("--to", metavar="DOSSIER", help="Sauvegarde ponctuelle dans ce dossier (il doit exister).")
+        where.add_argument("--target", metavar="NOM", help=target_help)
+
+        verify = sub.add_parser("verify", help="Déchiffre et vérifie chaque sauvegarde d'une destination.")
+        restore_p = sub.add_parser("restore", help="Restaure une sauvegarde dans un répertoire de données neuf.")
+        test = sub.add_parser("test-restore", help="Restaure la dernière sauvegarde à l'essai et la contrôle.")
+        for each in (verify, restore_p, test):
+            each.add_argument(
+                "path",
+                nargs="?",
+                metavar="CHEMIN",
+                help="Un dossier de sauvegardes (la plus récente), ou une sauvegarde .age.",
+            )
+            each.add_argument("--target", metavar="NOM", help=target_help)
+        restore_p.add_argument("--to", required=True, metavar="REPERTOIRE", help="Répertoire de données neuf (vide).")
+        restore_p.add_argument(
             "--database-url", default="", help="Sauvegarde PostgreSQL : base vide où restaurer (postgresql://…)."
         )
-        for each in (verify, restore):
+        restore_p.add_argument("--snapshot", metavar="NOM", help="Une sauvegarde précise (hygie-backup-….age).")
+        for each in (verify, restore_p):
             each.add_argument(
                 "--identity", help="Fichier de l'identité de sauvegarde (défaut : backup-identity.txt près des clés)."
             )
+
+        prune = sub.add_parser("prune", help="Applique la rotation des générations (7 jours, 4 semaines, 12 mois).")
+        where = prune.add_mutually_exclusive_group()
+        where.add_argument("--to", metavar="DOSSIER", help="Un dossier de sauvegardes ponctuelles.")
+        where.add_argument("--target", metavar="NOM", help=target_help)
+
+        targets = sub.add_parser("target", help="Destinations : list, add, remove, test.")
+        tsub = targets.add_subparsers(dest="target_action", required=True, metavar="ACTION")
+        tsub.add_parser("list", help="Les destinations configurées.")
+        add = tsub.add_parser("add", help="Ajoute une destination.")
+        add.add_argument("kind", choices=[k.value for k in TargetKind], help="directory, sftp ou s3.")
+        add.add_argument("name", metavar="NOM")
+        add.add_argument("--path", help="directory : dossier ; sftp : dossier distant.")
+        add.add_argument(
+            "--removable",
+            action="store_true",
+            help="directory : disque débranché après chaque sauvegarde (hors ligne).",
+        )
+        add.add_argument("--host", help="sftp : serveur.")
+        add.add_argument("--port", type=int, default=22, help="sftp : port (22).")
+        add.add_argument("--user", help="sftp : compte.")
+        add.add_argument("--host-key", help="sftp : clé publique du serveur (ligne ssh-ed25519 AAAA…).")
+        add.add_argument("--endpoint", help="s3 : adresse du service (https://…).")
+        add.add_argument("--bucket", help="s3 : compartiment.")
+        add.add_argument("--prefix", default="", help="s3 : préfixe des objets.")
+        add.add_argument("--region", default="", help="s3 : région.")
+        add.add_argument("--access-key", help="s3 : identifiant de clé (le secret est lu dans HYGIE_S3_SECRET_KEY).")
+        add.add_argument("--lock-days", type=int, default=0, help="s3 : jours de rétention (object lock), 0 = aucun.")
+        add.add_argument("--lock-mode", default="COMPLIANCE", choices=["COMPLIANCE", "GOVERNANCE"])
+        remove = tsub.add_parser("remove", help="Supprime une destination (les sauvegardes déjà faites y restent).")
+        remove.add_argument("name", metavar="NOM")
+        test_t = tsub.add_parser("test", help="Vérifie qu'une destination est joignable et accessible en écriture.")
+        test_t.add_argument("name", metavar="NOM")
+
         finish = sub.add_parser("finish-restore", help=argparse.SUPPRESS)
         finish.add_argument("--archive", required=True)
+        check = sub.add_parser("check-restored", help=argparse.SUPPRESS)
+        check.add_argument("--sample", type=int, default=5)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         action = opts["action"].replace("-", "_")
         try:
             getattr(self, f"do_{action}")(**opts)
-        except service.BackupError as exc:
+        except (service.BackupError, StoreError) as exc:
             raise CommandError(str(exc)) from None
+        except Exception as exc:
+            from hygie.backups.actions import ActionError
+
+            if isinstance(exc, ActionError):
+                raise CommandError(str(exc)) from None
+            raise
+
+    def _location(self, opts: dict) -> tuple[service.Location, str | None]:
+        if opts.get("target"):
+            return restore.locate(target=_target(opts["target"]))
+        if opts.get("path"):
+            return restore.locate(Path(opts["path"]))
+        targets = service.enabled_targets()
+        if len(targets) == 1:
+            return restore.locate(target=targets[0])
+        raise CommandError("Indiquez un CHEMIN de sauvegardes ou --target NOM.")
 
     def do_run(self, **opts: Any) -> None:
-        with _progress("Sauvegarde") as (advance, total):
-            archive = service.run(Path(opts["to"]), progress=advance, on_total=total)
-        self.stdout.write(f"Sauvegarde chiffrée écrite : {archive}")
+        targets = [_target(opts["target"])] if opts.get("target") else None
+        directory = Path(opts["to"]) if opts.get("to") else None
+        with _progress("Sauvegarde") as advance:
+            done = service.run(directory, targets=targets, cli=advance)
+        for w in done:
+            self.stdout.write(
+                f"Sauvegarde chiffrée écrite : {w.location.label} : {w.snapshot} "
+                f"({w.sent} document(s) envoyé(s), {w.reused} déjà présent(s))."
+            )
 
     def do_verify(self, **opts: Any) -> None:
+        loc, only = self._location(opts)
         identity = Path(opts["identity"]) if opts.get("identity") else None
-        results = service.verify(Path(opts["path"]), identity_path=identity)
-        for archive, reason in results:
-            self.stdout.write(f"OK : {archive}" if reason is None else f"ÉCHEC : {reason}")
+        try:
+            results = service.verify(loc, only=only, identity_path=identity)
+        finally:
+            loc.close()
+        for name, reason in results:
+            self.stdout.write(f"OK : {name}" if reason is None else f"ÉCHEC : {reason}")
         bad = sum(1 for _, reason in results if reason)
         if bad:
             raise CommandError(f"{bad} sauvegarde(s) sur {len(results)} en échec.", returncode=1)
-        self.stdout.write(f"{len(results)} sauvegarde(s) intègre(s).")
+        self.stdout.write(f"{len(results)} sauvegarde(s) intègre(s), documents compris.")
 
     def do_restore(self, **opts: Any) -> None:
+        loc, only = self._location(opts)
         identity = Path(opts["identity"]) if opts.get("identity") else None
-        data_dir = Path(opts["to"])
-        with _progress("Restauration") as (advance, _total):
-            done = service.restore(
-                Path(opts["path"]),
-                data_dir,
-                database_url=opts["database_url"],
-                identity_path=identity,
-                progress=advance,
-            )
-        self.stdout.write(f"Sauvegarde {done.archive.name} restaurée dans {done.data_dir}.")
+        try:
+            with _progress("Restauration") as advance:
+                done = restore.restore(
+                    loc,
+                    Path(opts["to"]),
+                    snapshot=opts.get("snapshot") or only,
+                    database_url=opts["database_url"],
+                    identity_path=identity,
+                    progress=advance,
+                )
+        finally:
+            loc.close()
+        self.stdout.write(f"Sauvegarde {done.snapshot} restaurée dans {done.data_dir}.")
         for path in done.installed:
             self.stdout.write(f"Fichier absent de cette machine, repris de la sauvegarde : {path}")
-        self.stdout.write("Les patients effacés depuis la sauvegarde ont été effacés à nouveau.")
+        self.stdout.write(f"Patients effacés depuis la sauvegarde, effacés à nouveau : {done.erasures_reapplied}.")
         self.stdout.write("Étapes suivantes :")
         url = f" HYGIE_DATABASE_URL={opts['database_url']}" if done.database == "postgresql" else ""
-        self.stdout.write(f"  1. HYGIE_DATA_DIR={done.data_dir}{url} hygie audit verify   (intégrité du journal)")
-        self.stdout.write(f"  2. HYGIE_DATA_DIR={done.data_dir}{url} hygie serve          (ou réglez .env)")
+        env = f"HYGIE_DATA_DIR={done.data_dir}{url}"
+        checkpoints = done.data_dir / "restored-from-backup" / "journal-checkpoints.jsonl"
+        self.stdout.write(f"  1. {env} HYGIE_CHECKPOINT_FILE={checkpoints} hygie audit verify   (journal)")
+        self.stdout.write(f"  2. {env} hygie serve          (ou réglez .env)")
         self.stdout.write("  3. Fichier de clés perdu : hygie keys recover (kit de récupération).")
 
+    def do_test_restore(self, **opts: Any) -> None:
+        path = Path(opts["path"]) if opts.get("path") else None
+        target = _target(opts["target"]) if opts.get("target") else None
+        with _progress("Test de restauration") as advance:
+            result = restore.test_restore(target=target, path=path, cli=advance)
+        self.stdout.write(
+            f"Test de restauration réussi : {result['archive']} — {result['patients']} patient(s), "
+            f"{result['documents']} document(s), {result['documents_decrypted']} déchiffré(s) en échantillon, "
+            "journal intègre."
+        )
+
+    def do_prune(self, **opts: Any) -> None:
+        if opts.get("to"):
+            loc = service.directory_location(Path(opts["to"]))
+        elif opts.get("target"):
+            loc = service.target_location(_target(opts["target"]))
+        else:
+            raise CommandError("Indiquez --to DOSSIER ou --target NOM.")
+        try:
+            done = service.prune(loc)
+        finally:
+            loc.close()
+        self.stdout.write(
+            f"{done.snapshots} sauvegarde(s) et {done.packs} paquet(s) de documents supprimés"
+            + (f" ; {done.locked} encore sous rétention." if done.locked else ".")
+        )
+
+    # --- Destinations -------------------------------------------------------------------------
+
+    def do_target(self, **opts: Any) -> None:
+        getattr(self, f"target_{opts['target_action']}")(**opts)
+
+    def target_list(self, **opts: Any) -> None:
+        from hygie.backups import targets
+
+        rows = list(Target.objects.all())
+        if not rows:
+            self.stdout.write(
+                "Aucune destination. Exemple : hygie backup target add directory Disque --path /media/usb"
+            )
+        for t in rows:
+            state = "active" if t.enabled else "désactivée"
+            where = "hors site" if t.offsite else "sur place, toujours branchée"
+            self.stdout.write(f"{t.name} : {targets.describe(t)} — {where}, {state}")
+        for warning in targets.warnings():
+            self.stdout.write(f"ATTENTION : {warning}")
+
+    def target_add(self, **opts: Any) -> None:
+        from hygie.backups import actions
+
+        kind = opts["kind"]
+        secret: dict = {}
+        always_connected = True
+        if kind == TargetKind.DIRECTORY:
+            self._need(opts, "path")
+            config = {"path": str(Path(opts["path"]).expanduser().resolve())}
+            always_connected = not opts["removable"]
+        elif kind == TargetKind.SFTP:
+            self._need(opts, "host", "user", "path", "host_key")
+            config = {"host": opts["host"], "port": opts["port"], "username": opts["user"], "path": opts["path"],
+                      "host_key": opts["host_key"]}  # fmt: skip
+        else:
+            self._need(opts, "endpoint", "bucket", "access_key")
+            secret_key = os.environ.get("HYGIE_S3_SECRET_KEY", "")
+            if not secret_key:
+                raise CommandError(
+                    "Donnez la clé secrète S3 dans la variable HYGIE_S3_SECRET_KEY (jamais en argument)."
+                )
+            config = {"endpoint_url": opts["endpoint"], "bucket": opts["bucket"], "prefix": opts["prefix"],
+                      "region": opts["region"], "access_key": opts["access_key"], "lock_days": opts["lock_days"],
+                      "lock_mode": opts["lock_mode"]}  # fmt: skip
+            secret = {"secret_key": secret_key}
+        target = actions.add_target(
+            None, name=opts["name"], kind=kind, config=config, secret=secret, always_connected=always_connected
+        )
+        self.stdout.write(f"Destination « {target.name} » ajoutée.")
+        if kind == TargetKind.SFTP:
+            from hygie.backups import targets
+
+            public = targets.client_public_key(target)
+            if public:
+                self.stdout.write("Ajoutez cette clé au fichier ~/.ssh/authorized_keys du compte SFTP :")
+                self.stdout.write(public)
+
+    def _need(self, opts: dict, *names: str) -> None:
+        missing = [f"--{n.replace('_', '-')}" for n in names if not opts.get(n)]
+        if missing:
+            raise CommandError(f"Options manquantes pour une destination {opts['kind']} : {', '.join(missing)}.")
+
+    def target_remove(self, **opts: Any) -> None:
+        from hygie.backups import actions
+
+        target = _target(opts["name"])
+        actions.remove_target(None, target)
+        self.stdout.write(f"Destination « {opts['name']} » supprimée (les sauvegardes déjà faites y restent).")
+
+    def target_test(self, **opts: Any) -> None:
+        from hygie.backups import actions
+
+        problem = actions.test_target(None, _target(opts["name"]))
+        if problem:
+            raise CommandError(problem)
+        self.stdout.write(f"Destination « {opts['name']} » joignable et accessible en écriture.")
+
+    # --- Inside a restored installation (called by restore) ----------------------------------------
+
     def do_finish_restore(self, **opts: Any) -> None:
-        done = service.finish_restore(opts["archive"])
-        self.stdout.write(f"{len(done)} patient(s) effacé(s) à nouveau.")
+        self.stdout.write(json.dumps(restore.finish_restore(opts["archive"])))
+
+    def do_check_restored(self, **opts: Any) -> None:
+        self.stdout.write(json.dumps(restore.check_restored(opts["sample"])))

@@ -1,0 +1,368 @@
+"""Restoring a backup into a new data dir, and the restore test.
+
+A restore never writes over anything: the data dir must be new (or empty), a PostgreSQL
+database empty. After the files are in place, a separate `hygie` process on the restored data
+applies this version's migrations and then the CURRENT erasure register: a patient erased after
+the backup was taken is erased again before anyone opens the restored data.
+
+The restore test (`hygie backup test-restore`, monthly by the worker) does the whole restore
+into a scratch directory (and a scratch PostgreSQL database), opens the restored database,
+compares its counts with those the backup recorded, verifies the restored journal, decrypts
+sample documents with the keys of this machine, records the result, then deletes the scratch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.db import connection
+
+from hygie.audit import conf
+from hygie.audit.events import Ev, Outcome
+from hygie.backups import service
+from hygie.backups.models import Run, RunKind, RunStatus, Target
+from hygie.backups.service import BackupError, Location, Progress, _no_progress
+from hygie.backups.stores import StoreError
+from hygie.keys import service as key_service
+from hygie.lib import backuparchive
+from hygie.lib.backuparchive import ArchiveError
+
+
+def locate(path: Path | None = None, *, target: Target | None = None) -> tuple[Location, str | None]:
+    """Where to restore from: a directory (its newest snapshot), one snapshot file (its packs
+    are in the `packs/` folder next to it), or a configured target."""
+    if target is not None:
+        return service.target_location(target), None
+    assert path is not None
+    path = path.expanduser()
+    if path.is_file():
+        return service.directory_location(path.parent), path.name
+    if path.is_dir():
+        return service.directory_location(path), None
+    raise BackupError(f"Sauvegarde introuvable : {path}.")
+
+
+def newest(loc: Location) -> str:
+    try:
+        names = backuparchive.snapshots(loc.store.list())
+    except StoreError as exc:
+        raise BackupError(str(exc)) from None
+    if not names:
+        raise BackupError(f"Aucune sauvegarde (hygie-backup-*.age) dans {loc.label}.")
+    return names[-1]
+
+
+def _empty_target(data_dir: Path) -> None:
+    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
+        raise BackupError(
+            f"Le répertoire {data_dir} n'est pas vide : la restauration se fait dans un répertoire neuf, "
+            "pour ne jamais écraser des données."
+        )
+
+
+def _install_if_missing(source: Path, dest: Path) -> bool:
+    """A register or checkpoint file from the backup, only on a machine that has none (new
+    machine): the current ones are append-only and know more."""
+    if not source.is_file() or dest.exists():
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    shutil.copyfile(source, dest)
+    os.chmod(dest, 0o600)
+    return True
+
+
+def _pg_restore(dump: Path, database_url: str) -> None:
+    result = subprocess.run(  # noqa: S603 - fixed binary, arguments are ours
+        ["/usr/bin/pg_restore", "--no-owner", "--exit-on-error", "--dbname", database_url, str(dump)],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise BackupError(f"pg_restore a échoué : {result.stderr.strip()[:500]}")
+
+
+def _hygie(args: list[str], data_dir: Path, database_url: str, *, checkpoints: Path | None = None) -> str:
+    """A Hygie command on the restored data (a separate process: other database, other dir).
+    `checkpoints`: the journal checkpoint file to use (default: this machine's)."""
+    env = {
+        **os.environ,
+        "HYGIE_DATA_DIR": str(data_dir),
+        "HYGIE_DATABASE_URL": database_url,
+        "HYGIE_KEY_FILE": str(Path(settings.KEY_FILE).expanduser()),
+        "HYGIE_CHECKPOINT_FILE": str(checkpoints or conf.checkpoint_file()),
+    }
+    result = subprocess.run(  # noqa: S603 - this interpreter, our own CLI
+        [sys.executable, "-m", "hygie.cli", *args], env=env, capture_output=True, text=True
+    )
+    if result.returncode != 0:
+        command = " ".join(args)
+        detail = (result.stderr.strip() or result.stdout.strip())[-500:]
+        raise BackupError(f"« hygie {command} » a échoué sur les données restaurées : {detail}")
+    return result.stdout
+
+
+@dataclass(frozen=True)
+class Restored:
+    snapshot: str
+    data_dir: Path
+    database: str
+    installed: list[str]
+    manifest: dict
+    erasures_reapplied: int
+
+
+def restore(
+    loc: Location,
+    data_dir: Path,
+    *,
+    snapshot: str | None = None,
+    database_url: str = "",
+    identity_path: Path | None = None,
+    progress: Progress = _no_progress,
+) -> Restored:
+    """Restore `snapshot` (default: the newest) of `loc` into the new data dir. On any failure
+    the data dir is left as it was found (removed if this created it)."""
+    secret = service.load_identity(identity_path)
+    name = snapshot or newest(loc)
+    data_dir = data_dir.expanduser().resolve()
+    _empty_target(data_dir)
+    created = not data_dir.exists()
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        return _restore_into(loc, name, secret, data_dir, database_url, progress)
+    except BaseException:
+        if created:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        else:
+            for child in data_dir.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        raise
+
+
+def _restore_into(
+    loc: Location, name: str, secret: str, data_dir: Path, database_url: str, progress: Progress
+) -> Restored:
+    staging = data_dir / "tmp" / "restore"
+    staging.mkdir(parents=True, mode=0o700)
+    try:
+        verified = service.check_snapshot(loc, name, secret, extract_to=staging, progress=progress)
+    except ArchiveError as exc:
+        raise BackupError(str(exc)) from None
+    kind = verified.manifest.get("database")
+    if kind == "postgresql":
+        if not database_url:
+            raise BackupError(
+                "Cette sauvegarde vient de PostgreSQL : indiquez --database-url postgresql://… "
+                "(une base vide, créée au préalable)."
+            )
+        _pg_restore(staging / service.PG_MEMBER, database_url)
+    else:
+        if database_url:
+            raise BackupError("Cette sauvegarde vient de SQLite : restauration dans PostgreSQL non prise en charge.")
+        os.replace(staging / service.SQLITE_MEMBER, data_dir / "hygie.sqlite3")
+    (data_dir / "documents").mkdir(mode=0o700, exist_ok=True)
+    if (staging / "documents").is_dir():
+        for blob in (staging / "documents").iterdir():
+            os.replace(blob, data_dir / "documents" / blob.name)
+    installed = []
+    if _install_if_missing(staging / "keys" / "erasures.jsonl", key_service.erasure_file()):
+        installed.append(str(key_service.erasure_file()))
+    if _install_if_missing(staging / "keys" / "journal-checkpoints.jsonl", conf.checkpoint_file()):
+        installed.append(str(conf.checkpoint_file()))
+    # The backup's own copies stay for reference, readable by the owner only.
+    if (staging / "keys").is_dir():
+        os.replace(staging / "keys", data_dir / "restored-from-backup")
+    shutil.rmtree(data_dir / "tmp", ignore_errors=True)
+    (data_dir / "tmp").mkdir(mode=0o700)
+    _hygie(["migrate", "--no-input", "-v", "0"], data_dir, database_url)
+    out = _hygie(["backup", "finish-restore", "--archive", name], data_dir, database_url)
+    reapplied = json.loads(out.strip().splitlines()[-1])["erasures_reapplied"]
+    return Restored(name, data_dir, str(kind), installed, verified.manifest, reapplied)
+
+
+def finish_restore(archive_name: str) -> dict:
+    """Run inside the restored installation: erasures again, runs left "running" by the
+    snapshot closed, and a journal event."""
+    from hygie.patients.actions import reapply_erasures
+
+    done = reapply_erasures()
+    Run.objects.filter(status__in=[RunStatus.RUNNING, RunStatus.QUEUED]).update(
+        status=RunStatus.FAILURE, message="Interrompue : état repris d'une sauvegarde."
+    )
+    service.record(Ev.RESTORE_COMPLETED, archive=archive_name, erasures_reapplied=len(done))
+    return {"erasures_reapplied": len(done)}
+
+
+def check_restored(sample: int) -> dict:
+    """Run inside the restored installation: table counts, and `sample` documents decrypted
+    end to end with this machine's keys (bytes counted, never kept)."""
+    from hygie.access import records
+    from hygie.patients import documents
+
+    counts = {}
+    with connection.cursor() as cursor:
+        for table in service.COUNTED:
+            cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - fixed table names
+            counts[table] = cursor.fetchone()[0]
+    decrypted = 0
+    failures = 0
+    for doc in records.restore_test_documents(sample):
+        try:
+            with documents.open_blob(doc.storage_name, patient=doc.patient) as fh:
+                while fh.read(1024 * 1024):
+                    pass
+            decrypted += 1
+        except Exception:  # any failure counts; the type alone is reported (no data in it)
+            failures += 1
+    return {"counts": counts, "documents_decrypted": decrypted, "documents_failed": failures}
+
+
+# --- The restore test -----------------------------------------------------------------------------
+
+
+def _scratch_database() -> tuple[str, str]:
+    """(url, name to drop or "") of an empty PostgreSQL database for the test."""
+    if settings.RESTORE_TEST_DATABASE_URL:
+        return settings.RESTORE_TEST_DATABASE_URL, ""
+    import psycopg
+    from psycopg import sql
+
+    db = connection.settings_dict
+    name = f"hygie_restore_test_{secrets.token_hex(5)}"
+    auth = str(db["USER"] or "") + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    netloc = f"{auth}@" if auth else ""
+    netloc += f"{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}"
+    admin_url = urlunsplit(("postgresql", netloc, "/postgres", "", ""))
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    except psycopg.Error:
+        raise BackupError(
+            "Impossible de créer une base PostgreSQL temporaire pour le test de restauration : donnez le "
+            "droit CREATEDB au compte de Hygie, ou indiquez HYGIE_RESTORE_TEST_DATABASE_URL (base vide)."
+        ) from None
+    return urlunsplit(("postgresql", netloc, f"/{name}", "", "")), name
+
+
+def _drop_database(url: str, name: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    admin_url = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
+    try:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=10) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    except psycopg.Error:
+        pass
+
+
+def _source_for_test(target: Target | None) -> Location:
+    if target is not None:
+        return service.target_location(target)
+    candidates = sorted(service.enabled_targets(), key=lambda t: (not t.offsite, t.name))
+    if not candidates:
+        raise BackupError("Aucune destination de sauvegarde configurée : rien à tester.")
+    return service.target_location(candidates[0])
+
+
+SAMPLE_DOCUMENTS = 5
+
+
+def test_restore(
+    *,
+    target: Target | None = None,
+    path: Path | None = None,
+    queued: Run | None = None,
+    cli: Progress = _no_progress,
+) -> dict:
+    """Restore the newest backup of a destination (default: the first off-site target) into a
+    scratch directory and check it. Returns the figures; BackupError if anything is off (Run
+    row, journal event and alert either way)."""
+    run = None
+    try:
+        loc, snapshot = locate(path) if path is not None else (_source_for_test(target), None)
+    except BackupError as exc:
+        if queued is not None:
+            service.finish_run(service.start_run(RunKind.TEST_RESTORE, queued=queued), str(exc))
+        service.record(Ev.RESTORE_TEST_FAILED, Outcome.FAILURE, error=str(exc)[:300])
+        raise
+    try:
+        run = service.start_run(RunKind.TEST_RESTORE, loc, queued=queued)
+        progress = service.RunProgress(run, cli)
+        scratch = Path(settings.DATA_DIR) / "tmp" / f"restore-test-{secrets.token_hex(6)}"
+        database_url, drop = ("", "")
+        if connection.vendor == "postgresql":
+            database_url, drop = _scratch_database()
+        try:
+            restored = restore(loc, scratch, snapshot=snapshot, database_url=database_url, progress=progress)
+            found = json.loads(
+                _hygie(["backup", "check-restored", "--sample", str(SAMPLE_DOCUMENTS)], scratch, database_url)
+                .strip()
+                .splitlines()[-1]
+            )
+            # Against the checkpoints of the backup's time: this machine's file goes further (the
+            # journal went on after the backup), which would read as a truncation.
+            backup_checkpoints = scratch / "restored-from-backup" / "journal-checkpoints.jsonl"
+            _hygie(["audit", "verify"], scratch, database_url, checkpoints=backup_checkpoints)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+            if drop:
+                _drop_database(database_url, drop)
+        result = _compare(restored, found)
+    except (BackupError, StoreError, OSError) as exc:
+        message = (
+            str(exc)
+            if not isinstance(exc, OSError) or isinstance(exc, StoreError)
+            else (f"Test de restauration impossible ({exc.strerror}).")
+        )
+        if run is not None:
+            service.finish_run(run, message)
+        service.record(Ev.RESTORE_TEST_FAILED, Outcome.FAILURE, location=loc.label, error=message[:300])
+        raise BackupError(message) from None
+    finally:
+        loc.close()
+    service.finish_run(run, **result)
+    service.record(Ev.RESTORE_TEST_PASSED, location=loc.label, **result)
+    return result
+
+
+def _compare(restored: Restored, found: dict) -> dict:
+    expected = restored.manifest.get("counts", {})
+    got = found["counts"]
+    reapplied = restored.erasures_reapplied
+    problems = []
+    for table, count in expected.items():
+        have = got.get(table)
+        if table == "audit_event":
+            # The restore itself appends events (restored, erasures re-applied).
+            ok = have is not None and have >= count
+        elif reapplied and table.startswith("patients_"):
+            ok = have is not None and have <= count  # patients erased since: fewer rows
+        else:
+            ok = have == count
+        if not ok:
+            problems.append(f"{table} : {have} au lieu de {count}")
+    if found["documents_failed"]:
+        problems.append(f"{found['documents_failed']} document(s) indéchiffrable(s)")
+    expected_docs = min(SAMPLE_DOCUMENTS, got.get("patients_document", 0))
+    if found["documents_decrypted"] < expected_docs:
+        problems.append("documents d'échantillon non déchiffrés")
+    if problems:
+        raise BackupError(f"Test de restauration de {restored.snapshot} en échec : " + " ; ".join(problems) + ".")
+    return {
+        "archive": restored.snapshot,
+        "patients": got.get("patients_patient", 0),
+        "documents": got.get("patients_document", 0),
+        "documents_decrypted": found["documents_decrypted"],
+        "erasures_reapplied": reapplied,
+    }
