@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from hygie.audit import chain, conf
 from hygie.audit.models import Checkpoint
-from hygie.lib import crypto, hashchain
+from hygie.lib import crypto, hashchain, privatefile
 from hygie.lib.env import ConfigError
 
 SIGNING_KEY_VERSION = 1
@@ -76,27 +76,57 @@ def load_signing_key(path: Path | None = None) -> SigningKey:
     return SigningKey(private, public, crypto.key_id(public))
 
 
+def _signing_key_text(private: bytes) -> str:
+    return json.dumps({"version": SIGNING_KEY_VERSION, "ed25519_private_key": private.hex()})
+
+
 def load_or_create_signing_key(path: Path | None = None) -> SigningKey:
     """Created on first need. Written to a temporary file then hard-linked into place, so that
     two processes starting at once end up with the same key and never read a half-written file."""
     path = path or conf.signing_key_file()
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        doc = {"version": SIGNING_KEY_VERSION, "ed25519_private_key": crypto.ed25519_generate().hex()}
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, stat.S_IRUSR | stat.S_IWUSR)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            try:
-                os.link(tmp, path)
-            except FileExistsError:
-                pass  # another process won: use its key
-        finally:
-            tmp.unlink(missing_ok=True)
+        privatefile.write_new(path, _signing_key_text(crypto.ed25519_generate()))
     return load_signing_key(path)
+
+
+class SigningKeyConflict(Exception):
+    """Another journal signing key is already on this machine. French message for the user."""
+
+
+def has_signing_key(private: bytes, path: Path | None = None) -> bool:
+    """Whether `private` is already this machine's journal signing key: False if there is none,
+    SigningKeyConflict if there is another one (or an unreadable file)."""
+    path = path or conf.signing_key_file()
+    if not path.exists() and not path.is_symlink():
+        return False
+    try:
+        current = load_signing_key(path)
+    except ConfigError:
+        raise SigningKeyConflict(
+            f"Clé de signature du journal illisible : {path}. Déplacez ce fichier (ne le supprimez pas), "
+            "puis recommencez."
+        ) from None
+    if current.private != private:
+        raise SigningKeyConflict(
+            f"Une autre clé de signature du journal existe déjà : {path} (clé {current.key_id}). Elle a "
+            "peut-être signé des points de contrôle sur cette machine : elle n'est pas remplacée. "
+            "Déplacez-la (ne la supprimez pas), puis recommencez."
+        )
+    return True
+
+
+def install_signing_key(private: bytes, path: Path | None = None) -> bool:
+    """The signing key of a recovery kit, written (0600) if this machine has none: True if
+    written, False if the same one is already there; never replaces another one
+    (SigningKeyConflict)."""
+    path = path or conf.signing_key_file()
+    crypto.ed25519_public_key(private)  # a valid key, or ValueError
+    if has_signing_key(private, path):
+        return False
+    if privatefile.write_new(path, _signing_key_text(private)):
+        return True
+    has_signing_key(private, path)  # another process wrote one meanwhile: the same, or a conflict
+    return False
 
 
 # --- Making checkpoints --------------------------------------------------------------------

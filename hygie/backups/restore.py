@@ -61,8 +61,13 @@ def newest(loc: Location) -> str:
     return names[-1]
 
 
+def _is_empty(path: Path) -> bool:
+    """Nothing in it but empty folders (the skeleton any `hygie` command creates)."""
+    return path.is_dir() and all(_is_empty(child) for child in path.iterdir())
+
+
 def _empty_target(data_dir: Path) -> None:
-    if data_dir.exists() and (not data_dir.is_dir() or any(data_dir.iterdir())):
+    if data_dir.exists() and not _is_empty(data_dir):
         raise BackupError(
             f"Le répertoire {data_dir} n'est pas vide : la restauration se fait dans un répertoire neuf, "
             "pour ne jamais écraser des données."
@@ -137,6 +142,9 @@ def restore(
     _empty_target(data_dir)
     created = not data_dir.exists()
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # Empty skeleton folders are replaced by the restored ones.
+    for child in list(data_dir.iterdir()):
+        shutil.rmtree(child)
     try:
         return _restore_into(loc, name, secret, data_dir, database_url, progress)
     except BaseException:

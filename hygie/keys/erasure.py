@@ -37,7 +37,9 @@ def destroy_key(patient_pk: int) -> None:
     when = timezone.now()
     PatientKey.objects.filter(patient_id=patient_pk).delete()
     service.forget(patient_pk)
-    ErasureRegister.objects.get_or_create(patient_ref=patient_pk, defaults={"erased_at": when})
+    # The latest date wins: after an old backup was restored, an id can come back for a new
+    # patient (the sequence went back too), who may be erased in turn.
+    ErasureRegister.objects.update_or_create(patient_ref=patient_pk, defaults={"erased_at": when})
     transaction.on_commit(lambda: _append_to_file(patient_pk, when))
 
 
@@ -46,7 +48,11 @@ def still_has_key(patient_pk: int) -> bool:
 
 
 def remember_erasure(patient_pk: int, when: str) -> None:
-    ErasureRegister.objects.get_or_create(patient_ref=patient_pk, defaults={"erased_at": datetime.fromisoformat(when)})
+    erased_at = datetime.fromisoformat(when)
+    row, created = ErasureRegister.objects.get_or_create(patient_ref=patient_pk, defaults={"erased_at": erased_at})
+    if not created and row.erased_at < erased_at:
+        row.erased_at = erased_at
+        row.save(update_fields=["erased_at"])
 
 
 def registered() -> dict[int, str]:
@@ -56,7 +62,10 @@ def registered() -> dict[int, str]:
         for line in service.erasure_file().read_text(encoding="utf-8").splitlines():
             with contextlib.suppress(ValueError, KeyError, TypeError):
                 doc = json.loads(line)
-                found[int(doc["patient"])] = str(doc["erased_at"])
-    for ref, when in ErasureRegister.objects.values_list("patient_ref", "erased_at"):
-        found.setdefault(ref, when.isoformat())
+                ref, when = int(doc["patient"]), str(doc["erased_at"])
+                if ref not in found or datetime.fromisoformat(found[ref]) < datetime.fromisoformat(when):
+                    found[ref] = when
+    for ref, erased_at in ErasureRegister.objects.values_list("patient_ref", "erased_at"):
+        if ref not in found or datetime.fromisoformat(found[ref]) < erased_at:
+            found[ref] = erased_at.isoformat()
     return found

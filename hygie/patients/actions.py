@@ -288,7 +288,14 @@ def reapply_erasures() -> list[int]:
 
     done = []
     for ref, when in erasure.registered().items():
-        if Patient.objects.filter(pk=ref).exists() or erasure.still_has_key(ref):
+        # Only a patient who existed when the erasure was made: restoring an old backup sets the
+        # id sequence back, and a patient created since may carry an erased patient's old id.
+        patient = Patient.objects.filter(pk=ref).only("created_at").first()
+        if patient is not None:
+            erased = patient.created_at <= datetime.fromisoformat(when)
+        else:
+            erased = erasure.still_has_key(ref)
+        if erased:
             _shred(ref)
             done.append(ref)
         erasure.remember_erasure(ref, when)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.utils import timezone
 
 from hygie.audit import alerts
@@ -141,3 +142,14 @@ def test_a_run_left_running_by_a_dead_worker_is_closed(disk, vault):
     stale.refresh_from_db()
     assert stale.status == RunStatus.FAILURE
     actions.request_backup(None)  # no longer blocked
+
+
+def test_the_cli_status_says_what_is_late(disk, vault, capsys):
+    with pytest.raises(CommandError, match="en retard"):
+        call_command("backup", "status")
+    call_command("backup", "run")
+    with pytest.raises(CommandError):  # no restore test yet
+        call_command("backup", "status")
+    out = capsys.readouterr().out
+    assert "Dernière sauvegarde" in out and "à jour" in out and "jamais" in out
+    assert "ATTENTION" in out  # the only destination is a disk that stays plugged in

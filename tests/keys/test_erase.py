@@ -89,6 +89,7 @@ def test_a_restore_erases_again_the_patients_erased_after_the_backup(personas, o
     service.erasure_file().write_text(json.dumps({"patient": pk, "erased_at": "2026-01-01T00:00:00+00:00"}) + "\n")
     restored = Patient(pk=pk, birth_name="Moreau", first_names="Jeanne", sex="F", birth_date=patient.birth_date)
     restored.save()
+    Patient.objects.filter(pk=pk).update(created_at=patient.created_at.replace(year=2025))  # as it was in the backup
     assert Patient.objects.filter(pk=pk).exists()
     assert actions.reapply_erasures() == [pk]
     assert not Patient.objects.filter(pk=pk).exists() and not PatientKey.objects.filter(patient_id=pk).exists()
@@ -101,3 +102,19 @@ def test_only_titulaires_of_the_care_team_erase(personas, login):
         assert login(user).post(_url(patient), {"code": patient.code}).status_code == 403
     assert login(personas.bob).post(_url(patient), {"code": patient.code}).status_code == 404
     assert Patient.objects.filter(pk=patient.pk).exists()
+
+
+def test_a_new_patient_who_reuses_an_erased_patients_id_is_not_erased(personas, own_key_file):
+    """Restoring an old backup sets the id sequence back: a patient created afterwards can get
+    the id of one erased after that backup. Only a patient who existed at the erasure goes."""
+    patient, _ = _history(personas)
+    pk = patient.pk
+    actions.erase_patient(actor=personas.alice, patient=patient)
+    newcomer = Patient(pk=pk, birth_name="Petit", first_names="Noé", sex="M", birth_date=patient.birth_date)
+    newcomer.save()  # created now, after the erasure
+    assert actions.reapply_erasures() == []
+    assert Patient.objects.filter(pk=pk).exists()
+    # Erased in turn, the newcomer's later date is the one remembered.
+    actions.erase_patient(actor=personas.alice, patient=Patient.objects.get(pk=pk))
+    register = ErasureRegister.objects.get(patient_ref=pk)
+    assert register.erased_at > newcomer.created_at

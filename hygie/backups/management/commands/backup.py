@@ -5,6 +5,7 @@ hygie backup verify [CHEMIN | --target NOM] [--identity FICHIER]
 hygie backup restore [CHEMIN | --target NOM] --to REPERTOIRE [--database-url URL] [--identity FICHIER]
 hygie backup test-restore [CHEMIN | --target NOM]
 hygie backup prune [--to DOSSIER | --target NOM]
+hygie backup status
 hygie backup target list | add KIND NOM … | remove NOM | test NOM
 """
 
@@ -94,6 +95,10 @@ class Command(HygieCommand):
         where = prune.add_mutually_exclusive_group()
         where.add_argument("--to", metavar="DOSSIER", help="Un dossier de sauvegardes ponctuelles.")
         where.add_argument("--target", metavar="NOM", help=target_help)
+
+        sub.add_parser(
+            "status", help="Dernière sauvegarde, dernière copie hors site, dernier test (code 1 si en retard)."
+        )
 
         targets = sub.add_parser("target", help="Destinations : list, add, remove, test.")
         tsub = targets.add_subparsers(dest="target_action", required=True, metavar="ACTION")
@@ -200,7 +205,7 @@ class Command(HygieCommand):
         env = f"HYGIE_DATA_DIR={done.data_dir}{url}"
         checkpoints = done.data_dir / "restored-from-backup" / "journal-checkpoints.jsonl"
         self.stdout.write(f"  1. {env} HYGIE_CHECKPOINT_FILE={checkpoints} hygie audit verify   (journal)")
-        self.stdout.write(f"  2. {env} hygie serve          (ou réglez .env)")
+        self.stdout.write(f"  2. {env} hygie serve   (puis fixez HYGIE_DATA_DIR dans le service)")
         self.stdout.write("  3. Fichier de clés perdu : hygie keys recover (kit de récupération).")
 
     def do_test_restore(self, **opts: Any) -> None:
@@ -229,6 +234,23 @@ class Command(HygieCommand):
             f"{done.snapshots} sauvegarde(s) et {done.packs} paquet(s) de documents supprimés"
             + (f" ; {done.locked} encore sous rétention." if done.locked else ".")
         )
+
+    def do_status(self, **opts: Any) -> None:
+        from django.utils import timezone
+
+        from hygie.backups import status, targets
+
+        items = status.summary()
+        for item in items:
+            when = timezone.localtime(item.last_success).strftime("%d/%m/%Y %H:%M") if item.last_success else "jamais"
+            flag = "EN RETARD" if item.late else "à jour"
+            self.stdout.write(f"{item.label} : {when} — {flag}")
+            if item.failure_message:
+                self.stdout.write(f"  dernier échec : {item.failure_message}")
+        for warning in targets.warnings():
+            self.stdout.write(f"ATTENTION : {warning}")
+        if status.any_late(items):
+            raise CommandError("Sauvegardes en retard.", returncode=1)
 
     # --- Destinations -------------------------------------------------------------------------
 

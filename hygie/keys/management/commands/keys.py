@@ -3,7 +3,7 @@
     hygie keys status
     hygie keys rotate [--batch-size N]
     hygie keys recovery-kit --format pdf|txt --out FICHIER
-    hygie keys recover [--kit FICHIER]
+    hygie keys recover [--kit FICHIER]      (also the journal signing key and the backup identity)
     hygie keys reapply-erasures
     hygie keys protect [--passphrase-file F] [--current-passphrase-file F]
     hygie keys unprotect [--passphrase-file F]
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -46,7 +47,11 @@ class Command(HygieCommand):
         kit_parser = sub.add_parser("recovery-kit", help="Écrit le kit de récupération à imprimer.")
         kit_parser.add_argument("--format", choices=["pdf", "txt"], default="pdf")
         kit_parser.add_argument("--out", required=True, help="Fichier à écrire (il ne doit pas exister).")
-        recover = sub.add_parser("recover", help="Reconstitue le fichier de clés perdu à partir du kit.")
+        recover = sub.add_parser(
+            "recover",
+            help="Reconstitue à partir du kit le fichier de clés, la clé de signature du journal et "
+            "l'identité de sauvegarde absents.",
+        )
         recover.add_argument("--kit", help="Kit (texte ou PDF) ; sans lui, le code est demandé ligne par ligne.")
         reapply = sub.add_parser(
             "reapply-erasures", help="Après une restauration : efface à nouveau les patients effacés."
@@ -192,38 +197,169 @@ class Command(HygieCommand):
         self.stdout.write("Imprimez-le, rangez-le au coffre, puis supprimez ce fichier.")
 
     def do_recover(self, **opts: Any) -> None:
-        path = Path(settings.KEY_FILE).expanduser()
-        if path.exists():
+        """The key file, the journal signing key and the backup identity, from the kit: each
+        written only where this machine has none, never over a different one. Everything is
+        checked before anything is written."""
+        from hygie.audit import checkpoint
+        from hygie.backups import identity
+
+        path = self._key_file()
+        try:
+            found = kit.read_kit_file(Path(opts["kit"])) if opts.get("kit") else self._type_kit()
+        except FileNotFoundError:
+            raise CommandError(f"Kit introuvable : {opts['kit']}") from None
+        except recoverykit.KitError as exc:
+            raise CommandError(str(exc)) from None
+        material = found.material
+        write_key_file = not path.exists()
+        if not write_key_file and not self._same_keys(path, material):
             raise CommandError(
                 f"Un fichier de clés existe déjà : {path}. Déplacez-le d'abord s'il est endommagé ; "
                 "ne le supprimez pas s'il est peut-être le bon."
             )
         try:
-            code = kit.read_kit_file(Path(opts["kit"])) if opts.get("kit") else self._type_code()
-            material = kit.material_from_code(code)
-        except FileNotFoundError:
-            raise CommandError(f"Kit introuvable : {opts['kit']}") from None
-        except recoverykit.KitError as exc:
-            raise CommandError(str(exc)) from None
-        known = set(PatientKey.objects.values_list("kek_id", flat=True).distinct())
-        if known and material.primary_kek not in known:
+            signing_present = found.signing_key is not None and checkpoint.has_signing_key(found.signing_key)
+            identity_present = bool(found.backup_identity) and identity.has(found.backup_identity)
+        except (checkpoint.SigningKeyConflict, identity.IdentityConflict) as exc:
+            raise CommandError(f"{exc} Rien n'a été modifié.") from None
+        write_signing = found.signing_key is not None and not signing_present
+        write_identity = bool(found.backup_identity) and not identity_present
+        if not (write_key_file or write_signing or write_identity):
             raise CommandError(
-                f"Ce kit contient la clé maîtresse {material.primary_kek}, mais les données de cette base sont "
-                f"protégées par {', '.join(sorted(known))} : kit d'avant une rotation, ou d'un autre cabinet ?"
+                f"Un fichier de clés existe déjà : {path}. Il correspond à ce kit, comme la clé de signature "
+                "du journal et l'identité de sauvegarde de cette machine : rien à reconstituer."
             )
-        keyfile.create(path, material)
-        service.reset()
-        settings.HYGIE_FINGERPRINT_KEY = material.fingerprint_key
-        with transaction.atomic():
-            journal.record(Ev.KEYS_RECOVERED, actor_role=CLI_ROLE, details={"kek": material.primary_kek})
-        self.stdout.write(f"Fichier de clés reconstitué : {path}")
-        self.stdout.write("Les sessions ouvertes avant la perte sont fermées ; chacun se reconnecte.")
-        self.stdout.write(
-            "Le fichier reconstitué n'a pas de phrase de passe : « hygie keys protect » pour en remettre une."
+        database = self._database_ready()
+        if write_key_file and database:
+            known = set(PatientKey.objects.values_list("kek_id", flat=True).distinct())
+            if known and material.primary_kek not in known:
+                raise CommandError(
+                    f"Ce kit contient la clé maîtresse {material.primary_kek}, mais les données de cette base "
+                    f"sont protégées par {', '.join(sorted(known))} : kit d'avant une rotation, ou d'un autre "
+                    "cabinet ?"
+                )
+
+        if write_key_file:
+            keyfile.create(path, material)
+            service.reset()
+            settings.HYGIE_FINGERPRINT_KEY = material.fingerprint_key
+            self.stdout.write(f"Fichier de clés reconstitué : {path}")
+        else:
+            self.stdout.write(f"Fichier de clés déjà en place, conforme au kit : {path}")
+        self._recover_signing_key(found.signing_key, write_signing)
+        self._recover_identity(found.backup_identity, write_identity)
+        if database:
+            details = {
+                "kek": material.primary_kek,
+                "keyfile": write_key_file,
+                "signing_key": write_signing,
+                "backup_identity": write_identity,
+            }
+            with transaction.atomic():
+                journal.record(Ev.KEYS_RECOVERED, actor_role=CLI_ROLE, details=details)
+        else:
+            self.stdout.write(
+                "Pas encore de base Hygie ici (nouvelle machine) : le kit n'a pas pu être comparé aux données. "
+                "Étape suivante : hygie backup restore DOSSIER_DES_SAUVEGARDES --to NOUVEAU_DOSSIER "
+                "(docs/operations.md, « Reprise après sinistre »)."
+            )
+        if write_key_file:
+            self.stdout.write("Les sessions ouvertes avant la perte sont fermées ; chacun se reconnecte.")
+            self.stdout.write(
+                "Le fichier reconstitué n'a pas de phrase de passe : « hygie keys protect » pour en remettre une."
+            )
+
+    def _same_keys(self, path: Path, material: keyfile.KeyMaterial) -> bool:
+        """Whether the key file in place holds the kit's keys (a protected or damaged one: no)."""
+        try:
+            current = keyfile.load(path, upgrade=False)
+        except keyfile.KeyFileError:
+            return False
+        return (
+            current.fingerprint_key == material.fingerprint_key
+            and current.data_root_key == material.data_root_key
+            and current.keks.get(material.primary_kek) == material.kek
         )
 
-    def _type_code(self) -> str:
-        self.stdout.write("Saisissez le code de récupération, ligne par ligne (L01, L02…), puis une ligne vide :")
+    def _database_ready(self) -> bool:
+        """Whether Hygie's tables are there to check the kit against (no: a new machine whose
+        database is still to be restored, or an unreachable one)."""
+        from django.db import DatabaseError, connection
+
+        try:
+            return PatientKey._meta.db_table in connection.introspection.table_names()
+        except DatabaseError:
+            return False
+
+    def _recover_signing_key(self, private: bytes | None, write: bool) -> None:
+        from hygie.audit import checkpoint, conf
+
+        where = conf.signing_key_file()
+        if private is None:
+            missing = "Ce kit ne contient pas la clé de signature du journal (kit plus ancien)"
+            if where.exists():
+                self.stdout.write(f"{missing} ; celle de cette machine est gardée : {where}.")
+            else:
+                self.stdout.write(
+                    f"{missing} : sans elle, les points de contrôle signés avant la perte ne se vérifient plus "
+                    "(hygie audit verify), et une nouvelle clé sera créée. Imprimez un nouveau kit dès que Hygie "
+                    "tourne (hygie keys recovery-kit)."
+                )
+            return
+        if write:
+            try:
+                checkpoint.install_signing_key(private)
+            except checkpoint.SigningKeyConflict as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(f"Clé de signature du journal reconstituée : {where}")
+        else:
+            self.stdout.write(f"Clé de signature du journal déjà en place, conforme au kit : {where}")
+
+    def _recover_identity(self, secret: str, write: bool) -> None:
+        from hygie.backups import identity
+
+        where = identity.identity_file()
+        if not secret:
+            missing = "Ce kit ne contient pas l'identité de sauvegarde (kit plus ancien)"
+            if where.exists():
+                self.stdout.write(f"{missing} ; celle de cette machine est gardée : {where}.")
+            else:
+                self.stdout.write(
+                    f"{missing} : pour restaurer une sauvegarde, recopiez sa ligne AGE-SECRET-KEY-1… dans {where}, "
+                    "ou indiquez --identity FICHIER à hygie backup restore."
+                )
+            return
+        if write:
+            try:
+                identity.install(secret)
+            except identity.IdentityConflict as exc:
+                raise CommandError(str(exc)) from None
+            self.stdout.write(f"Identité de sauvegarde reconstituée : {where}")
+        else:
+            self.stdout.write(f"Identité de sauvegarde déjà en place, conforme au kit : {where}")
+
+    def _type_kit(self) -> kit.Contents:
+        code = self._type_lines(
+            "Saisissez le code de récupération, ligne par ligne (L01, L02…), puis une ligne vide :",
+            recoverykit.CODE_PREFIX,
+        )
+        kit.material_from_code(code)  # a typing error is reported before the next part is asked
+        signing = self._type_lines(
+            "Clé de signature du journal, ligne par ligne (J01, J02…), puis une ligne vide "
+            "(une ligne vide seule si votre kit n'en a pas) :",
+            recoverykit.SIGNING_PREFIX,
+        )
+        if signing:
+            recoverykit.decode_signing_key(signing)
+        identity = self._type_lines(
+            "Identité de sauvegarde (la ligne AGE-SECRET-KEY-1…), puis une ligne vide "
+            "(une ligne vide seule si votre kit n'en a pas) :",
+            "",
+        )
+        return kit.parse(code, signing, identity)
+
+    def _type_lines(self, prompt_text: str, prefix: str) -> str:
+        self.stdout.write(prompt_text)
         lines = []
         while True:
             try:
@@ -233,8 +369,10 @@ class Command(HygieCommand):
             if not line.strip():
                 break
             lines.append(line.strip())
-        # « L01 » prefixes are optional when typing.
-        return " ".join(line.split(None, 1)[1] if line[:1] in "Ll" and line[1:3].isdigit() else line for line in lines)
+        # « L01 » (« J01 ») prefixes are optional when typing.
+        if prefix:
+            lines = [re.sub(rf"^{prefix}\d\d\s+", "", line, flags=re.IGNORECASE) for line in lines]
+        return " ".join(lines)
 
     def do_reapply_erasures(self, **opts: Any) -> None:
         from hygie.patients.actions import reapply_erasures
