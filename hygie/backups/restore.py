@@ -19,6 +19,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -159,48 +160,86 @@ def restore(
 def _restore_into(
     loc: Location, name: str, secret: str, data_dir: Path, database_url: str, progress: Progress
 ) -> Restored:
-    staging = data_dir / "tmp" / "restore"
-    staging.mkdir(parents=True, mode=0o700)
-    try:
-        verified = service.check_snapshot(loc, name, secret, extract_to=staging, progress=progress)
-    except ArchiveError as exc:
-        raise BackupError(str(exc)) from None
-    kind = verified.manifest.get("database")
-    if kind == "postgresql":
-        if not database_url:
+    """Members land under the data dir as they are named in the archives (documents/… in place).
+    SQLite: as soon as the snapshot is checked, the database is put in place and
+    `finish-restore` runs in a separate process while the document packs are still being read."""
+    database = data_dir / "database"
+    finishing: list[tuple[threading.Thread, dict]] = []
+
+    def database_ready(manifest: dict) -> None:
+        kind = manifest.get("database")
+        if kind == "postgresql" and not database_url:
             raise BackupError(
                 "Cette sauvegarde vient de PostgreSQL : indiquez --database-url postgresql://… "
                 "(une base vide, créée au préalable)."
             )
-        _pg_restore(staging / service.PG_MEMBER, database_url)
-    else:
-        if database_url:
+        if kind != "postgresql" and database_url:
             raise BackupError("Cette sauvegarde vient de SQLite : restauration dans PostgreSQL non prise en charge.")
-        os.replace(staging / service.SQLITE_MEMBER, data_dir / "hygie.sqlite3")
+        if kind != "postgresql":
+            os.replace(database / Path(service.SQLITE_MEMBER).name, data_dir / "hygie.sqlite3")
+        outcome: dict = {}
+
+        def finish() -> None:
+            try:
+                if kind == "postgresql":
+                    dump = database / Path(service.PG_MEMBER).name
+                    _pg_restore(dump, database_url)
+                    dump.unlink()
+                out = _hygie(["backup", "finish-restore", "--archive", name], data_dir, database_url)
+                outcome["reapplied"] = json.loads(out.strip().splitlines()[-1])["erasures_reapplied"]
+            except BaseException as exc:  # raised again by the main thread
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=finish, name="restore-finish", daemon=True)
+        finishing.append((thread, outcome))
+        if kind != "postgresql":
+            # SQLite: all of it is in the new data dir, removed if a pack then fails. PostgreSQL
+            # waits for every pack to check out: the database given is not ours to empty again.
+            thread.start()
+
+    try:
+        verified = service.check_snapshot(
+            loc, name, secret, extract_to=data_dir, progress=progress, on_snapshot=database_ready
+        )
+    except ArchiveError as exc:
+        raise BackupError(str(exc)) from None
+    finally:
+        for thread, _outcome in finishing:
+            if thread.ident is not None:
+                thread.join()
+    [(thread, outcome)] = finishing
+    if thread.ident is None:
+        thread.start()
+        thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    shutil.rmtree(database, ignore_errors=True)
     (data_dir / "documents").mkdir(mode=0o700, exist_ok=True)
-    if (staging / "documents").is_dir():
-        for blob in (staging / "documents").iterdir():
-            os.replace(blob, data_dir / "documents" / blob.name)
     installed = []
-    if _install_if_missing(staging / "keys" / "erasures.jsonl", key_service.erasure_file()):
+    backup_keys = data_dir / "keys"
+    if _install_if_missing(backup_keys / "erasures.jsonl", key_service.erasure_file()):
         installed.append(str(key_service.erasure_file()))
-    if _install_if_missing(staging / "keys" / "journal-checkpoints.jsonl", conf.checkpoint_file()):
+    if _install_if_missing(backup_keys / "journal-checkpoints.jsonl", conf.checkpoint_file()):
         installed.append(str(conf.checkpoint_file()))
     # The backup's own copies stay for reference, readable by the owner only.
-    if (staging / "keys").is_dir():
-        os.replace(staging / "keys", data_dir / "restored-from-backup")
-    shutil.rmtree(data_dir / "tmp", ignore_errors=True)
-    (data_dir / "tmp").mkdir(mode=0o700)
-    _hygie(["migrate", "--no-input", "-v", "0"], data_dir, database_url)
-    out = _hygie(["backup", "finish-restore", "--archive", name], data_dir, database_url)
-    reapplied = json.loads(out.strip().splitlines()[-1])["erasures_reapplied"]
-    return Restored(name, data_dir, str(kind), installed, verified.manifest, reapplied)
+    if backup_keys.is_dir():
+        os.replace(backup_keys, data_dir / "restored-from-backup")
+    for folder in ("tmp", "logs"):
+        (data_dir / folder).mkdir(mode=0o700, exist_ok=True)
+    return Restored(
+        name, data_dir, str(verified.manifest.get("database")), installed, verified.manifest, outcome["reapplied"]
+    )
 
 
 def finish_restore(archive_name: str) -> dict:
-    """Run inside the restored installation: erasures again, runs left "running" by the
-    snapshot closed, and a journal event."""
+    """Run inside the restored installation: this version's migrations, then the erasures
+    again, runs left "running" by the snapshot closed, and a journal event. One process for
+    all of it (each Django start costs a second)."""
+    from django.core.management import call_command
+
     from hygie.patients.actions import reapply_erasures
+
+    call_command("migrate", interactive=False, verbosity=0)
 
     done = reapply_erasures()
     Run.objects.filter(status__in=[RunStatus.RUNNING, RunStatus.QUEUED]).update(

@@ -18,8 +18,10 @@ import os
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,8 +45,10 @@ from hygie.lib.backuparchive import ArchiveError, Member
 PG_DUMP = "/usr/bin/pg_dump"
 SQLITE_MEMBER = "database/hygie.sqlite3"
 PG_MEMBER = "database/hygie.pgdump"
-# A pack is closed at this size and the next one started (object stores prefer bounded objects).
-PACK_LIMIT = 1024 * 1024 * 1024
+# A pack is closed at this size and the next one started: object stores prefer bounded objects,
+# and a restore reads several packs at once.
+PACK_LIMIT = 256 * 1024 * 1024
+PACK_READERS = 3
 # A pack that no snapshot references (a run killed after writing it) is deleted once this old.
 ORPHAN_GRACE = timedelta(days=1)
 # Test-only: seconds to sleep after each member, so that a test can kill a run midway.
@@ -142,6 +146,10 @@ class RunProgress:
         self.cli = cli
         self.done = 0
         self.saved_at = 0.0
+        self.lock = threading.Lock()
+        # The Run row is written from the thread that made it (threads reading packs side by
+        # side only count).
+        self.owner = threading.get_ident()
 
     def total(self, total: int) -> None:
         if self.run is not None:
@@ -149,10 +157,11 @@ class RunProgress:
             Run.objects.filter(pk=self.run.pk).update(bytes_total=total)
 
     def __call__(self, n: int) -> None:
-        self.done += n
-        self.cli(n)
+        with self.lock:
+            self.done += n
+            self.cli(n)
         now = time.monotonic()
-        if self.run is not None and now - self.saved_at >= 1.0:
+        if self.run is not None and now - self.saved_at >= 1.0 and threading.get_ident() == self.owner:
             self.saved_at = now
             Run.objects.filter(pk=self.run.pk).update(bytes_done=self.done)
 
@@ -541,6 +550,7 @@ def check_snapshot(
     extract_to: Path | None = None,
     progress: Progress = _no_progress,
     packs_checked: dict[str, str | None] | None = None,
+    on_snapshot: Callable[[dict], None] | None = None,
 ) -> Verified:
     """Decrypt a snapshot and every pack it needs, check every member hash, both signatures,
     and that each document the snapshot lists is in its pack with the same hash. With
@@ -558,18 +568,22 @@ def check_snapshot(
         raise ArchiveError(f"{label} : signature du manifeste invalide (archive altérée ou d'un autre cabinet).")
     if checked.manifest.get("kind") != backuparchive.SNAPSHOT:
         raise ArchiveError(f"{label} : ce n'est pas une sauvegarde complète (hygie-backup-….age).")
+    if on_snapshot is not None:
+        on_snapshot(checked.manifest)  # the database can be set up while the packs are read
     by_pack: dict[str, dict[str, dict]] = {}
     for doc in checked.manifest.get("documents", []):
         by_pack.setdefault(str(doc.get("pack")), {})[str(doc.get("name"))] = doc
     packs_checked = {} if packs_checked is None else packs_checked
-    for pack, docs in sorted(by_pack.items()):
-        if extract_to is None and pack in packs_checked:
-            reason = packs_checked[pack]
-        else:
-            reason = _check_pack(loc, pack, docs, secret, public, extract_to, progress)
-            packs_checked[pack] = reason
-        if reason:
-            raise ArchiveError(f"{label} : {reason}")
+    todo = sorted(p for p in by_pack if extract_to is not None or p not in packs_checked)
+    # Packs are read side by side: each is decrypted by its own child process while this one
+    # writes files (the bench: restore of 2 GB, see docs/performance.md).
+    workers = PACK_READERS if getattr(loc.store, "parallel_reads", False) else 1
+    with ThreadPoolExecutor(workers, thread_name_prefix="backup-pack") as pool:
+        found = pool.map(lambda p: _check_pack(loc, p, by_pack[p], secret, public, extract_to, progress), todo)
+        packs_checked.update(zip(todo, found, strict=True))
+    for pack in sorted(by_pack):
+        if packs_checked[pack]:
+            raise ArchiveError(f"{label} : {packs_checked[pack]}")
     return Verified(name, checked.manifest, authenticated)
 
 

@@ -18,12 +18,15 @@ disk. Atomicity (a killed run leaves nothing that looks finished) is the store's
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import io
 import json
 import os
 import secrets
+import subprocess
+import sys
 import tarfile
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -32,8 +35,12 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-import pyrage
 from pyrage import x25519
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 from hygie.lib import crypto
 
@@ -175,40 +182,117 @@ def check_signature(manifest: bytes, signature: bytes, public_key: bytes) -> boo
 # --- Writing ----------------------------------------------------------------------------------
 
 
+def _fileno(stream: object) -> int | None:
+    """The OS file descriptor behind a file object, when it has one (a local file)."""
+    try:
+        return int(stream.fileno())  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+
+
+def _agestream(*args: str, **kwargs: object) -> subprocess.Popen:
+    proc = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
+        [sys.executable, "-m", "hygie.lib.agestream", *args], stderr=subprocess.PIPE, **kwargs
+    )
+    for stream in (proc.stdin, proc.stdout):
+        if stream is not None:
+            _widen(stream.fileno())
+    return proc
+
+
+def _widen(fd: int) -> None:
+    """Linux: a 1 MiB pipe instead of 64 KiB. Measured here: 1 GB through a pipe in 0.64 s
+    instead of 3.2 s (five times fewer wake-ups of each side)."""
+    setpipe = getattr(fcntl, "F_SETPIPE_SZ", None) if fcntl is not None else None
+    if setpipe is not None:
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, setpipe, _CHUNK)
+
+
+def _child_error(proc: subprocess.Popen, stderr: bytes) -> BaseException | None:
+    if proc.returncode == 0:
+        return None
+    line = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
+    kind, _, rest = line[0].partition(" ")
+    if kind == "errno" and rest.isdigit():
+        return OSError(int(rest), os.strerror(int(rest)))
+    if kind == "age":
+        return Exception(rest)
+    return ArchiveError("chiffrement age interrompu")
+
+
+def _pump(
+    source: BinaryIO, sink: BinaryIO, errors: list[BaseException], on_error: Callable[[], None]
+) -> threading.Thread:
+    """Copy source to sink in a thread (OS reads and writes release the GIL)."""
+
+    def copy() -> None:
+        try:
+            while chunk := source.read(_CHUNK):
+                sink.write(chunk)
+            sink.flush()
+        except BrokenPipeError:
+            pass  # the other side stopped: its own error, if any, says why
+        except BaseException as exc:
+            errors.append(exc)
+            on_error()
+        finally:
+            if isinstance(sink, io.BufferedWriter) and not sink.closed:
+                with contextlib.suppress(OSError):
+                    sink.close()
+
+    thread = threading.Thread(target=copy, name="backup-pump", daemon=True)
+    thread.start()
+    return thread
+
+
 @contextlib.contextmanager
 def _encrypting(sink: BinaryIO, recipients: list[str]) -> Iterator[BinaryIO]:
-    """A file object whose bytes reach `sink` age-encrypted (pyrage in a thread, via a pipe).
-    An error of the encryptor (full disk, unreachable server) is raised when the block exits."""
-    age_recipients = _recipients(recipients)
-    errors: list[BaseException] = []
-    read_fd, write_fd = os.pipe()
-
-    def encrypt() -> None:
-        try:
-            with os.fdopen(read_fd, "rb") as source:
-                pyrage.encrypt_io(source, sink, age_recipients)
-        except BaseException as exc:  # reported by the writing thread
-            errors.append(exc)
-
-    worker = threading.Thread(target=encrypt, name="backup-encrypt", daemon=True)
-    worker.start()
-    pipe = os.fdopen(write_fd, "wb", buffering=_CHUNK)
+    """A file object whose bytes reach `sink` age-encrypted by a child process (see
+    hygie.lib.agestream). A local file is written by the child directly; anything else (SFTP,
+    S3) through a copying thread. An error of either (full disk, unreachable server) is raised
+    when the block exits."""
+    _recipients(recipients)  # a bad recipient is refused here, in French
+    direct = _fileno(sink)
+    if direct is not None:
+        sink.flush()
+    proc = _agestream(
+        "encrypt", *recipients, stdin=subprocess.PIPE, stdout=direct if direct is not None else subprocess.PIPE
+    )
+    assert proc.stdin is not None and proc.stderr is not None
+    pump_errors: list[BaseException] = []
+    pump = None
+    if direct is None:
+        assert proc.stdout is not None
+        pump = _pump(proc.stdout, sink, pump_errors, proc.kill)
+    pipe = io.BufferedWriter(proc.stdin, buffer_size=_CHUNK)  # type: ignore[arg-type]
+    finished = False
     try:
-        try:
-            yield pipe
-            pipe.close()
-        except BrokenPipeError:
-            pass  # the encrypting thread stopped: its error says why
-        finally:
-            with contextlib.suppress(OSError):
-                pipe.close()
-            worker.join()
+        yield pipe  # type: ignore[misc]
+        pipe.close()
+        finished = True
+    except BrokenPipeError:
+        pass  # the child stopped: its error says why
     except BaseException:
-        if errors:
-            raise errors[0] from None
+        proc.kill()  # never finish a half-written archive
         raise
-    if errors:
-        raise errors[0]
+    finally:
+        with contextlib.suppress(OSError):
+            pipe.close()
+        if pump is not None:
+            pump.join()
+        stderr = proc.stderr.read()
+        proc.wait()
+        proc.stderr.close()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    if pump_errors:
+        raise pump_errors[0]
+    error = _child_error(proc, stderr)
+    if error is not None:
+        raise error if isinstance(error, OSError | ArchiveError) else ArchiveError(str(error))
+    if not finished:
+        raise ArchiveError("chiffrement age interrompu")
 
 
 class _HashingReader(io.RawIOBase):
@@ -242,7 +326,46 @@ def _add(tar: tarfile.TarFile, name: str, fh: BinaryIO, size: int, progress: Pro
 
 
 def _tar(sink: BinaryIO) -> tarfile.TarFile:
-    return tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_CHUNK)
+    tar = tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_CHUNK)
+    tar.copybufsize = _CHUNK  # member data copied 1 MiB at a time (default: 16 KiB)
+    return tar
+
+
+# Documents are read ahead by a few threads (OS reads release the GIL): on a cold cache, reading
+# 20,000 small files one after the other waits on the disk for each (tar alone: 16 s for 2 GB).
+_READERS = 4
+_AHEAD_BYTES = 64 * 1024 * 1024
+
+
+def _read_whole(path: Path) -> bytes | None:
+    try:
+        with open(path, "rb", buffering=0) as fh:
+            return fh.read()
+    except FileNotFoundError:
+        return None
+
+
+def _prefetched(members: Iterable[Member]) -> Iterator[tuple[Member, bytes | None]]:
+    """(member, content or None if it vanished), in order, read ahead by a thread pool within a
+    memory bound. Document blobs are at most the upload limit (50 MB by default)."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pending: collections.deque[tuple[Member, int, Future]] = collections.deque()
+    queued = 0
+    with ThreadPoolExecutor(_READERS, thread_name_prefix="backup-read") as pool:
+        for member in members:
+            try:
+                size = member.path.stat().st_size
+            except FileNotFoundError:
+                continue
+            queued += size
+            pending.append((member, size, pool.submit(_read_whole, member.path)))
+            while pending and (queued > _AHEAD_BYTES or len(pending) > 256):
+                done, size, future = pending.popleft()
+                queued -= size
+                yield done, future.result()
+        for done, _size, future in pending:
+            yield done, future.result()
 
 
 @dataclass
@@ -265,14 +388,10 @@ def write_pack(
     was listed (a patient erased meanwhile) is skipped, not an error."""
     written = PackWritten()
     with _encrypting(sink, recipients) as pipe, _tar(pipe) as tar:
-        for member in members:
-            try:
-                fh = open(member.path, "rb")  # noqa: SIM115 - closed below
-            except FileNotFoundError:
-                continue
-            with fh:
-                size = os.fstat(fh.fileno()).st_size
-                written.members[member.name] = (size, _add(tar, member.name, fh, size, progress))
+        for member, data in _prefetched(members):
+            if data is None:
+                continue  # deleted meanwhile
+            written.members[member.name] = (len(data), _add(tar, member.name, io.BytesIO(data), len(data), progress))
             between_members()
         entries = [{"name": n, "size": s, "sha256": h} for n, (s, h) in written.members.items()]
         manifest = manifest_bytes(PACK, entries, meta)
@@ -325,45 +444,152 @@ class _Stop(Exception):
     """Raised inside the reading loop to stop early (manifest-only reads)."""
 
 
+_BLOCK = 512
+
+
+def _padding(size: int) -> int:
+    return -size % _BLOCK
+
+
+def _pax_records(data: bytes) -> dict[str, str]:
+    """The records of a PAX extended header: "LEN key=value\n" each."""
+    out: dict[str, str] = {}
+    pos = 0
+    while pos < len(data):
+        space = data.index(b" ", pos)
+        length = int(data[pos:space])
+        if length <= 0 or pos + length > len(data):
+            raise tarfile.ReadError("bad pax record")
+        key, _, value = data[space + 1 : pos + length - 1].partition(b"=")
+        out[key.decode("utf-8")] = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return out
+
+
+class _TarStream:
+    """The members of a tar stream, read with few copies: tarfile's stream mode copies every
+    block several times (1.2 s per 200 MB here, more than the decryption). Enough of POSIX tar
+    for what the writer above produces and for any archive tar writes: ustar headers, PAX
+    extended headers. Any error is a tarfile.TarError."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.remaining = 0
+        self.buffer = bytearray(_CHUNK)
+
+    def _exact(self, n: int) -> bytes:
+        data = self.fh.read(n)
+        if len(data) != n:
+            raise tarfile.ReadError("unexpected end of data")
+        return data
+
+    def __iter__(self) -> Iterator[tuple[str, int, bool]]:
+        """(name, size, is a regular file); the caller reads the data with `chunks` (or not:
+        what it leaves is skipped)."""
+        pax: dict[str, str] = {}
+        while True:
+            block = self.fh.read(_BLOCK)
+            if not block:
+                raise tarfile.ReadError("missing end-of-archive marker")
+            if len(block) != _BLOCK:
+                raise tarfile.ReadError("unexpected end of data")
+            if block == bytes(_BLOCK):
+                return
+            info = tarfile.TarInfo.frombuf(block, "utf-8", "surrogateescape")
+            if info.type in (tarfile.XHDTYPE, tarfile.XGLTYPE):
+                data = self._exact(info.size + _padding(info.size))[: info.size]
+                if info.type == tarfile.XHDTYPE:
+                    pax = _pax_records(data)
+                continue
+            regular = info.type in tarfile.REGULAR_TYPES
+            name = pax.get("path", info.name)
+            size = int(pax.get("size", info.size)) if regular else 0
+            pax = {}
+            self.remaining = size
+            yield name, size, regular
+            while self.remaining:
+                self._chunk()
+            self._exact(_padding(size))
+
+    def _chunk(self) -> memoryview:
+        view = memoryview(self.buffer)[: min(self.remaining, _CHUNK)]
+        got = 0
+        while got < len(view):
+            n = self.fh.readinto(view[got:])  # type: ignore[attr-defined]
+            if not n:
+                raise tarfile.ReadError("unexpected end of data")
+            got += n
+        self.remaining -= got
+        return view
+
+    def chunks(self) -> Iterator[memoryview]:
+        """The current member's data, 1 MiB at a time (each view valid until the next)."""
+        while self.remaining:
+            yield self._chunk()
+
+
 @contextlib.contextmanager
-def _decrypted_tar(source: BinaryIO, identity: str, label: str, *, partial: bool = False) -> Iterator[tarfile.TarFile]:
+def _decrypting(source: BinaryIO, identity: str) -> Iterator[tuple[subprocess.Popen, list[BaseException]]]:
+    """A child process decrypting `source` (see hygie.lib.agestream); read its stdout."""
+    _identity(identity)  # a malformed identity is refused here, in French
+    direct = _fileno(source)
+    stdin = direct if direct is not None else subprocess.PIPE
+    if os.name == "nt":  # no fd passing: the child's own environment, removed as it starts
+        env = {**os.environ, "HYGIE_AGE_IDENTITY": identity.strip()}
+        proc = _agestream("decrypt", stdin=stdin, stdout=subprocess.PIPE, env=env)
+    else:
+        read_end, write_end = os.pipe()
+        try:
+            proc = _agestream(
+                "decrypt", "--identity-fd", str(read_end), stdin=stdin, stdout=subprocess.PIPE, pass_fds=(read_end,)
+            )
+        finally:
+            os.close(read_end)
+        with os.fdopen(write_end, "w", encoding="ascii") as fh:
+            fh.write(identity.strip())
+    errors: list[BaseException] = []
+    pump = None
+    if direct is None:
+        assert proc.stdin is not None
+        pump = _pump(source, io.BufferedWriter(proc.stdin, buffer_size=_CHUNK), errors, proc.kill)  # type: ignore[arg-type]
+    try:
+        yield proc, errors
+    finally:
+        if pump is not None:
+            pump.join()
+
+
+@contextlib.contextmanager
+def _decrypted_tar(source: BinaryIO, identity: str, label: str, *, partial: bool = False) -> Iterator[_TarStream]:
     """The tar inside an age stream. `partial`: the caller stops before the end (it still gets
     only authenticated bytes: every age chunk is checked as it is decrypted)."""
-    ident = _identity(identity)
-    errors: list[BaseException] = []
     tar_errors: list[BaseException] = []
-    read_fd, write_fd = os.pipe()
-    stopped = threading.Event()
-
-    def decrypt() -> None:
+    with _decrypting(source, identity) as (proc, errors):
+        assert proc.stdout is not None and proc.stderr is not None
+        pipe = io.BufferedReader(proc.stdout, buffer_size=_CHUNK)  # type: ignore[arg-type]
         try:
-            with os.fdopen(write_fd, "wb", buffering=_CHUNK) as sink:
-                pyrage.decrypt_io(source, sink, [ident])
-        except BaseException as exc:
-            if not (stopped.is_set() and isinstance(exc, OSError | ValueError)):
-                errors.append(exc)
-
-    worker = threading.Thread(target=decrypt, name="backup-decrypt", daemon=True)
-    worker.start()
-    try:
-        with os.fdopen(read_fd, "rb", buffering=_CHUNK) as pipe:
-            try:
-                with tarfile.open(fileobj=pipe, mode="r|", bufsize=_CHUNK) as tar:
-                    yield tar
-                    if not partial:
-                        # Drain: age authenticates the last chunk only once it is read in full.
-                        while pipe.read(_CHUNK):
-                            pass
-            except tarfile.TarError:
-                tar_errors.append(ArchiveError("structure tar illisible"))
-            finally:
-                if partial:
-                    stopped.set()
-    finally:
-        worker.join()
+            yield _TarStream(pipe)
+            if not partial:
+                # Drain: age authenticates the last chunk only once it is read in full.
+                while pipe.read(_CHUNK):
+                    pass
+        except tarfile.TarError:
+            tar_errors.append(ArchiveError("structure tar illisible"))
+        finally:
+            if partial:
+                proc.kill()
+            pipe.close()
+            stderr = proc.stderr.read()
+            proc.wait()
+            proc.stderr.close()
+    if partial and not tar_errors:
+        return  # killed on purpose: what was read was authenticated chunk by chunk
+    if errors:  # reading the backup itself failed (disk, network)
+        raise ArchiveError(f"Sauvegarde {label} : lecture impossible ({errors[0]}).")
     # The decryption error first: a truncated stream also breaks the tar.
-    if errors or tar_errors:
-        raise _read_error(label, (errors or tar_errors)[0])
+    error = _child_error(proc, stderr)
+    if error is not None or tar_errors:
+        raise _read_error(label, error or tar_errors[0])
 
 
 def _read_error(label: str, exc: BaseException) -> ArchiveError:
@@ -379,9 +605,9 @@ def _read_error(label: str, exc: BaseException) -> ArchiveError:
     return ArchiveError(f"Sauvegarde corrompue ou altérée : {label} (déchiffrement age refusé).")
 
 
-def _safe_name(label: str, info: tarfile.TarInfo) -> None:
-    if not info.isfile() or info.name.startswith("/") or ".." in PurePosixPath(info.name).parts:
-        raise ArchiveError(f"Sauvegarde {label} : membre inattendu « {info.name} ».")
+def _safe_name(label: str, name: str, regular: bool) -> None:
+    if not regular or name.startswith("/") or ".." in PurePosixPath(name).parts:
+        raise ArchiveError(f"Sauvegarde {label} : membre inattendu « {name} ».")
 
 
 def read(
@@ -400,20 +626,18 @@ def read(
     manifest_raw = b""
     signature = b""
     with _decrypted_tar(source, identity, label) as tar:
-        for info in tar:
-            _safe_name(label, info)
-            member = tar.extractfile(info)
-            assert member is not None
-            if info.name in (MANIFEST, SIGNATURE):
-                data = member.read()
-                if info.name == MANIFEST:
+        for name, _size, regular in tar:
+            _safe_name(label, name, regular)
+            if name in (MANIFEST, SIGNATURE):
+                data = b"".join(bytes(c) for c in tar.chunks())
+                if name == MANIFEST:
                     manifest_raw = data
                 else:
                     signature = data
                 continue
-            if info.name in seen:
-                raise ArchiveError(f"Sauvegarde {label} : membre « {info.name} » en double.")
-            seen[info.name] = _copy(member, extract_to, info.name, select, progress)
+            if name in seen:
+                raise ArchiveError(f"Sauvegarde {label} : membre « {name} » en double.")
+            seen[name] = _copy(tar.chunks(), extract_to, name, select, progress)
     if not manifest_raw or not signature:
         raise ArchiveError(f"Sauvegarde incomplète : {label} (manifeste ou signature absent).")
     manifest = _parse(label, manifest_raw)
@@ -425,25 +649,28 @@ def read(
 
 
 def _copy(
-    member: BinaryIO, extract_to: Path | None, name: str, select: Callable[[str], bool], progress: Progress
+    chunks: Iterator[memoryview], extract_to: Path | None, name: str, select: Callable[[str], bool], progress: Progress
 ) -> tuple[int, str]:
     sha = hashlib.sha256()
     size = 0
-    target = None
+    fd = None
     if extract_to is not None and select(name):
         dest = extract_to.joinpath(*PurePosixPath(name).parts)
-        dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        target = os.fdopen(os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+        if not dest.parent.is_dir():
+            dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        while chunk := member.read(_CHUNK):
+        for chunk in chunks:
             sha.update(chunk)
             size += len(chunk)
             progress(len(chunk))
-            if target is not None:
-                target.write(chunk)
+            if fd is not None:
+                written = 0
+                while written < len(chunk):
+                    written += os.write(fd, chunk[written:])
     finally:
-        if target is not None:
-            target.close()
+        if fd is not None:
+            os.close(fd)
     return size, sha.hexdigest()
 
 
@@ -464,15 +691,13 @@ def read_manifest(source: BinaryIO, identity: str, *, label: str) -> tuple[dict,
     raw = b""
     signature = b""
     with _decrypted_tar(source, identity, label, partial=True) as tar:
-        for info in tar:
-            _safe_name(label, info)
-            member = tar.extractfile(info)
-            assert member is not None
-            if info.name == MANIFEST:
-                raw = member.read()
-            elif info.name == SIGNATURE:
-                signature = member.read()
-            if raw and signature or info.name not in (MANIFEST, SIGNATURE):
+        for name, _size, regular in tar:
+            _safe_name(label, name, regular)
+            if name == MANIFEST:
+                raw = b"".join(bytes(c) for c in tar.chunks())
+            elif name == SIGNATURE:
+                signature = b"".join(bytes(c) for c in tar.chunks())
+            if raw and signature or name not in (MANIFEST, SIGNATURE):
                 break
     if not raw or not signature:
         raise ArchiveError(f"Sauvegarde {label} : manifeste ou signature absent en tête d'archive.")

@@ -3,6 +3,7 @@ identity, a missing destination."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
@@ -19,6 +20,7 @@ from hygie.audit.events import Ev
 from hygie.audit.models import Event
 from hygie.backups import service
 from hygie.backups.models import Run, RunStatus
+from hygie.backups.stores.directory import DirectoryStore
 from hygie.lib import backuparchive
 from tests.backups.conftest import copy_test_database, database_url
 
@@ -116,18 +118,52 @@ def test_it_leaves_earlier_backups_valid_when_killed(practice_data, vault):
     assert dict(_verify(vault)) == {earlier.snapshot: None, after.snapshot: None}
 
 
-def test_it_reports_a_full_disk_and_removes_the_partial_file(practice_data, vault, monkeypatch):
-    def full_disk(source, out, recipients):
-        out.write(b"age-encryption.org/v1\n")
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+class _FullDisk:
+    """A destination file that fills up after a few kilobytes (no OS descriptor: the archive
+    reaches it through the copying thread, as for SFTP or S3)."""
 
-    monkeypatch.setattr(backuparchive.pyrage, "encrypt_io", full_disk)
+    def __init__(self, real):
+        self.real = real
+        self.written = 0
+
+    def write(self, data):
+        self.written += len(data)
+        if self.written > 4096:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self.real.write(data)
+
+    def flush(self):
+        self.real.flush()
+
+
+def test_it_reports_a_full_disk_and_removes_the_partial_file(practice_data, vault, monkeypatch):
+    real_writer = DirectoryStore.writer
+
+    @contextlib.contextmanager
+    def filling_writer(self, name):
+        with real_writer(self, name) as out:
+            yield _FullDisk(out)
+
+    monkeypatch.setattr(DirectoryStore, "writer", filling_writer)
     with pytest.raises(service.BackupError, match="Disque plein"):
         service.run(vault.out)
     assert [p for p in vault.out.rglob("*") if p.is_file()] == []
     assert Event.objects.filter(action=Ev.BACKUP_FAILED).exists()
     run = Run.objects.get()
     assert run.status == RunStatus.FAILURE and "Disque plein" in run.message
+
+
+def test_a_full_disk_written_by_the_encrypting_process_is_reported_as_such(tmp_path):
+    """A local file is written by the age child process itself: its ENOSPC comes back as one."""
+    secret, recipient = backuparchive.generate_identity()
+    member = tmp_path / "blob"
+    member.write_bytes(os.urandom(300_000))
+    with open("/dev/full", "wb") as full, pytest.raises(OSError) as caught:
+        backuparchive.write_pack(
+            full, [backuparchive.Member("documents/blob", member)], recipients=[recipient],
+            signing_key=os.urandom(32), meta={},
+        )  # fmt: skip
+    assert caught.value.errno == errno.ENOSPC
 
 
 def test_it_reports_a_missing_target(practice_data, vault):

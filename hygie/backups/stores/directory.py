@@ -37,6 +37,8 @@ def disk_error(exc: OSError, where: str) -> StoreError:
 
 
 class DirectoryStore:
+    # Several files may be read at once (a restore reads packs side by side).
+    parallel_reads = True
     def __init__(self, path: Path | str) -> None:
         self.root = Path(path).expanduser()
         self.label = f"dossier {self.root}"
