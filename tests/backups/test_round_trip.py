@@ -139,11 +139,14 @@ def test_it_refuses_a_non_empty_data_dir(practice_data, vault, tmp_path):
     assert (target / "hygie.sqlite3").read_bytes() == b"precious"
 
 
-def test_a_failed_restore_leaves_no_half_restored_dir(practice_data, vault, tmp_path):
+def test_a_failed_restore_leaves_no_half_restored_dir(practice_data, vault, restore_target):
     service.run(vault.out)
     [pack] = (vault.out / "packs").iterdir()
     pack.write_bytes(pack.read_bytes()[:-50])
-    target = tmp_path / "new"
-    with pytest.raises(service.BackupError, match="Sauvegarde"):
-        restore.restore(service.directory_location(vault.out), target)
-    assert not target.exists()
+    with pytest.raises(service.BackupError, match=pack.name):
+        restore.restore(
+            service.directory_location(vault.out), restore_target.data_dir, database_url=restore_target.database_url
+        )
+    assert not restore_target.data_dir.exists()
+    if restore_target.database_url:  # PostgreSQL: the empty database given stays empty
+        assert restore_target.count("information_schema.tables", "WHERE table_schema = 'public'") == 0
