@@ -294,49 +294,55 @@ class Command(HygieCommand):
     def _recover_signing_key(self, private: bytes | None, write: bool) -> None:
         from hygie.audit import checkpoint, conf
 
-        where = conf.signing_key_file()
-        if private is None:
-            missing = "Ce kit ne contient pas la clé de signature du journal (kit plus ancien)"
-            if where.exists():
-                self.stdout.write(f"{missing} ; celle de cette machine est gardée : {where}.")
-            else:
-                self.stdout.write(
-                    f"{missing} : sans elle, les points de contrôle signés avant la perte ne se vérifient plus "
-                    "(hygie audit verify), et une nouvelle clé sera créée. Imprimez un nouveau kit dès que Hygie "
-                    "tourne (hygie keys recovery-kit)."
-                )
-            return
-        if write:
-            try:
-                checkpoint.install_signing_key(private)
-            except checkpoint.SigningKeyConflict as exc:
-                raise CommandError(str(exc)) from None
-            self.stdout.write(f"Clé de signature du journal reconstituée : {where}")
-        else:
-            self.stdout.write(f"Clé de signature du journal déjà en place, conforme au kit : {where}")
+        self._recover_file(
+            what="la clé de signature du journal",
+            done="Clé de signature du journal",
+            where=conf.signing_key_file(),
+            present=private is not None,
+            write=write,
+            install=lambda: checkpoint.install_signing_key(private),
+            conflict=checkpoint.SigningKeyConflict,
+            without="sans elle, les points de contrôle signés avant la perte ne se vérifient plus "
+            "(hygie audit verify), et une nouvelle clé sera créée. Imprimez un nouveau kit dès que Hygie "
+            "tourne (hygie keys recovery-kit).",
+        )
 
     def _recover_identity(self, secret: str, write: bool) -> None:
         from hygie.backups import identity
 
         where = identity.identity_file()
-        if not secret:
-            missing = "Ce kit ne contient pas l'identité de sauvegarde (kit plus ancien)"
+        self._recover_file(
+            what="l'identité de sauvegarde",
+            done="Identité de sauvegarde",
+            where=where,
+            present=bool(secret),
+            write=write,
+            install=lambda: identity.install(secret),
+            conflict=identity.IdentityConflict,
+            without=f"pour restaurer une sauvegarde, recopiez sa ligne AGE-SECRET-KEY-1… dans {where}, "
+            "ou indiquez --identity FICHIER à hygie backup restore.",
+        )
+
+    def _recover_file(
+        self, *, what: str, done: str, where: Path, present: bool, write: bool, install: Any, conflict: type,
+        without: str,
+    ) -> None:
+        """One file of the kit besides the key file: written if missing, kept if the same."""
+        if not present:
+            missing = f"Ce kit ne contient pas {what} (kit plus ancien)"
             if where.exists():
                 self.stdout.write(f"{missing} ; celle de cette machine est gardée : {where}.")
             else:
-                self.stdout.write(
-                    f"{missing} : pour restaurer une sauvegarde, recopiez sa ligne AGE-SECRET-KEY-1… dans {where}, "
-                    "ou indiquez --identity FICHIER à hygie backup restore."
-                )
+                self.stdout.write(f"{missing} : {without}")
             return
         if write:
             try:
-                identity.install(secret)
-            except identity.IdentityConflict as exc:
+                install()
+            except conflict as exc:
                 raise CommandError(str(exc)) from None
-            self.stdout.write(f"Identité de sauvegarde reconstituée : {where}")
+            self.stdout.write(f"{done} reconstituée : {where}")
         else:
-            self.stdout.write(f"Identité de sauvegarde déjà en place, conforme au kit : {where}")
+            self.stdout.write(f"{done} déjà en place, conforme au kit : {where}")
 
     def _type_kit(self) -> kit.Contents:
         code = self._type_lines(
