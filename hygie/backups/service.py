@@ -36,7 +36,7 @@ from hygie.audit.events import Ev, Outcome
 from hygie.backups import identity
 from hygie.backups.models import Run, RunKind, RunStatus, Snapshot, Target
 from hygie.backups.stores import RetentionLocked, Store, StoreError
-from hygie.backups.stores.directory import DirectoryStore
+from hygie.backups.stores.directory import DirectoryStore, disk_error
 from hygie.core.actions import CLI_ROLE
 from hygie.keys import service as key_service
 from hygie.lib import backuparchive, generations
@@ -429,7 +429,7 @@ def write_to(loc: Location, prepared: Prepared, progress: RunProgress) -> Writte
     }
     name = backuparchive.snapshot_name()
     with loc.store.writer(name) as sink:
-        manifest = backuparchive.write_snapshot(
+        backuparchive.write_snapshot(
             sink,
             prepared.members,
             recipients=recipients,
@@ -440,7 +440,6 @@ def write_to(loc: Location, prepared: Prepared, progress: RunProgress) -> Writte
         )
     size = loc.store.list().get(name, 0)
     _remember(loc, name, {"packs": packs, "documents": documents}, size)
-    del manifest
     return Written(loc, name, size, len(new), len(documents) - len(new), bytes_sent)
 
 
@@ -465,8 +464,6 @@ def backup_one(loc: Location, prepared: Prepared, *, run: Run | None = None, cli
 
 def _message(exc: BaseException, loc: Location) -> str:
     if isinstance(exc, OSError) and not isinstance(exc, StoreError):
-        from hygie.backups.stores.directory import disk_error
-
         exc = disk_error(exc, loc.label)
     return f"Destination « {loc.target.name} » : {exc}" if loc.target else str(exc)
 
@@ -699,7 +696,8 @@ def prune(loc: Location, *, now: datetime | None = None) -> Pruned:
             locked += 1
             # A locked snapshot still needs its packs.
             snap = Snapshot.objects.filter(location=loc.key, name=name).first()
-            needed.update(snap.packs if snap else listing)
+            # (unknown: keep every pack rather than guess)
+            needed.update(snap.packs if snap else (n for n in listing if backuparchive.is_pack(n)))
     Snapshot.objects.filter(location=loc.key, name__in=deleted_snapshots).delete()
     for name in listing:
         if not backuparchive.is_pack(name) or name in needed:
