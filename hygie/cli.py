@@ -46,6 +46,13 @@ COMMANDS = {
     "backup": "backup",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
+# Django commands that would change an account behind the approvals (hygie.approvals): a password
+# set from the command line would open a titulaire's records without the titulaire knowing.
+REFUSED = {
+    "changepassword": "un mot de passe se redéfinit depuis la page « Utilisateurs » "
+    "(le titulaire concerné l'approuve) ou par son titulaire dans « Mon compte »",
+    "createsuperuser": "créez un compte nominatif avec « hygie createuser »",
+}
 
 
 def _route(argv: list[str]) -> list[str] | None:
@@ -53,6 +60,8 @@ def _route(argv: list[str]) -> list[str] | None:
     if not argv or argv[0] in ("-h", "--help", "help", "aide"):
         return None
     word = argv[0]
+    if word in REFUSED:
+        raise UsageError(f"« hygie {word} » n'est pas disponible : {REFUSED[word]}.")
     if word in COMMANDS:
         return [COMMANDS[word], *argv[1:]]
     groups = {group for group, _ in SUBCOMMANDS}

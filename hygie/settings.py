@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "hygie.billing",
     "hygie.audit",
     "hygie.backups",
+    "hygie.approvals",  # approval of anything that opens a titulaire's medical data
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",
@@ -271,6 +272,12 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 # --- Access ------------------------------------------------------------------------------
 BREAK_GLASS_HOURS = envint("HYGIE_BREAK_GLASS_HOURS", 24, minimum=1, maximum=72)
+# Grants over a titulaire's medical data (hygie.approvals): when the titulaire cannot approve
+# (their own credentials are being reset, or they do not answer), the referent may approve only
+# after this many hours, during which the titulaire is alerted and may refuse.
+GRANT_FALLBACK_HOURS = envint("HYGIE_GRANT_FALLBACK_HOURS", 48, minimum=24, maximum=24 * 14)
+# A request nobody decided on expires after this many days (it must then be made again).
+GRANT_REQUEST_DAYS = envint("HYGIE_GRANT_REQUEST_DAYS", 7, minimum=3, maximum=30)
 
 # --- Journal -----------------------------------------------------------------------------
 # Rolling retention window of the access journal, in days: 6 months to 3 years (CNIL 2021-122).

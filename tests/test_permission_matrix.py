@@ -18,6 +18,8 @@ from django.urls import get_resolver, reverse
 from django.utils import timezone
 
 from hygie.access.policy import Cap, Role
+from hygie.accounts import actions as accounts_actions
+from hygie.approvals.models import GrantRequest
 from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
 from hygie.patients import actions as patient_actions
@@ -32,6 +34,9 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 # Who reaches alice's patientèle (patients, agenda, billing), written from the rules:
 # alice herself, remi who replaces her now, sophie and fabien who work for her.
 REACH = {"alice": {"alice", "remi", "sophie", "fabien"}, "bob": {"bob"}}
+# Who sees a request that would open the owner's records (docs/permissions.md): the titulaire
+# concerned and the referent.
+GRANT_REACH = {"alice": {"alice", "regine"}, "bob": {"bob", "regine"}}
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,9 @@ PAGES = [
     Page("backup_request", None, Cap.BACKUPS_MANAGE, "POST"),
     Page("restore_test_request", None, Cap.BACKUPS_MANAGE, "POST"),
     Page("backup_progress", None, Cap.BACKUPS_MANAGE),
+    Page("grant_list", None, Cap.GRANTS_DECIDE),
+    Page("grant_detail", "grant", Cap.GRANTS_DECIDE, cap_first=True),
+    Page("grant_decide", "grant", Cap.GRANTS_DECIDE, "POST", cap_first=True),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
@@ -127,7 +135,7 @@ def expected(page: Page, who: str, owner: str) -> str:
     allowed = WRITTEN[page.cap.value][ROLES_OF[who]]
     if page.obj in NOT_PATIENT_DATA:
         return "ok" if allowed else "403"
-    in_reach = who in REACH[owner]
+    in_reach = who in (GRANT_REACH if page.obj == "grant" else REACH)[owner]
     if page.cap_first:
         if not allowed:
             return "403"
@@ -152,6 +160,7 @@ def _objects(p: Personas, owner: str) -> dict:
         "user": p.sophie,
         "alert": _alert(),
         "backup_target": _backup_target(),
+        "grant": _grant(p, practitioner),
     }
 
 
@@ -160,6 +169,11 @@ def _alert() -> Alert:
     return Alert.objects.create(
         kind=AlertKind.FAILED_LOGINS, key="ip:192.0.2.1", created_at=now, first_event_at=now, last_event_at=now
     )
+
+
+def _grant(p: Personas, titulaire) -> GrantRequest:
+    # A request by the administrator to reset the second factor of the owner's locum.
+    return accounts_actions.reset_second_factor(actor=p.adam, user=p.remi if titulaire == p.alice else titulaire)
 
 
 def _backup_target() -> Target:

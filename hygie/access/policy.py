@@ -51,6 +51,9 @@ class Cap(StrEnum):
     KEYS_MANAGE = "keys:manage"
     # Backups: destinations, run now, restore tests.
     BACKUPS_MANAGE = "backups:manage"
+    # Approve or refuse a request that would open a titulaire's medical data (hygie.approvals):
+    # the titulaire concerned, or the referent after a delay. Which requests: hygie.access.records.
+    GRANTS_DECIDE = "grants:decide"
 
 
 _PRACTITIONER = frozenset(
@@ -71,7 +74,7 @@ _PRACTITIONER = frozenset(
 
 ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
     Role.TITULAIRE: _PRACTITIONER
-    | {Cap.PATIENT_IMPORT, Cap.PATIENT_ERASE, Cap.CARE_TEAM_EDIT, Cap.BREAK_GLASS},
+    | {Cap.PATIENT_IMPORT, Cap.PATIENT_ERASE, Cap.CARE_TEAM_EDIT, Cap.BREAK_GLASS, Cap.GRANTS_DECIDE},
     # A locum works on the replaced practitioner's patients, during the replacement only
     # (the scope says when); erasing records or reshaping care teams stays with the titulaire.
     Role.REMPLACANT: _PRACTITIONER,
@@ -86,7 +89,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
         }
     ),
     Role.FACTURATION: frozenset({Cap.BILLING_VIEW, Cap.BILLING_EDIT}),
-    Role.REFERENT: frozenset({Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE}),
+    Role.REFERENT: frozenset({Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE, Cap.GRANTS_DECIDE}),
     Role.ADMIN: frozenset({Cap.USERS_MANAGE, Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE, Cap.BACKUPS_MANAGE}),
 }
 

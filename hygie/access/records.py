@@ -38,12 +38,34 @@ def practitioner_scope(user: Any, when: datetime | None = None) -> list[int]:
         return [user.pk]
     if user.role == Role.REMPLACANT:
         return list(
-            user.replacements.filter(starts_at__lte=when, ends_at__gt=when, titulaire__is_active=True)
+            user.replacements.filter(
+                starts_at__lte=when, ends_at__gt=when, ended_early_at__isnull=True, titulaire__is_active=True
+            )
             .values_list("titulaire_id", flat=True)
         )
     if user.role in (Role.SECRETAIRE, Role.FACTURATION):
         return list(user.assists.filter(is_active=True, role=Role.TITULAIRE).values_list("pk", flat=True))
     return []
+
+
+def titulaires_reached_by(account: Any, when: datetime | None = None) -> list[int]:
+    """Ids of the titulaires whose patients' medical data `account` reads, or would read once
+    signed in, whatever its current role or state: its own patientèle (a titulaire, or a former
+    one still on care teams, who could be given the role back) and the titulaires of its
+    replacements not over yet. Whoever changes its credentials, or lets it sign in again, opens
+    that data: hygie.approvals asks these titulaires first."""
+    from hygie.patients.models import CareTeamMember
+
+    when = when or timezone.now()
+    reached: set[int] = set()
+    if account.role == Role.TITULAIRE or CareTeamMember.objects.filter(practitioner_id=account.pk).exists():
+        reached.add(account.pk)
+    reached.update(
+        account.replacements.filter(ends_at__gt=when, ended_early_at__isnull=True).values_list(
+            "titulaire_id", flat=True
+        )
+    )
+    return sorted(reached)
 
 
 def patient_scope(user: Any) -> QuerySet[Patient]:

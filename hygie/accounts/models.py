@@ -59,7 +59,7 @@ class User(AbstractUser):
 
     def replacements_active_at(self, when: datetime | None = None) -> models.QuerySet[Replacement]:
         when = when or timezone.now()
-        return self.replacements.filter(starts_at__lte=when, ends_at__gt=when)
+        return self.replacements.filter(starts_at__lte=when, ends_at__gt=when, ended_early_at__isnull=True)
 
     def can_sign_in_at(self, when: datetime | None = None) -> bool:
         """Active, and for a remplaçant, within one of their replacements."""
@@ -82,6 +82,9 @@ class Replacement(models.Model):
     starts_at = models.DateTimeField(_("début"))
     ends_at = models.DateTimeField(_("fin"))
     created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the replacement stops before `ends_at`: the account changed role or was
+    # deactivated (a replacement never survives that: coming back needs a new approval).
+    ended_early_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-starts_at"]
@@ -96,4 +99,4 @@ class Replacement(models.Model):
 
     def is_active_at(self, when: datetime | None = None) -> bool:
         when = when or timezone.now()
-        return self.starts_at <= when < self.ends_at
+        return self.ended_early_at is None and self.starts_at <= when < self.ends_at

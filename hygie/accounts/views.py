@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
@@ -21,6 +22,8 @@ from hygie.access import records
 from hygie.access.policy import Cap
 from hygie.accounts import actions, forms
 from hygie.accounts.models import User
+from hygie.approvals import actions as approvals
+from hygie.approvals.models import GrantRequest
 from hygie.audit.events import Ev
 from hygie.audit.models import Event
 from hygie.web.forms import show_refusal
@@ -118,19 +121,37 @@ def user_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
             "replacement_form": forms.ReplacementForm(),
             "factors": set(Authenticator.objects.filter(user=target).values_list("type", flat=True)),
             "replacements": target.replacements.select_related("titulaire"),
+            "grant_requests": GrantRequest.objects.filter(account=target).select_related("titulaire")[:20],
         },
     )
 
 
-def _run(request: HttpRequest, target: User, fn: Callable[[], None], ok: str) -> HttpResponse:
+def _run(request: HttpRequest, target: User, fn: Callable[[], GrantRequest | None], ok: str) -> HttpResponse:
     try:
-        fn()
-    except (actions.ActionError, ValidationError) as exc:
+        pending = fn()
+    except (actions.ActionError, approvals.ActionError, ValidationError) as exc:
         for msg in getattr(exc, "messages", [str(exc)]):
             messages.error(request, msg)
     else:
-        messages.success(request, ok)
+        if pending is None:
+            messages.success(request, ok)
+        else:
+            # It opens a titulaire's medical data: nothing happens before their approval.
+            messages.warning(request, pending_message(pending))
     return redirect("user_detail", public_id=target.public_id)
+
+
+def pending_message(pending: GrantRequest) -> str:
+    if pending.self_concerned:
+        return _(
+            "Demande enregistrée, rien n'est encore changé : ce compte donne accès à des dossiers "
+            "médicaux. Le référent sécurité pourra l'approuver à partir du %(when)s ; le titulaire "
+            "en est averti et peut la refuser."
+        ) % {"when": timezone.localtime(pending.fallback_at).strftime("%d/%m/%Y %H:%M")}
+    return _(
+        "Demande enregistrée, rien n'est encore changé : elle ouvre les dossiers de patients d'un "
+        "titulaire, qui doit l'approuver (ou, à défaut, le référent sécurité à partir du %(when)s)."
+    ) % {"when": timezone.localtime(pending.fallback_at).strftime("%d/%m/%Y %H:%M")}
 
 
 @admin_required
@@ -227,6 +248,6 @@ def user_replacement(request: HttpRequest, public_id: Any) -> HttpResponse:
         lambda: actions.create_replacement(
             actor=request.user, remplacant=target, titulaire=data["titulaire"],
             starts_at=data["starts_at"], ends_at=data["ends_at"],
-        ) and None,
+        ),
         _("Remplacement enregistré."),
     )

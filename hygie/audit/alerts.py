@@ -10,7 +10,9 @@ when PostgreSQL commits writers out of id order) and runs each detector on them:
 - every break-the-glass access (one alert each: acknowledging it marks the access reviewed);
 - bursts of failed logins from one address or on one account;
 - mass exports (document downloads, access-report exports) by one user;
-- login attempts by a deactivated account or a remplaçant outside their replacement.
+- login attempts by a deactivated account or a remplaçant outside their replacement;
+- every access to a titulaire's medical data approved by the referent in the titulaire's place
+  (hygie.approvals), the titulaire being told by e-mail and on their dashboard as well.
 
 Detectors that count over a window look back in the journal beyond the new events, so a burst
 split across two runs is still seen. An alert names ids and counts only. Events of the same kind
@@ -117,6 +119,7 @@ def detect(rows: list[dict], using: str = DEFAULT_DB_ALIAS) -> Iterable[Found]:
     yield from _mass_exports(rows, using)
     yield from _inactive_accounts(rows)
     yield from _backup_failures(rows)
+    yield from _grant_fallbacks(rows)
 
 
 # --- Detectors -----------------------------------------------------------------------------
@@ -258,6 +261,18 @@ def _backup_failures(rows: list[dict]) -> Iterable[Found]:
             yield Found(
                 AlertKind.BACKUP_FAILED, f"backup:{action}", [r["id"] for r in failed], severity=Severity.CRITICAL,
                 details={"action": str(action)}, merge_within=INACTIVE_WINDOW,
+            )
+
+
+def _grant_fallbacks(rows: list[dict]) -> Iterable[Found]:
+    """The referent approved, in a titulaire's place, something that opens their patients' records."""
+    for row in rows:
+        details = row["details"] or {}
+        if row["action"] == Ev.GRANT_APPROVED and details.get("as") == "referent":
+            yield Found(
+                AlertKind.GRANT_FALLBACK, f"grant:{details.get('request') or row['id']}", [row["id"]],
+                severity=Severity.CRITICAL, user_id=details.get("titulaire"),
+                details={"request": details.get("request", ""), "kind": details.get("kind", "")},
             )
 
 

@@ -32,6 +32,13 @@ class Ev(StrEnum):
     USER_DEACTIVATED = "user:deactivated"
     USER_REACTIVATED = "user:reactivated"
     REPLACEMENT_CREATED = "user:replacement:created"
+    REPLACEMENT_ENDED = "user:replacement:ended"
+    # Requests that would open a titulaire's medical data (hygie.approvals)
+    GRANT_REQUESTED = "grant:request:created"
+    GRANT_APPROVED = "grant:request:approved"
+    GRANT_REFUSED = "grant:request:refused"
+    GRANT_EXPIRED = "grant:request:expired"
+    GRANT_APPLIED = "grant:request:applied"
     PRACTICE_CREATED = "practice:created"
     # Patient records
     PATIENT_CREATED = "patient:record:created"

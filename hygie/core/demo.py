@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from hygie.access.policy import Role
-from hygie.accounts.actions import create_replacement, create_user
+from hygie.accounts.actions import apply_replacement, create_user
 from hygie.accounts.models import User
 from hygie.agenda.models import Appointment
 from hygie.audit import journal
@@ -138,7 +138,7 @@ def _create(n_patients: int, stored: list[str]) -> None:
     for assistant in ("accueil.petit", "compta.leroy"):
         users[assistant].assists.set([martin, nguyen])
     now = timezone.now()
-    create_replacement(
+    apply_replacement(
         actor=None,
         remplacant=users["dr.roux"],
         titulaire=martin,

@@ -114,11 +114,25 @@ def update_history(*, actor: Any, patient: Patient, history: str) -> None:
 
 @transaction.atomic
 def add_to_care_team(*, actor: Any, patient: Patient, practitioner: Any) -> None:
+    """A new titulaire in the team reads the record: only a titulaire already responsible for the
+    patient opens it (never someone reaching it through a break-the-glass access, never anyone
+    else: docs/permissions.md)."""
+    if not _responsible_for(actor, patient):
+        raise ActionError("Seul un praticien titulaire de l'équipe de soins peut y ajouter un confrère.")
     if practitioner.role != Role.TITULAIRE or not practitioner.is_active:
         raise ActionError("Seul un praticien titulaire actif peut rejoindre l'équipe de soins.")
     _, created = CareTeamMember.objects.get_or_create(patient=patient, practitioner=practitioner)
     if created:
         journal.record(Ev.CARE_TEAM_ADDED, actor=actor, target=patient, details={"practitioner": practitioner.pk})
+
+
+def _responsible_for(actor: Any, patient: Patient) -> bool:
+    return bool(
+        actor is not None
+        and getattr(actor, "is_active", False)
+        and actor.role == Role.TITULAIRE
+        and CareTeamMember.objects.filter(patient=patient, practitioner_id=actor.pk).exists()
+    )
 
 
 @transaction.atomic

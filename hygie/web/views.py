@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from hygie.access import records
 from hygie.access.policy import Cap
 from hygie.accounts import session
+from hygie.approvals.views import dashboard_context as grants_context
 from hygie.audit import alerts, journal
 from hygie.audit.events import Ev
 from hygie.audit.models import Event
@@ -64,6 +65,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "backup_items": backup_items,
             "backup_late": backup_items is not None and backup_status.any_late(backup_items),
             "backup_warnings": backup_warnings,
+            **grants_context(user, previous["at"] if previous else None),
         },
     )
 

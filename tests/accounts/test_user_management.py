@@ -212,3 +212,18 @@ def test_it_does_not_let_the_administrator_deactivate_themselves(adam, personas)
     personas.adam.refresh_from_db()
     assert personas.adam.is_active
     assert adam.get(_url("user_list")).status_code == 200
+
+
+def test_resetting_a_titulaires_credentials_only_asks_for_approval(adam, personas):
+    """Issue 18.1: the administrator cannot take over a titulaire's account by resetting it."""
+    r = adam.post(_url("user_reset_mfa", personas.alice), follow=True)
+    assert "rien n&#x27;est encore changé" in r.content.decode()
+    assert Authenticator.objects.filter(user=personas.alice).exists()
+    r = adam.post(_url("user_set_password", personas.alice), {"password": NEW_USER["password"]}, follow=True)
+    assert "rien n&#x27;est encore changé" in r.content.decode()
+    personas.alice.refresh_from_db()
+    assert personas.alice.check_password(PASSWORD)
+    assert not Event.objects.filter(action__in=[Ev.MFA_RESET, Ev.PASSWORD_SET_BY_ADMIN]).exists()
+    assert Event.objects.filter(action=Ev.GRANT_REQUESTED, actor=personas.adam).count() == 2
+    page = adam.get(_url("user_detail", personas.alice)).content.decode()
+    assert "Demandes soumises à approbation" in page

@@ -1,0 +1,146 @@
+"""Requests to approve: the titulaire concerned, or the referent after the delay."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from allauth.account.decorators import reauthentication_required
+from allauth.mfa.models import Authenticator
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from hygie.access import records
+from hygie.access.policy import Cap, Role
+from hygie.accounts.models import Replacement
+from hygie.approvals import actions
+from hygie.approvals.models import OPEN, DecidedAs, GrantRequest, Kind, Status
+
+RECENT_DAYS = 30
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "approve"), ("refuse", "refuse")])
+
+
+def visible_requests(user: Any) -> QuerySet[GrantRequest]:
+    """The requests a user may look at: the titulaire those concerning them, the referent all."""
+    if not records.can(user, Cap.GRANTS_DECIDE):
+        return GrantRequest.objects.none()
+    qs = GrantRequest.objects.select_related("account", "titulaire", "requested_by", "decided_by")
+    if user.role == Role.REFERENT:
+        return qs
+    return qs.filter(titulaire=user)
+
+
+def _get(user: Any, public_id: Any) -> GrantRequest:
+    req = visible_requests(user).filter(public_id=public_id).first()
+    if req is None:
+        raise Http404
+    return req
+
+
+@login_required
+@require_GET
+def grant_list(request: HttpRequest) -> HttpResponse:
+    records.require(request.user, Cap.GRANTS_DECIDE)
+    qs = visible_requests(request.user)
+    since = timezone.now() - timedelta(days=RECENT_DAYS)
+    return render(
+        request,
+        "approvals/grant_list.html",
+        {
+            "pending": qs.filter(status__in=OPEN).order_by("created_at"),
+            "recent": qs.exclude(status__in=OPEN).filter(created_at__gte=since)[:50],
+        },
+    )
+
+
+@login_required
+@require_GET
+def grant_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
+    records.require(request.user, Cap.GRANTS_DECIDE)
+    req = _get(request.user, public_id)
+    account = req.account
+    return render(
+        request,
+        "approvals/grant_detail.html",
+        {
+            "req": req,
+            "batch": GrantRequest.objects.filter(batch=req.batch).exclude(pk=req.pk).select_related("titulaire"),
+            "cannot_approve": actions.approval_refusal(request.user, req),
+            "may_refuse": actions.may_refuse(request.user, req),
+            "account_has_factor": Authenticator.objects.filter(user=account).exists(),
+            "period": _period(req),
+        },
+    )
+
+
+def _period(req: GrantRequest) -> tuple[datetime, datetime] | None:
+    if req.kind != Kind.REPLACEMENT:
+        return None
+    return datetime.fromisoformat(req.payload["starts_at"]), datetime.fromisoformat(req.payload["ends_at"])
+
+
+@login_required
+@require_POST
+def grant_decide(request: HttpRequest, public_id: Any) -> HttpResponse:
+    # The role (403), then the request (404), then a fresh proof of identity.
+    records.require(request.user, Cap.GRANTS_DECIDE)
+    _get(request.user, public_id)
+    return _decide(request, public_id)
+
+
+@reauthentication_required
+def _decide(request: HttpRequest, public_id: Any) -> HttpResponse:
+    req = _get(request.user, public_id)
+    form = DecisionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choisissez d'approuver ou de refuser."))
+        return redirect("grant_detail", public_id=req.public_id)
+    try:
+        if form.cleaned_data["decision"] == "approve":
+            actions.approve(actor=request.user, req=req)
+            messages.success(request, _("Demande approuvée."))
+        else:
+            actions.refuse(actor=request.user, req=req)
+            messages.success(request, _("Demande refusée : rien n'a été changé."))
+    except actions.ActionError as exc:
+        messages.error(request, str(exc))
+    return redirect("grant_detail", public_id=req.public_id)
+
+
+def dashboard_context(user: Any, previous_login_at: Any) -> dict[str, Any]:
+    """For the dashboard: requests to decide, grants in force over the titulaire's patients, and
+    what was approved in their place (highlighted when it happened since their last login)."""
+    if not records.can(user, Cap.GRANTS_DECIDE):
+        return {}
+    qs = visible_requests(user)
+    now = timezone.now()
+    context: dict[str, Any] = {"grant_pending": list(qs.filter(status__in=OPEN).order_by("created_at")[:20])}
+    if user.role == Role.TITULAIRE:
+        since = now - timedelta(days=RECENT_DAYS)
+        context["grant_replacements"] = list(
+            Replacement.objects.filter(titulaire=user, ends_at__gt=now, ended_early_at__isnull=True)
+            .select_related("remplacant")
+            .order_by("starts_at")
+        )
+        context["grant_recent"] = list(
+            qs.filter(status=Status.APPLIED, decided_at__gte=since)
+            .exclude(kind=Kind.REPLACEMENT)
+            .order_by("-decided_at")[:10]
+        )
+        away = qs.filter(decided_as=DecidedAs.REFERENT).exclude(status__in=OPEN)
+        if previous_login_at is not None:
+            away = away.filter(Q(decided_at__gte=previous_login_at))
+        else:
+            away = away.filter(decided_at__gte=since)
+        context["grant_while_away"] = list(away.order_by("-decided_at")[:10])
+    return context
