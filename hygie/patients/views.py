@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -318,12 +319,20 @@ def document_download(request: HttpRequest, public_id: Any) -> FileResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def patient_erase(request: HttpRequest, public_id: Any) -> HttpResponse:
-    """Erase a record for good (crypto-shredding), after typing the patient's code to confirm."""
+    """Erase a record for good (crypto-shredding): scope and role first (404 / 403), then a fresh
+    proof of identity like the recovery kit (the action is irreversible), then the patient's
+    code typed to confirm which record goes."""
     user = request.user
     patient = records.get_patient(user, public_id, Cap.PATIENT_ERASE)
     if records.is_break_glass(user, patient):
         # An exceptional access opens a record to read it, not to destroy it.
         raise PermissionDenied
+    return _patient_erase(request, patient)
+
+
+@reauthentication_required
+def _patient_erase(request: HttpRequest, patient: Patient) -> HttpResponse:
+    user = request.user
     form = forms.EraseForm(request.POST or None, code=patient.code)
     if request.method == "POST" and form.is_valid():
         try:

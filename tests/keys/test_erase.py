@@ -13,6 +13,7 @@ from hygie.keys import service
 from hygie.keys.models import ErasureRegister, PatientKey
 from hygie.patients import actions
 from hygie.patients.models import BlindIndex, Patient
+from tests.accounts.flows import reauthenticate
 from tests.factories import make_appointment, make_care_sheet, make_consultation
 
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -33,9 +34,28 @@ def _history(personas):
     return patient, doc
 
 
-def test_it_asks_for_the_patients_code(personas, login):
+def _reauthenticated(client):
+    assert reauthenticate(client).status_code == 302
+    return client
+
+
+def test_it_asks_to_reauthenticate_first(personas, login):
+    """An irreversible action: a signed-in session is not enough, like the recovery kit."""
     patient, _ = _history(personas)
     client = login(personas.alice)
+    for r in (client.get(_url(patient)), client.post(_url(patient), {"code": patient.code})):
+        assert r.status_code == 302 and "/auth/reauthenticate/" in r["Location"]
+    assert Patient.objects.filter(pk=patient.pk).exists()
+    assert PatientKey.objects.filter(patient_id=patient.pk).exists()
+    assert not Event.objects.filter(action=Ev.PATIENT_ERASED).exists()
+    # Once identity is confirmed again, the typed code is still asked for.
+    _reauthenticated(client)
+    assert patient.code in client.get(_url(patient)).content.decode()
+
+
+def test_it_asks_for_the_patients_code(personas, login):
+    patient, _ = _history(personas)
+    client = _reauthenticated(login(personas.alice))
     assert patient.code in client.get(_url(patient)).content.decode()
     r = client.post(_url(patient), {"code": "P-WRONG000"})
     assert r.status_code == 200 and "Ce n&#x27;est pas le code de ce patient" in r.content.decode()
@@ -52,7 +72,7 @@ def test_it_shreds_the_patient(personas, login, settings, own_key_file, django_c
     assert blob.exists()
 
     with django_capture_on_commit_callbacks(execute=True):
-        r = login(personas.alice).post(_url(patient), {"code": patient.code.lower()}, follow=True)
+        r = _reauthenticated(login(personas.alice)).post(_url(patient), {"code": patient.code.lower()}, follow=True)
     assert r.redirect_chain[-1][0] == "/patients/"
     assert "effacé définitivement" in r.content.decode()
 
@@ -98,9 +118,11 @@ def test_a_restore_erases_again_the_patients_erased_after_the_backup(personas, o
 
 def test_only_titulaires_of_the_care_team_erase(personas, login):
     patient = personas.alice_patient
+    # Scope and role are checked before re-authentication is asked for.
     for user in (personas.remi, personas.sophie):
         assert login(user).post(_url(patient), {"code": patient.code}).status_code == 403
     assert login(personas.bob).post(_url(patient), {"code": patient.code}).status_code == 404
+    assert _reauthenticated(login(personas.bob)).post(_url(patient), {"code": patient.code}).status_code == 404
     assert Patient.objects.filter(pk=patient.pk).exists()
 
 
