@@ -219,11 +219,26 @@ def journal_patient_id(user: Any, code: str) -> int | None:
 
 
 def break_glass_reasons(user: Any, access_ids: Any) -> dict[str, str]:
-    """{access public id: reason} of break-the-glass accesses, for those who review them
-    (journal viewers). The journal itself only points to the access row."""
+    """{access public id: reason} of break-the-glass accesses, for the referent who reviews them.
+    The reasons are free text, possibly clinical: the administrator, who also reads the journal,
+    gets {} and the pages say "motif masqué". The journal itself only points to the access row;
+    an erased patient's accesses are gone with their data key."""
     require(user, Cap.JOURNAL_VIEW)
+    if not can(user, Cap.BREAK_GLASS_REVIEW):
+        return {}
     wanted = [_parse(a) for a in access_ids if a]
     return {str(a.public_id): a.reason for a in BreakGlassAccess.objects.filter(public_id__in=wanted)}
+
+
+def reads_break_glass_reasons(user: Any, patient: Patient) -> bool:
+    """Whether this user may read the reasons of break-the-glass accesses to this patient: the
+    referent (who reviews them) and the patient's own titulaires (care team, not an exceptional
+    access). Not the remplaçant, the assistants, nor the administrator."""
+    if not _active(user):
+        return False
+    if role_can(user.role, Cap.BREAK_GLASS_REVIEW):
+        return True
+    return user.role == Role.TITULAIRE and patient.care_team.filter(practitioner_id=user.pk).exists()
 
 
 def journal_patient_codes(user: Any, ids: Any) -> dict[int, str]:

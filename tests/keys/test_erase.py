@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 
+import pytest
 from django.db import connection
 
+from hygie.audit import journal
 from hygie.audit.events import Ev
 from hygie.audit.models import Event
 from hygie.keys import service
@@ -140,3 +142,40 @@ def test_a_new_patient_who_reuses_an_erased_patients_id_is_not_erased(personas, 
     actions.erase_patient(actor=personas.alice, patient=Patient.objects.get(pk=pk))
     register = ErasureRegister.objects.get(patient_ref=pk)
     assert register.erased_at > newcomer.created_at
+
+
+# --- Break-the-glass reasons (issue 18, item 9) ----------------------------------------------
+
+
+def _journal(client) -> str:
+    r = client.get("/journal/")
+    assert r.status_code == 200
+    return r.content.decode()
+
+
+def test_erasure_makes_a_break_the_glass_reason_unreadable(personas, login, own_key_file):
+    access = actions.open_break_glass(personas.bob, personas.alice_patient, "Urgence : patient inconscient")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reason FROM patients_breakglassaccess WHERE id = %s", [access.pk])
+        (ciphertext,) = cursor.fetchone()
+    assert "Urgence" not in ciphertext  # encrypted under the patient's data key
+    assert "Urgence : patient inconscient" in _journal(login(personas.regine))
+
+    actions.erase_patient(actor=personas.alice, patient=personas.alice_patient)
+    service.clear_cache()
+    with pytest.raises(service.MissingDataKey):
+        service.data_key(personas.alice_patient.pk)
+    page = _journal(login(personas.regine))
+    assert "Urgence : patient inconscient" not in page and "motif effacé avec le dossier" in page
+
+
+def test_reasons_written_in_the_journal_by_earlier_versions_are_masked(personas, login, own_key_file):
+    """Before the access rows, the reason went to the event's `reason` column, which the hash
+    chain keeps. It is masked like the others, and no longer shown once the patient is erased."""
+    journal.record(Ev.BREAK_GLASS, actor=personas.bob, target=personas.alice_patient, reason="Ancien motif clinique")
+    assert "Ancien motif clinique" in _journal(login(personas.regine))
+    page = _journal(login(personas.adam))
+    assert "Ancien motif clinique" not in page and "motif masqué" in page
+    actions.erase_patient(actor=personas.alice, patient=personas.alice_patient)
+    page = _journal(login(personas.regine))
+    assert "Ancien motif clinique" not in page and "motif effacé avec le dossier" in page
