@@ -25,6 +25,19 @@ from hygie.billing.models import CareSheet
 from hygie.patients.models import BreakGlassAccess, Consultation, Document, Patient
 
 
+class OutOfScope(Http404):
+    """A patient, or one of their objects, that exists but lies outside the user's scope.
+
+    Answered like any 404 (the user learns nothing); since the request's transaction rolls back
+    on it, hygie.web.middleware.OutOfScopeJournalMiddleware journals it afterwards
+    (Ev.OUT_OF_SCOPE, with the patient's internal id) so that the alerts see probing.
+    """
+
+    def __init__(self, target: Any) -> None:
+        super().__init__()
+        self.target = target
+
+
 def _active(user: Any) -> bool:
     return bool(user and user.is_authenticated and user.is_active)
 
@@ -89,8 +102,12 @@ def _parse(public_id: Any) -> uuid.UUID:
 
 
 def get_patient(user: Any, public_id: Any, cap: Cap) -> Patient:
-    patient = patient_scope(user).filter(public_id=_parse(public_id)).first()
+    wanted = _parse(public_id)
+    patient = patient_scope(user).filter(public_id=wanted).first()
     if patient is None:
+        existing = Patient.objects.filter(public_id=wanted).only("pk", "public_id").first()
+        if existing is not None:
+            raise OutOfScope(existing)
         raise Http404
     if not role_can(user.role, cap):
         raise PermissionDenied
@@ -125,8 +142,10 @@ def restore_test_documents(limit: int) -> list[Document]:
 
 def _child(user: Any, model: Any, public_id: Any, cap: Cap) -> Any:
     obj = model.objects.select_related("patient").filter(public_id=_parse(public_id)).first()
-    if obj is None or not patient_scope(user).filter(pk=obj.patient_id).exists():
+    if obj is None:
         raise Http404
+    if not patient_scope(user).filter(pk=obj.patient_id).exists():
+        raise OutOfScope(obj)
     if not role_can(user.role, cap):
         raise PermissionDenied
     return obj
@@ -162,8 +181,10 @@ def agenda_scope(user: Any) -> QuerySet[Appointment]:
 
 def get_appointment(user: Any, public_id: Any, cap: Cap = Cap.AGENDA_VIEW) -> Appointment:
     appt = Appointment.objects.filter(public_id=_parse(public_id)).first()
-    if appt is None or appt.practitioner_id not in practitioner_scope(user):
+    if appt is None:
         raise Http404
+    if appt.practitioner_id not in practitioner_scope(user):
+        raise OutOfScope(appt)
     if not role_can(user.role, cap):
         raise PermissionDenied
     return appt
@@ -187,8 +208,10 @@ def billing_scope(user: Any) -> QuerySet[CareSheet]:
 
 def get_care_sheet(user: Any, public_id: Any, cap: Cap = Cap.BILLING_VIEW) -> CareSheet:
     sheet = CareSheet.objects.filter(public_id=_parse(public_id)).first()
-    if sheet is None or sheet.practitioner_id not in practitioner_scope(user):
+    if sheet is None:
         raise Http404
+    if sheet.practitioner_id not in practitioner_scope(user):
+        raise OutOfScope(sheet)
     if not role_can(user.role, cap):
         raise PermissionDenied
     return sheet

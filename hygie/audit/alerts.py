@@ -10,7 +10,8 @@ when PostgreSQL commits writers out of id order) and runs each detector on them:
 - every break-the-glass access (one alert each: acknowledging it marks the access reviewed);
 - bursts of failed logins from one address or on one account;
 - mass exports (document downloads, access-report exports) by one user;
-- login attempts by a deactivated account or a remplaçant outside their replacement.
+- login attempts by a deactivated account or a remplaçant outside their replacement;
+- repeated requests by one user for existing patients outside their scope (probing).
 
 Detectors that count over a window look back in the journal beyond the new events, so a burst
 split across two runs is still seen. An alert names ids and counts only. Events of the same kind
@@ -117,6 +118,7 @@ def detect(rows: list[dict], using: str = DEFAULT_DB_ALIAS) -> Iterable[Found]:
     yield from _mass_exports(rows, using)
     yield from _inactive_accounts(rows)
     yield from _backup_failures(rows)
+    yield from _out_of_scope(rows, using)
 
 
 # --- Detectors -----------------------------------------------------------------------------
@@ -258,6 +260,28 @@ def _backup_failures(rows: list[dict]) -> Iterable[Found]:
             yield Found(
                 AlertKind.BACKUP_FAILED, f"backup:{action}", [r["id"] for r in failed], severity=Severity.CRITICAL,
                 details={"action": str(action)}, merge_within=INACTIVE_WINDOW,
+            )
+
+
+def _out_of_scope(rows: list[dict], using: str) -> Iterable[Found]:
+    """A user asking again and again for patients outside their scope (each answered 404) is
+    looking for records they should not see: a stale link is one request, probing is several."""
+    threshold = settings.ALERT_OUT_OF_SCOPE_PER_HOUR
+    by_actor = _group(rows, lambda r: r["actor_id"] if r["action"] == Ev.OUT_OF_SCOPE else None)
+    for actor, group in by_actor.items():
+        new = {r["id"] for r in group}
+        start, end = group[0]["at"] - HOUR, group[-1]["at"]
+        context = (
+            Event.objects.using(using)
+            .filter(actor_id=actor, action=Ev.OUT_OF_SCOPE, at__gt=start, at__lte=end)
+            .order_by("at", "id")
+            .values_list("at", "id")
+        )
+        flagged = windows.bursts(context, HOUR, threshold)
+        if new.intersection(flagged):
+            yield Found(
+                AlertKind.OUT_OF_SCOPE, f"user:{actor}", flagged, user_id=actor,
+                details={"threshold": threshold}, merge_within=HOUR,
             )
 
 

@@ -91,6 +91,7 @@ class AlertKind(models.TextChoices):
     INACTIVE_ACCOUNT = "inactive_account", _("Tentative de connexion d'un compte désactivé ou expiré")
     JOURNAL_ALTERED = "journal_altered", _("Journal altéré")
     BACKUP_FAILED = "backup_failed", _("Échec de sauvegarde ou de test de restauration")
+    OUT_OF_SCOPE = "out_of_scope", _("Demandes répétées de dossiers hors périmètre")
 
 
 class Severity(models.TextChoices):

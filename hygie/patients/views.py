@@ -382,18 +382,25 @@ def care_team(request: HttpRequest, public_id: Any) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def break_glass_search(request: HttpRequest) -> HttpResponse:
+    """Find a practice patient outside one's care teams. Until a reason is given the page says only
+    that records match: no name, birth year or code, nothing that tells who the patient is."""
     user = request.user
     records.require(user, Cap.BREAK_GLASS)
     form = forms.BreakGlassSearchForm(request.POST or None)
     results = None
+    total = 0
     if request.method == "POST" and form.is_valid():
         found = search(records.break_glass_candidates(user), form.cleaned_data["q"])
+        # Counts only: never the criteria typed, never who matched.
         journal.record(Ev.PATIENT_SEARCHED, actor=user, details={"results": len(found), "break_glass": True})
-        results = found[:MAX_RESULTS]
+        total = len(found)
+        # In the order search gives, which follows no name: the position tells nothing either.
+        results = [p.public_id for p in found[:MAX_RESULTS]]
     return render(
         request,
         "patients/break_glass_search.html",
-        {"form": form, "results": results, "max_results": MAX_RESULTS, "hours": settings.BREAK_GLASS_HOURS},
+        {"form": form, "results": results, "total": total, "max_results": MAX_RESULTS,
+         "hours": settings.BREAK_GLASS_HOURS},
     )
 
 
@@ -408,6 +415,8 @@ def _outside_patient(user: Any, public_id: Any) -> Patient:
 @login_required
 @require_http_methods(["GET", "POST"])
 def break_glass_open(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Ask for the reason. The page names no one (the identity shows once the access is open);
+    showing it is journaled against the patient, so the titulaire and the referent see it."""
     user = request.user
     patient = _outside_patient(user, public_id)
     if records.patient_scope(user).filter(pk=patient.pk).exists():
@@ -421,8 +430,10 @@ def break_glass_open(request: HttpRequest, public_id: Any) -> HttpResponse:
         else:
             messages.warning(request, _("Accès exceptionnel ouvert. Il est enregistré dans le journal."))
             return redirect("patient_detail", public_id=patient.public_id)
+    if request.method == "GET":
+        journal.record(Ev.BREAK_GLASS_REQUESTED, actor=user, target=patient)
     return render(
         request,
         "patients/break_glass_open.html",
-        {"form": form, "patient": patient, "hours": settings.BREAK_GLASS_HOURS},
+        {"form": form, "public_id": patient.public_id, "hours": settings.BREAK_GLASS_HOURS},
     )
