@@ -15,14 +15,21 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from hygie.access.policy import Cap, Role, role_can
 from hygie.agenda.models import Appointment
 from hygie.billing.models import CareSheet
-from hygie.patients.models import BreakGlassAccess, Consultation, Document, Patient
+from hygie.patients.models import (
+    BreakGlassAccess,
+    Consultation,
+    ConsultationRevision,
+    Document,
+    HistoryRevision,
+    Patient,
+)
 
 
 class OutOfScope(Http404):
@@ -160,8 +167,21 @@ def get_document(user: Any, public_id: Any, cap: Cap = Cap.MEDICAL_VIEW) -> Docu
 
 
 def consultations_of(user: Any, patient: Patient) -> QuerySet[Consultation]:
+    """With `revision_count`: more than one means the consultation was changed after it was written."""
     get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)
-    return patient.consultations.select_related("practitioner")
+    return patient.consultations.select_related("practitioner").annotate(revision_count=Count("revisions"))
+
+
+def consultation_revisions(user: Any, consultation: Consultation) -> list[ConsultationRevision]:
+    """Every version of a consultation, newest first, for whoever may read it."""
+    get_consultation(user, consultation.public_id, Cap.MEDICAL_VIEW)
+    return list(ConsultationRevision.objects.filter(consultation=consultation).select_related("author"))
+
+
+def history_revisions(user: Any, patient: Patient) -> list[HistoryRevision]:
+    """Every version of a patient's antécédents, newest first, for whoever may read them."""
+    get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)
+    return list(HistoryRevision.objects.filter(patient=patient).select_related("author"))
 
 
 def documents_of(user: Any, patient: Patient) -> QuerySet[Document]:

@@ -45,7 +45,10 @@ from hygie.lib import windows
 logger = logging.getLogger(__name__)
 
 # Opening a record: what the "many records" detector counts.
-RECORD_READS = frozenset({Ev.PATIENT_VIEWED, Ev.HISTORY_VIEWED, Ev.CONSULTATION_VIEWED, Ev.DOCUMENT_DOWNLOADED})
+RECORD_READS = frozenset({
+    Ev.PATIENT_VIEWED, Ev.HISTORY_VIEWED, Ev.CONSULTATION_VIEWED, Ev.DOCUMENT_DOWNLOADED,
+    Ev.HISTORY_REVISIONS_VIEWED, Ev.CONSULTATION_REVISIONS_VIEWED,
+})
 # Data leaving Hygie: what the "mass export" detector counts.
 EXPORTS = frozenset({Ev.DOCUMENT_DOWNLOADED, Ev.ACCESS_REPORT_EXPORTED})
 LOGIN_ATTEMPTS = frozenset({Ev.LOGIN_FAILED, Ev.LOGIN_LOCKED})

@@ -123,7 +123,9 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     }
     if medical:
         team = list(patient.care_team.select_related("practitioner").order_by("added_at"))
+        history = records.history_revisions(user, patient)
         context.update(
+            history_latest=history[0] if history else None,
             consultations=records.consultations_of(user, patient),
             documents=records.documents_of(user, patient),
             care_team=team,
@@ -201,6 +203,7 @@ def consultation_create(request: HttpRequest, public_id: Any) -> HttpResponse:
 def consultation_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     consultation = records.get_consultation(user, public_id, Cap.MEDICAL_VIEW)
+    revisions = records.consultation_revisions(user, consultation)
     journal.record(Ev.CONSULTATION_VIEWED, actor=user, target=consultation)
     return render(
         request,
@@ -208,8 +211,63 @@ def consultation_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         {
             "consultation": consultation,
             "patient": consultation.patient,
+            "edited": _edited(consultation, revisions),
+            "revision_count": len(revisions),
             "can_edit_medical": records.can(user, Cap.MEDICAL_EDIT),
             "break_glass": records.is_break_glass(user, consultation.patient),
+            "break_glass_hours": settings.BREAK_GLASS_HOURS,
+        },
+    )
+
+
+def _edited(consultation: Any, revisions: list[Any]) -> Any:
+    """The latest version when the consultation was changed after it was written (a second
+    version, or a version by someone else than its practitioner): the page says "modifié par"."""
+    if not revisions:
+        return None
+    latest = revisions[0]
+    if len(revisions) > 1 or latest.author_id != consultation.practitioner_id:
+        return latest
+    return None
+
+
+@login_required
+@require_GET
+def consultation_revisions(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Every version of a consultation, with its author and time: for whoever may read it."""
+    user = request.user
+    consultation = records.get_consultation(user, public_id, Cap.MEDICAL_VIEW)
+    revisions = records.consultation_revisions(user, consultation)
+    journal.record(Ev.CONSULTATION_REVISIONS_VIEWED, actor=user, target=consultation,
+                   details={"revisions": len(revisions)})
+    return render(
+        request,
+        "patients/consultation_revisions.html",
+        {
+            "consultation": consultation,
+            "patient": consultation.patient,
+            "revisions": revisions,
+            "break_glass": records.is_break_glass(user, consultation.patient),
+            "break_glass_hours": settings.BREAK_GLASS_HOURS,
+        },
+    )
+
+
+@login_required
+@require_GET
+def history_revisions(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Every version of the antécédents, with its author and time: for whoever may read them."""
+    user = request.user
+    patient = records.get_patient(user, public_id, Cap.MEDICAL_VIEW)
+    revisions = records.history_revisions(user, patient)
+    journal.record(Ev.HISTORY_REVISIONS_VIEWED, actor=user, target=patient, details={"revisions": len(revisions)})
+    return render(
+        request,
+        "patients/history_revisions.html",
+        {
+            "patient": patient,
+            "revisions": revisions,
+            "break_glass": records.is_break_glass(user, patient),
             "break_glass_hours": settings.BREAK_GLASS_HOURS,
         },
     )
