@@ -112,6 +112,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "hygie.accounts.middleware.SessionGuardMiddleware",
     "hygie.accounts.middleware.RequireSecondFactorMiddleware",
+    # Journals 404s on existing patients outside the user's scope (probing), after the rollback.
+    "hygie.web.middleware.OutOfScopeJournalMiddleware",
 ]
 
 ROOT_URLCONF = "hygie.urls"
@@ -325,6 +327,8 @@ ALERT_FAILED_LOGINS = envint("HYGIE_ALERT_FAILED_LOGINS", 10, minimum=3, maximum
 ALERT_FAILED_LOGINS_MINUTES = envint("HYGIE_ALERT_FAILED_LOGINS_MINUTES", 5, minimum=1, maximum=60)
 # Document downloads and report exports by one user within an hour.
 ALERT_EXPORTS_PER_HOUR = envint("HYGIE_ALERT_EXPORTS_PER_HOUR", 50, minimum=5, maximum=10000)
+# Requests for existing patients outside one's scope (404) by one user in an hour: probing.
+ALERT_OUT_OF_SCOPE_PER_HOUR = envint("HYGIE_ALERT_OUT_OF_SCOPE_PER_HOUR", 3, minimum=1, maximum=1000)
 # Addresses (comma separated) that receive each new alert by email; none by default.
 ALERT_EMAIL = envlist("HYGIE_ALERT_EMAIL", [])
 

@@ -16,7 +16,7 @@ from hygie.accounts.models import Replacement, User
 from hygie.agenda.models import Appointment
 from hygie.billing.models import CareSheet
 from hygie.patients.identity import identity_fingerprint
-from hygie.patients.models import CareTeamMember, Consultation, Patient
+from hygie.patients.models import CareTeamMember, Consultation, ConsultationRevision, Patient
 
 PASSWORD = "Tr3s-Solide!Mot2passe"
 
@@ -56,10 +56,16 @@ def make_patient(practitioner: User | None, **extra: Any) -> Patient:
 
 
 def make_consultation(patient: Patient, practitioner: User, **extra: Any) -> Consultation:
-    return Consultation.objects.create(
+    """A consultation and its first version, as hygie.patients.actions writes them."""
+    consultation = Consultation.objects.create(
         patient=patient, practitioner=practitioner, date=extra.pop("date", timezone.now()),
         motif=extra.pop("motif", "Contrôle"), observations=extra.pop("observations", "RAS"), **extra
     )
+    ConsultationRevision.objects.create(
+        consultation=consultation, patient=patient, author=practitioner, date=consultation.date,
+        motif=consultation.motif, observations=consultation.observations,
+    )
+    return consultation
 
 
 def make_appointment(patient: Patient, practitioner: User, **extra: Any) -> Appointment:

@@ -61,6 +61,8 @@ PAGES = [
     Page("patient_erase", "patient", Cap.PATIENT_ERASE),
     Page("consultation_detail", "consultation", Cap.MEDICAL_VIEW),
     Page("consultation_edit", "consultation", Cap.MEDICAL_EDIT),
+    Page("consultation_revisions", "consultation", Cap.MEDICAL_VIEW),
+    Page("history_revisions", "patient", Cap.MEDICAL_VIEW),
     Page("document_download", "document", Cap.MEDICAL_VIEW),
     Page("break_glass_search", None, Cap.BREAK_GLASS),
     Page("agenda", None, Cap.AGENDA_VIEW),

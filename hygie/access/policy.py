@@ -37,6 +37,10 @@ class Cap(StrEnum):
     MEDICAL_VIEW = "patient:medical:view"
     MEDICAL_EDIT = "patient:medical:edit"
     BREAK_GLASS = "patient:breakglass"
+    # Reading the reasons typed for break-the-glass accesses (free text, possibly clinical) and
+    # reviewing those accesses. Besides this role, a patient's own titulaires read the reasons
+    # of accesses to their patient (hygie.access.records.reads_break_glass_reasons).
+    BREAK_GLASS_REVIEW = "patient:breakglass:review"
     # Agenda.
     AGENDA_VIEW = "agenda:view"
     AGENDA_EDIT = "agenda:edit"
@@ -89,7 +93,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
         }
     ),
     Role.FACTURATION: frozenset({Cap.BILLING_VIEW, Cap.BILLING_EDIT}),
-    Role.REFERENT: frozenset({Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE, Cap.GRANTS_DECIDE}),
+    Role.REFERENT: frozenset({Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE, Cap.GRANTS_DECIDE, Cap.BREAK_GLASS_REVIEW}),
     Role.ADMIN: frozenset({Cap.USERS_MANAGE, Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE, Cap.BACKUPS_MANAGE}),
 }
 

@@ -15,14 +15,34 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from hygie.access.policy import Cap, Role, role_can
 from hygie.agenda.models import Appointment
 from hygie.billing.models import CareSheet
-from hygie.patients.models import BreakGlassAccess, Consultation, Document, Patient
+from hygie.patients.models import (
+    BreakGlassAccess,
+    Consultation,
+    ConsultationRevision,
+    Document,
+    HistoryRevision,
+    Patient,
+)
+
+
+class OutOfScope(Http404):
+    """A patient, or one of their objects, that exists but lies outside the user's scope.
+
+    Answered like any 404 (the user learns nothing); since the request's transaction rolls back
+    on it, hygie.web.middleware.OutOfScopeJournalMiddleware journals it afterwards
+    (Ev.OUT_OF_SCOPE, with the patient's internal id) so that the alerts see probing.
+    """
+
+    def __init__(self, target: Any) -> None:
+        super().__init__()
+        self.target = target
 
 
 def _active(user: Any) -> bool:
@@ -111,8 +131,12 @@ def _parse(public_id: Any) -> uuid.UUID:
 
 
 def get_patient(user: Any, public_id: Any, cap: Cap) -> Patient:
-    patient = patient_scope(user).filter(public_id=_parse(public_id)).first()
+    wanted = _parse(public_id)
+    patient = patient_scope(user).filter(public_id=wanted).first()
     if patient is None:
+        existing = Patient.objects.filter(public_id=wanted).only("pk", "public_id").first()
+        if existing is not None:
+            raise OutOfScope(existing)
         raise Http404
     if not role_can(user.role, cap):
         raise PermissionDenied
@@ -147,8 +171,10 @@ def restore_test_documents(limit: int) -> list[Document]:
 
 def _child(user: Any, model: Any, public_id: Any, cap: Cap) -> Any:
     obj = model.objects.select_related("patient").filter(public_id=_parse(public_id)).first()
-    if obj is None or not patient_scope(user).filter(pk=obj.patient_id).exists():
+    if obj is None:
         raise Http404
+    if not patient_scope(user).filter(pk=obj.patient_id).exists():
+        raise OutOfScope(obj)
     if not role_can(user.role, cap):
         raise PermissionDenied
     return obj
@@ -163,8 +189,21 @@ def get_document(user: Any, public_id: Any, cap: Cap = Cap.MEDICAL_VIEW) -> Docu
 
 
 def consultations_of(user: Any, patient: Patient) -> QuerySet[Consultation]:
+    """With `revision_count`: more than one means the consultation was changed after it was written."""
     get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)
-    return patient.consultations.select_related("practitioner")
+    return patient.consultations.select_related("practitioner").annotate(revision_count=Count("revisions"))
+
+
+def consultation_revisions(user: Any, consultation: Consultation) -> list[ConsultationRevision]:
+    """Every version of a consultation, newest first, for whoever may read it."""
+    get_consultation(user, consultation.public_id, Cap.MEDICAL_VIEW)
+    return list(ConsultationRevision.objects.filter(consultation=consultation).select_related("author"))
+
+
+def history_revisions(user: Any, patient: Patient) -> list[HistoryRevision]:
+    """Every version of a patient's antécédents, newest first, for whoever may read them."""
+    get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)
+    return list(HistoryRevision.objects.filter(patient=patient).select_related("author"))
 
 
 def documents_of(user: Any, patient: Patient) -> QuerySet[Document]:
@@ -184,8 +223,10 @@ def agenda_scope(user: Any) -> QuerySet[Appointment]:
 
 def get_appointment(user: Any, public_id: Any, cap: Cap = Cap.AGENDA_VIEW) -> Appointment:
     appt = Appointment.objects.filter(public_id=_parse(public_id)).first()
-    if appt is None or appt.practitioner_id not in practitioner_scope(user):
+    if appt is None:
         raise Http404
+    if appt.practitioner_id not in practitioner_scope(user):
+        raise OutOfScope(appt)
     if not role_can(user.role, cap):
         raise PermissionDenied
     return appt
@@ -209,8 +250,10 @@ def billing_scope(user: Any) -> QuerySet[CareSheet]:
 
 def get_care_sheet(user: Any, public_id: Any, cap: Cap = Cap.BILLING_VIEW) -> CareSheet:
     sheet = CareSheet.objects.filter(public_id=_parse(public_id)).first()
-    if sheet is None or sheet.practitioner_id not in practitioner_scope(user):
+    if sheet is None:
         raise Http404
+    if sheet.practitioner_id not in practitioner_scope(user):
+        raise OutOfScope(sheet)
     if not role_can(user.role, cap):
         raise PermissionDenied
     return sheet
@@ -241,11 +284,26 @@ def journal_patient_id(user: Any, code: str) -> int | None:
 
 
 def break_glass_reasons(user: Any, access_ids: Any) -> dict[str, str]:
-    """{access public id: reason} of break-the-glass accesses, for those who review them
-    (journal viewers). The journal itself only points to the access row."""
+    """{access public id: reason} of break-the-glass accesses, for the referent who reviews them.
+    The reasons are free text, possibly clinical: the administrator, who also reads the journal,
+    gets {} and the pages say "motif masqué". The journal itself only points to the access row;
+    an erased patient's accesses are gone with their data key."""
     require(user, Cap.JOURNAL_VIEW)
+    if not can(user, Cap.BREAK_GLASS_REVIEW):
+        return {}
     wanted = [_parse(a) for a in access_ids if a]
     return {str(a.public_id): a.reason for a in BreakGlassAccess.objects.filter(public_id__in=wanted)}
+
+
+def reads_break_glass_reasons(user: Any, patient: Patient) -> bool:
+    """Whether this user may read the reasons of break-the-glass accesses to this patient: the
+    referent (who reviews them) and the patient's own titulaires (care team, not an exceptional
+    access). Not the remplaçant, the assistants, nor the administrator."""
+    if not _active(user):
+        return False
+    if role_can(user.role, Cap.BREAK_GLASS_REVIEW):
+        return True
+    return user.role == Role.TITULAIRE and patient.care_team.filter(practitioner_id=user.pk).exists()
 
 
 def journal_patient_codes(user: Any, ids: Any) -> dict[int, str]:

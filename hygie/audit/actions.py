@@ -8,6 +8,7 @@ from typing import Any
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.utils import timezone
 
+from hygie.access.policy import Cap, role_can
 from hygie.audit import alerts, journal
 from hygie.audit.events import Ev
 from hygie.audit.models import Alert, AlertKind, Severity
@@ -26,6 +27,9 @@ def acknowledge_alert(*, actor: Any, alert: Alert, comment: str) -> None:
     """The referent or the administrator looked at the alert. For a break-the-glass alert this
     is also the review of the access (BreakGlassAccess.reviewed_at/by)."""
     alert = Alert.objects.select_for_update().get(pk=alert.pk)
+    if alert.kind == AlertKind.BREAK_GLASS and (actor is None or not role_can(actor.role, Cap.BREAK_GLASS_REVIEW)):
+        # Reviewing an access means reading its reason, which may be clinical: the referent does.
+        raise ActionError("Un accès exceptionnel est examiné par le référent, seul à lire son motif.")
     if alert.acknowledged_at is not None:
         raise ActionError("Cette alerte a déjà été acquittée.")
     comment = (comment or "").strip()

@@ -13,6 +13,7 @@ when PostgreSQL commits writers out of id order) and runs each detector on them:
 - login attempts by a deactivated account or a remplaçant outside their replacement;
 - every access to a titulaire's medical data approved by the referent in the titulaire's place
   (hygie.approvals), the titulaire being told by e-mail and on their dashboard as well.
+- repeated requests by one user for existing patients outside their scope (probing).
 
 Detectors that count over a window look back in the journal beyond the new events, so a burst
 split across two runs is still seen. An alert names ids and counts only. Events of the same kind
@@ -46,7 +47,10 @@ from hygie.lib import windows
 logger = logging.getLogger(__name__)
 
 # Opening a record: what the "many records" detector counts.
-RECORD_READS = frozenset({Ev.PATIENT_VIEWED, Ev.HISTORY_VIEWED, Ev.CONSULTATION_VIEWED, Ev.DOCUMENT_DOWNLOADED})
+RECORD_READS = frozenset({
+    Ev.PATIENT_VIEWED, Ev.HISTORY_VIEWED, Ev.CONSULTATION_VIEWED, Ev.DOCUMENT_DOWNLOADED,
+    Ev.HISTORY_REVISIONS_VIEWED, Ev.CONSULTATION_REVISIONS_VIEWED,
+})
 # Data leaving Hygie: what the "mass export" detector counts.
 EXPORTS = frozenset({Ev.DOCUMENT_DOWNLOADED, Ev.ACCESS_REPORT_EXPORTED})
 LOGIN_ATTEMPTS = frozenset({Ev.LOGIN_FAILED, Ev.LOGIN_LOCKED})
@@ -120,6 +124,7 @@ def detect(rows: list[dict], using: str = DEFAULT_DB_ALIAS) -> Iterable[Found]:
     yield from _inactive_accounts(rows)
     yield from _backup_failures(rows)
     yield from _grant_fallbacks(rows)
+    yield from _out_of_scope(rows, using)
 
 
 # --- Detectors -----------------------------------------------------------------------------
@@ -273,6 +278,28 @@ def _grant_fallbacks(rows: list[dict]) -> Iterable[Found]:
                 AlertKind.GRANT_FALLBACK, f"grant:{details.get('request') or row['id']}", [row["id"]],
                 severity=Severity.CRITICAL, user_id=details.get("titulaire"),
                 details={"request": details.get("request", ""), "kind": details.get("kind", "")},
+            )
+
+
+def _out_of_scope(rows: list[dict], using: str) -> Iterable[Found]:
+    """A user asking again and again for patients outside their scope (each answered 404) is
+    looking for records they should not see: a stale link is one request, probing is several."""
+    threshold = settings.ALERT_OUT_OF_SCOPE_PER_HOUR
+    by_actor = _group(rows, lambda r: r["actor_id"] if r["action"] == Ev.OUT_OF_SCOPE else None)
+    for actor, group in by_actor.items():
+        new = {r["id"] for r in group}
+        start, end = group[0]["at"] - HOUR, group[-1]["at"]
+        context = (
+            Event.objects.using(using)
+            .filter(actor_id=actor, action=Ev.OUT_OF_SCOPE, at__gt=start, at__lte=end)
+            .order_by("at", "id")
+            .values_list("at", "id")
+        )
+        flagged = windows.bursts(context, HOUR, threshold)
+        if new.intersection(flagged):
+            yield Found(
+                AlertKind.OUT_OF_SCOPE, f"user:{actor}", flagged, user_id=actor,
+                details={"threshold": threshold}, merge_within=HOUR,
             )
 
 

@@ -52,11 +52,15 @@ class Ev(StrEnum):
     CARE_TEAM_REMOVED = "patient:careteam:removed"
     BREAK_GLASS = "patient:breakglass:opened"
     BREAK_GLASS_REVIEWED = "patient:breakglass:reviewed"
+    # The page asking for the reason was shown (it names no one until the reason is given).
+    BREAK_GLASS_REQUESTED = "patient:breakglass:requested"
     HISTORY_VIEWED = "patient:history:viewed"
     HISTORY_UPDATED = "patient:history:updated"
+    HISTORY_REVISIONS_VIEWED = "patient:history:revisions-viewed"
     CONSULTATION_CREATED = "patient:consultation:created"
     CONSULTATION_VIEWED = "patient:consultation:viewed"
     CONSULTATION_UPDATED = "patient:consultation:updated"
+    CONSULTATION_REVISIONS_VIEWED = "patient:consultation:revisions-viewed"
     DOCUMENT_UPLOADED = "patient:document:uploaded"
     DOCUMENT_DOWNLOADED = "patient:document:downloaded"
     DOCUMENT_DELETED = "patient:document:deleted"
@@ -70,6 +74,8 @@ class Ev(StrEnum):
     BILLING_VIEWED = "billing:viewed"
     # Access refused by the access module
     ACCESS_DENIED = "access:denied"
+    # A page of an existing patient outside the user's scope (answered 404): probing, if repeated.
+    OUT_OF_SCOPE = "access:patient:out-of-scope"
     # The journal itself
     JOURNAL_PRUNED = "audit:journal:pruned"
     JOURNAL_VIEWED = "audit:journal:viewed"

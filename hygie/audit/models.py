@@ -92,6 +92,7 @@ class AlertKind(models.TextChoices):
     JOURNAL_ALTERED = "journal_altered", _("Journal altéré")
     BACKUP_FAILED = "backup_failed", _("Échec de sauvegarde ou de test de restauration")
     GRANT_FALLBACK = "grant_fallback", _("Accès aux données d'un titulaire approuvé par le référent à sa place")
+    OUT_OF_SCOPE = "out_of_scope", _("Demandes répétées de dossiers hors périmètre")
 
 
 class Severity(models.TextChoices):

@@ -36,10 +36,13 @@ class AccessRow:
     outcome: str  # empty when the operation succeeded
 
 
-def access_rows(patient: Any) -> list[AccessRow]:
+def access_rows(patient: Any, *, reasons: bool) -> list[AccessRow]:
     """`patient` was fetched through the access module by the caller. Break-the-glass reasons
-    come from the patient's (encrypted) access rows: the journal only points to them."""
-    reasons = {str(a.public_id): a.reason for a in patient.break_glass.all()}
+    come from the patient's (encrypted) access rows: the journal only points to them. They are
+    shown when `reasons` (hygie.access.records.reads_break_glass_reasons: the patient's
+    titulaires), "motif masqué" otherwise; a `reason` kept in an event written before the access
+    rows existed is treated the same way."""
+    texts = {str(a.public_id): a.reason for a in patient.break_glass.all()} if reasons else {}
     events = Event.objects.filter(patient_id=patient.pk).select_related("actor").order_by("-at", "-id")
     return [
         AccessRow(
@@ -47,11 +50,20 @@ def access_rows(patient: Any) -> list[AccessRow]:
             who=e.actor.display_name if e.actor else _("Hygie (tâche automatique)"),
             role=labels.role_label(e.actor_role) if e.actor else "",
             what=labels.action_label(e.action),
-            why=reasons.get((e.details or {}).get("access", ""), "") if e.action == Ev.BREAK_GLASS else e.reason,
+            why=_why(e, texts, reasons),
             outcome="" if e.outcome == Outcome.SUCCESS else labels.outcome_label(e.outcome),
         )
         for e in events
     ]
+
+
+def _why(e: Event, texts: dict[str, str], visible: bool) -> str:
+    access = (e.details or {}).get("access", "") if e.action == Ev.BREAK_GLASS else ""
+    if not access and not e.reason:
+        return ""
+    if not visible:
+        return _("motif masqué")
+    return texts.get(access) or e.reason
 
 
 def access_report_pdf(

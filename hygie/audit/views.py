@@ -26,7 +26,7 @@ from hygie.access.policy import Cap
 from hygie.audit import actions, alerts, journal, labels, report
 from hygie.audit.events import Ev
 from hygie.audit.forms import AcknowledgeForm, JournalFilterForm
-from hygie.audit.models import Alert, Checkpoint, Event
+from hygie.audit.models import Alert, AlertKind, Checkpoint, Event
 from hygie.practices.models import Practice
 
 PAGE_SIZE = 50
@@ -52,6 +52,7 @@ def journal_view(request: HttpRequest) -> HttpResponse:
     rows = list(page.object_list)
     codes = records.journal_patient_codes(user, {e.patient_id for e in rows})
     reasons = records.break_glass_reasons(user, {_access_id(e) for e in rows} - {None})
+    reasons_visible = records.can(user, Cap.BREAK_GLASS_REVIEW)
     # Which filters were used and how much was shown; never the values typed.
     journal.record(
         Ev.JOURNAL_VIEWED, actor=user, patient_id=patient_id,
@@ -62,7 +63,7 @@ def journal_view(request: HttpRequest) -> HttpResponse:
     return render(request, "audit/journal.html", {
         "form": form,
         "page": page,
-        "rows": [_row(e, codes, reasons) for e in rows],
+        "rows": [_row(e, codes, reasons, reasons_visible) for e in rows],
         "query": query.urlencode(),
         "alert": alert,
         "last_verification": Event.objects.filter(action=Ev.JOURNAL_VERIFIED).order_by("-id").first(),
@@ -103,18 +104,36 @@ def _access_id(e: Event) -> str | None:
     return (e.details or {}).get("access") if e.action == Ev.BREAK_GLASS else None
 
 
-def _row(e: Event, codes: dict[int, str], reasons: dict[str, str]) -> dict[str, Any]:
+def _row(e: Event, codes: dict[int, str], reasons: dict[str, str], reasons_visible: bool) -> dict[str, Any]:
+    erased = bool(e.patient_id) and e.patient_id not in codes
     return {
         "event": e,
-        "reason": reasons.get(_access_id(e) or "", e.reason),
+        "reason": _reason(e, reasons, visible=reasons_visible, erased=erased),
         "actor": e.actor.display_name if e.actor else "",
         "role": labels.role_label(e.actor_role) if e.actor_role else "",
         "action": labels.action_label(e.action),
         "outcome": labels.outcome_label(e.outcome),
         "failed": e.outcome != "success",
         "patient_code": codes.get(e.patient_id, "") if e.patient_id else "",
-        "erased": bool(e.patient_id) and e.patient_id not in codes,
+        "erased": erased,
     }
+
+
+def _reason(e: Event, reasons: dict[str, str], *, visible: bool, erased: bool) -> str:
+    """The reason of a break-the-glass access, for the referent only ("motif masqué" for the
+    administrator). It lives encrypted in the access row; events written before that (their
+    `reason` column, docs/journal.md) are masked the same way, and hidden once the patient is
+    erased, like the encrypted ones."""
+    access = _access_id(e)
+    if not access and not e.reason:
+        return ""
+    if not visible:
+        return _("motif masqué")
+    if access and access in reasons:
+        return reasons[access]
+    if erased or access:
+        return _("motif effacé avec le dossier")
+    return e.reason
 
 
 @login_required
@@ -146,10 +165,27 @@ def alert_list(request: HttpRequest) -> HttpResponse:
     )
     patients = {a.details.get("patient") for a in pending + done}
     codes = records.journal_patient_codes(user, patients)
+    reasons = records.break_glass_reasons(user, {a.details.get("access") for a in pending + done} - {None, ""})
+    can_review = records.can(user, Cap.BREAK_GLASS_REVIEW)
     journal.record(Ev.JOURNAL_VIEWED, actor=user, details={"alerts": len(pending)})
+
+    def card(a: Alert) -> dict[str, Any]:
+        break_glass = a.kind == AlertKind.BREAK_GLASS
+        reason = ""
+        if break_glass:
+            access = a.details.get("access") or ""
+            reason = reasons.get(access, _("motif effacé avec le dossier")) if can_review else _("motif masqué")
+        return {
+            "alert": a,
+            "code": codes.get(a.details.get("patient"), ""),
+            "reason": reason,
+            # Reviewing an access means reading its reason: the referent's, not the administrator's.
+            "can_acknowledge": can_review or not break_glass,
+        }
+
     return render(request, "audit/alerts.html", {
-        "pending": [(a, codes.get(a.details.get("patient"), "")) for a in pending],
-        "done": [(a, codes.get(a.details.get("patient"), "")) for a in done],
+        "pending": [card(a) for a in pending],
+        "done": [card(a) for a in done],
         "form": AcknowledgeForm(),
     })
 
@@ -182,7 +218,8 @@ def patient_access_report(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     patient = records.get_patient(user, public_id, Cap.MEDICAL_VIEW)
     journal.record(Ev.ACCESS_REPORT_VIEWED, actor=user, target=patient)
-    page = Paginator(report.access_rows(patient), 100).get_page(request.GET.get("page"))
+    rows = report.access_rows(patient, reasons=records.reads_break_glass_reasons(user, patient))
+    page = Paginator(rows, 100).get_page(request.GET.get("page"))
     return render(request, "audit/access_report.html", {"patient": patient, "page": page})
 
 
@@ -191,7 +228,7 @@ def patient_access_report(request: HttpRequest, public_id: Any) -> HttpResponse:
 def patient_access_report_pdf(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     patient = records.get_patient(user, public_id, Cap.MEDICAL_VIEW)
-    rows = report.access_rows(patient)
+    rows = report.access_rows(patient, reasons=records.reads_break_glass_reasons(user, patient))
     journal.record(Ev.ACCESS_REPORT_EXPORTED, actor=user, target=patient, details={"rows": len(rows)})
     practice = Practice.current()
     pdf = report.access_report_pdf(

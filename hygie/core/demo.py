@@ -33,7 +33,7 @@ from hygie.core.actions import CLI_ROLE, create_practice
 from hygie.lib.text import fold
 from hygie.patients import documents
 from hygie.patients.actions import DuplicatePatient, create_patient
-from hygie.patients.models import CareTeamMember, Consultation, Document, DocumentKind
+from hygie.patients.models import CareTeamMember, Consultation, ConsultationRevision, Document, DocumentKind
 from hygie.practices.models import Practice
 
 PRACTICE_NAME = "Maison de santé des Tilleuls (démo)"
@@ -276,8 +276,12 @@ def _medical_content(
             hour=rng.randint(8, 18), minute=rng.choice((0, 20, 40)), second=0, microsecond=0
         )
         motif, observations = rng.choice(visits)
-        Consultation.objects.create(
+        consultation = Consultation.objects.create(
             patient=patient, practitioner=practitioner, date=when, motif=motif, observations=observations
+        )
+        ConsultationRevision.objects.create(
+            consultation=consultation, patient=patient, author=practitioner, created_at=when, date=when,
+            motif=motif, observations=observations,
         )
         recent = (now - when).days < 60
         CareSheet.objects.create(

@@ -18,7 +18,16 @@ from hygie.audit import journal
 from hygie.audit.events import Ev
 from hygie.patients import documents
 from hygie.patients.identity import identity_fingerprint
-from hygie.patients.models import BreakGlassAccess, CareTeamMember, Consultation, Document, DocumentKind, Patient
+from hygie.patients.models import (
+    BreakGlassAccess,
+    CareTeamMember,
+    Consultation,
+    ConsultationRevision,
+    Document,
+    DocumentKind,
+    HistoryRevision,
+    Patient,
+)
 
 IDENTITY_FIELDS = (
     "birth_name",
@@ -76,6 +85,9 @@ def create_patient(*, actor: Any, practitioner: Any, data: dict[str, Any], journ
     patient.full_clean(exclude=["identity_fingerprint", "code"])
     patient.save()
     CareTeamMember.objects.create(patient=patient, practitioner=owner)
+    if patient.history:
+        # The first version of the antécédents, by whoever created the record (None: an import).
+        HistoryRevision.objects.create(patient=patient, author=_author(actor), text=patient.history)
     if journal_event:
         journal.record(Ev.PATIENT_CREATED, actor=actor, target=patient)
     return patient
@@ -103,13 +115,19 @@ def update_identity(*, actor: Any, patient: Patient, data: dict[str, Any]) -> li
     return changed
 
 
+def _author(actor: Any) -> Any:
+    return actor if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
 @transaction.atomic
 def update_history(*, actor: Any, patient: Patient, history: str) -> None:
+    """A new version of the antécédents: earlier ones stay (HistoryRevision), with their author."""
     if patient.history == history:
         return
     patient.history = history
     patient.save(update_fields=["history", "updated_at"])
-    journal.record(Ev.HISTORY_UPDATED, actor=actor, target=patient)
+    revision = HistoryRevision.objects.create(patient=patient, author=_author(actor), text=history)
+    journal.record(Ev.HISTORY_UPDATED, actor=actor, target=patient, details={"revision": str(revision.public_id)})
 
 
 @transaction.atomic
@@ -167,13 +185,23 @@ def create_consultation(
     )
     consultation.full_clean()
     consultation.save()
+    _new_revision(consultation, actor)
     journal.record(Ev.CONSULTATION_CREATED, actor=actor, target=consultation)
     return consultation
 
 
+def _new_revision(consultation: Consultation, author: Any) -> ConsultationRevision:
+    return ConsultationRevision.objects.create(
+        consultation=consultation, patient_id=consultation.patient_id, author=author, date=consultation.date,
+        motif=consultation.motif, observations=consultation.observations,
+    )
+
+
 @transaction.atomic
 def update_consultation(*, actor: Any, consultation: Consultation, data: dict[str, Any]) -> list[str]:
-    """Returns the names of the fields changed (journaled, without their values)."""
+    """A new version of the consultation by `actor`; earlier versions stay (ConsultationRevision)
+    with their author and time, and the first author stays the consultation's practitioner.
+    Returns the names of the fields changed (journaled, without their values)."""
     _require_practitioner(actor)
     changed = []
     for name in CONSULTATION_FIELDS:
@@ -187,7 +215,11 @@ def update_consultation(*, actor: Any, consultation: Consultation, data: dict[st
         return []
     consultation.full_clean()
     consultation.save()
-    journal.record(Ev.CONSULTATION_UPDATED, actor=actor, target=consultation, details={"fields": changed})
+    revision = _new_revision(consultation, actor)
+    journal.record(
+        Ev.CONSULTATION_UPDATED, actor=actor, target=consultation,
+        details={"fields": changed, "revision": str(revision.public_id)},
+    )
     return changed
 
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from hygie.keys.fields import (
@@ -121,6 +122,60 @@ class Consultation(models.Model):
     def __str__(self) -> str:
         # Ids only: this string may reach a log or an error page.
         return str(self.public_id)
+
+
+class AppendOnly(Exception):
+    """A revision is never changed once written: a change is a new revision."""
+
+
+class RevisionModel(models.Model):
+    """A version of a medical note, written once: its author, its time, its text (encrypted with
+    the patient's data key, like the note). Erasing the patient erases them with the key."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
+    # None only for a version migrated from before revisions whose author the journal no longer knew.
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = EncryptedManager()
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        # Ids only: this string may reach a log or an error page.
+        return str(self.public_id)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnly(f"{self._meta.label} {self.public_id} is append-only")
+        super().save(*args, **kwargs)
+
+
+class ConsultationRevision(RevisionModel):
+    """One version of a consultation. The consultation row holds a copy of the latest (what lists
+    show and sort by); every version, the first included, is here, never updated."""
+
+    consultation = models.ForeignKey(Consultation, on_delete=models.CASCADE, related_name="revisions")
+    date = models.DateTimeField(_("date"))
+    motif = EncryptedCharField(_("motif"), max_length=200)
+    observations = EncryptedTextField(_("observations"), blank=True)
+
+    class Meta(RevisionModel.Meta):
+        pass
+
+
+class HistoryRevision(RevisionModel):
+    """One version of a patient's antécédents (Patient.history holds a copy of the latest)."""
+
+    text = EncryptedTextField(_("antécédents"), blank=True)
+
+    class Meta(RevisionModel.Meta):
+        pass
 
 
 class DocumentKind(models.TextChoices):

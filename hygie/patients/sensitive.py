@@ -34,6 +34,13 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
         "motif": Kind.MEDICAL,
         "observations": Kind.MEDICAL,
     },
+    "patients.ConsultationRevision": {
+        "motif": Kind.MEDICAL,
+        "observations": Kind.MEDICAL,
+    },
+    "patients.HistoryRevision": {
+        "text": Kind.MEDICAL,
+    },
     "patients.Document": {
         "title": Kind.MEDICAL,
     },
@@ -55,6 +62,7 @@ NOT_SENSITIVE: dict[str, set[str]] = {
     "patients.Patient": {"code", "identity_fingerprint"},
     "patients.Document": {"kind", "content_type", "size", "sha256", "storage_name"},
     "patients.Consultation": {"date"},
+    "patients.ConsultationRevision": {"date"},
     "patients.BreakGlassAccess": {"expires_at", "reviewed_at"},
     "agenda.Appointment": {"start", "duration_minutes"},
     "billing.CareSheet": {"date", "paid"},

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -122,7 +123,9 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     }
     if medical:
         team = list(patient.care_team.select_related("practitioner").order_by("added_at"))
+        history = records.history_revisions(user, patient)
         context.update(
+            history_latest=history[0] if history else None,
             consultations=records.consultations_of(user, patient),
             documents=records.documents_of(user, patient),
             care_team=team,
@@ -200,6 +203,7 @@ def consultation_create(request: HttpRequest, public_id: Any) -> HttpResponse:
 def consultation_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     consultation = records.get_consultation(user, public_id, Cap.MEDICAL_VIEW)
+    revisions = records.consultation_revisions(user, consultation)
     journal.record(Ev.CONSULTATION_VIEWED, actor=user, target=consultation)
     return render(
         request,
@@ -207,8 +211,63 @@ def consultation_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         {
             "consultation": consultation,
             "patient": consultation.patient,
+            "edited": _edited(consultation, revisions),
+            "revision_count": len(revisions),
             "can_edit_medical": records.can(user, Cap.MEDICAL_EDIT),
             "break_glass": records.is_break_glass(user, consultation.patient),
+            "break_glass_hours": settings.BREAK_GLASS_HOURS,
+        },
+    )
+
+
+def _edited(consultation: Any, revisions: list[Any]) -> Any:
+    """The latest version when the consultation was changed after it was written (a second
+    version, or a version by someone else than its practitioner): the page says "modifié par"."""
+    if not revisions:
+        return None
+    latest = revisions[0]
+    if len(revisions) > 1 or latest.author_id != consultation.practitioner_id:
+        return latest
+    return None
+
+
+@login_required
+@require_GET
+def consultation_revisions(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Every version of a consultation, with its author and time: for whoever may read it."""
+    user = request.user
+    consultation = records.get_consultation(user, public_id, Cap.MEDICAL_VIEW)
+    revisions = records.consultation_revisions(user, consultation)
+    journal.record(Ev.CONSULTATION_REVISIONS_VIEWED, actor=user, target=consultation,
+                   details={"revisions": len(revisions)})
+    return render(
+        request,
+        "patients/consultation_revisions.html",
+        {
+            "consultation": consultation,
+            "patient": consultation.patient,
+            "revisions": revisions,
+            "break_glass": records.is_break_glass(user, consultation.patient),
+            "break_glass_hours": settings.BREAK_GLASS_HOURS,
+        },
+    )
+
+
+@login_required
+@require_GET
+def history_revisions(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Every version of the antécédents, with its author and time: for whoever may read them."""
+    user = request.user
+    patient = records.get_patient(user, public_id, Cap.MEDICAL_VIEW)
+    revisions = records.history_revisions(user, patient)
+    journal.record(Ev.HISTORY_REVISIONS_VIEWED, actor=user, target=patient, details={"revisions": len(revisions)})
+    return render(
+        request,
+        "patients/history_revisions.html",
+        {
+            "patient": patient,
+            "revisions": revisions,
+            "break_glass": records.is_break_glass(user, patient),
             "break_glass_hours": settings.BREAK_GLASS_HOURS,
         },
     )
@@ -318,12 +377,20 @@ def document_download(request: HttpRequest, public_id: Any) -> FileResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def patient_erase(request: HttpRequest, public_id: Any) -> HttpResponse:
-    """Erase a record for good (crypto-shredding), after typing the patient's code to confirm."""
+    """Erase a record for good (crypto-shredding): scope and role first (404 / 403), then a fresh
+    proof of identity like the recovery kit (the action is irreversible), then the patient's
+    code typed to confirm which record goes."""
     user = request.user
     patient = records.get_patient(user, public_id, Cap.PATIENT_ERASE)
     if records.is_break_glass(user, patient):
         # An exceptional access opens a record to read it, not to destroy it.
         raise PermissionDenied
+    return _patient_erase(request, patient)
+
+
+@reauthentication_required
+def _patient_erase(request: HttpRequest, patient: Patient) -> HttpResponse:
+    user = request.user
     form = forms.EraseForm(request.POST or None, code=patient.code)
     if request.method == "POST" and form.is_valid():
         try:
@@ -373,18 +440,25 @@ def care_team(request: HttpRequest, public_id: Any) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def break_glass_search(request: HttpRequest) -> HttpResponse:
+    """Find a practice patient outside one's care teams. Until a reason is given the page says only
+    that records match: no name, birth year or code, nothing that tells who the patient is."""
     user = request.user
     records.require(user, Cap.BREAK_GLASS)
     form = forms.BreakGlassSearchForm(request.POST or None)
     results = None
+    total = 0
     if request.method == "POST" and form.is_valid():
         found = search(records.break_glass_candidates(user), form.cleaned_data["q"])
+        # Counts only: never the criteria typed, never who matched.
         journal.record(Ev.PATIENT_SEARCHED, actor=user, details={"results": len(found), "break_glass": True})
-        results = found[:MAX_RESULTS]
+        total = len(found)
+        # In the order search gives, which follows no name: the position tells nothing either.
+        results = [p.public_id for p in found[:MAX_RESULTS]]
     return render(
         request,
         "patients/break_glass_search.html",
-        {"form": form, "results": results, "max_results": MAX_RESULTS, "hours": settings.BREAK_GLASS_HOURS},
+        {"form": form, "results": results, "total": total, "max_results": MAX_RESULTS,
+         "hours": settings.BREAK_GLASS_HOURS},
     )
 
 
@@ -399,6 +473,8 @@ def _outside_patient(user: Any, public_id: Any) -> Patient:
 @login_required
 @require_http_methods(["GET", "POST"])
 def break_glass_open(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """Ask for the reason. The page names no one (the identity shows once the access is open);
+    showing it is journaled against the patient, so the titulaire and the referent see it."""
     user = request.user
     patient = _outside_patient(user, public_id)
     if records.patient_scope(user).filter(pk=patient.pk).exists():
@@ -412,8 +488,10 @@ def break_glass_open(request: HttpRequest, public_id: Any) -> HttpResponse:
         else:
             messages.warning(request, _("Accès exceptionnel ouvert. Il est enregistré dans le journal."))
             return redirect("patient_detail", public_id=patient.public_id)
+    if request.method == "GET":
+        journal.record(Ev.BREAK_GLASS_REQUESTED, actor=user, target=patient)
     return render(
         request,
         "patients/break_glass_open.html",
-        {"form": form, "patient": patient, "hours": settings.BREAK_GLASS_HOURS},
+        {"form": form, "public_id": patient.public_id, "hours": settings.BREAK_GLASS_HOURS},
     )

@@ -5,7 +5,9 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 
-from hygie.audit import context
+from hygie.access.records import OutOfScope
+from hygie.audit import context, journal
+from hygie.audit.events import Ev, Outcome
 from hygie.web.csp import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY
 
 
@@ -42,3 +44,27 @@ class SecurityHeadersMiddleware:
             # Pages are never kept by the browser or a proxy: "back" after logout shows nothing.
             response["Cache-Control"] = "no-store"
         return response
+
+
+class OutOfScopeJournalMiddleware:
+    """Journal a request for an existing patient's page outside the user's scope.
+
+    The access module answers it with a 404 (hygie.access.records.OutOfScope), which rolls the
+    request's transaction back: the event is written here, after that, in its own transaction.
+    It names the object and the patient by internal ids only; the alerts count them per user
+    (hygie.audit.alerts, "dossiers hors périmètre demandés").
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> None:
+        if isinstance(exception, OutOfScope):
+            journal.record(
+                Ev.OUT_OF_SCOPE, actor=request.user, target=exception.target, outcome=Outcome.DENIED,
+                details={"method": request.method},
+            )
+        # None: Django answers the 404 as usual.

@@ -12,7 +12,10 @@ from hygie.patients.sensitive import NOT_SENSITIVE, SENSITIVE_FIELDS
 
 HYGIE = Path(__file__).resolve().parents[2] / "hygie"
 
-PROTECTED = r"(Patient|Consultation|Document|Appointment|CareSheet|BreakGlassAccess|CareTeamMember)"
+PROTECTED = (
+    r"(Patient|Consultation|ConsultationRevision|HistoryRevision|Document|Appointment|CareSheet|BreakGlassAccess"
+    r"|CareTeamMember)"
+)
 DIRECT_QUERY = re.compile(rf"\b{PROTECTED}\.objects\b")
 
 # Who may query protected models directly, and why.

@@ -50,8 +50,21 @@ def test_it_lists_who_when_what_and_why(personas, login, opened, who):
 
     assert "Bob Lefèvre" in page and "Praticien titulaire" in page
     assert "Accès exceptionnel au dossier" in page
-    assert BREAK_GLASS_REASON.replace("'", "&#x27;") in page
     assert "Dossier consulté" in page
+
+
+def test_it_shows_break_the_glass_reasons_to_the_patients_titulaire_only(personas, login, opened, tmp_path):
+    """The reason is free text, possibly clinical: the patient's titulaire reads it; the locum
+    and the practitioner who reached the record through an exceptional access see it masked."""
+    reason = BREAK_GLASS_REASON.replace("'", "&#x27;")
+    assert reason in login(personas.alice).get(_url(opened)).content.decode()
+    for who in ("remi", "bob"):
+        page = login(getattr(personas, who)).get(_url(opened)).content.decode()
+        assert reason not in page and "motif masqué" in page, who
+    pdf = tmp_path / "report.pdf"
+    pdf.write_bytes(login(personas.remi).get(_url(opened, pdf=True)).content)
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Urgence" not in text and "motif masqué" in text
 
 
 def test_it_journals_the_report(personas, login, opened):

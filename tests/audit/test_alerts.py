@@ -251,10 +251,10 @@ def test_it_lets_the_referent_acknowledge_with_a_comment(personas, login):
 
 def test_it_marks_the_break_the_glass_access_reviewed(personas, login):
     alert = _break_glass_alert(personas)
-    login(personas.adam).post(reverse("alert_acknowledge", args=[alert.public_id]), {"comment": "Justifié."})
+    login(personas.regine).post(reverse("alert_acknowledge", args=[alert.public_id]), {"comment": "Justifié."})
 
     access = BreakGlassAccess.objects.get()
-    assert access.reviewed_by == personas.adam and access.reviewed_at is not None
+    assert access.reviewed_by == personas.regine and access.reviewed_at is not None
     reviewed = Event.objects.get(action=Ev.BREAK_GLASS_REVIEWED)
     assert reviewed.patient_id == personas.alice_patient.pk
 
@@ -271,7 +271,23 @@ def test_it_acknowledges_once(personas):
     alert = _break_glass_alert(personas)
     actions.acknowledge_alert(actor=personas.regine, alert=alert, comment="Vu.")
     with pytest.raises(actions.ActionError):
-        actions.acknowledge_alert(actor=personas.adam, alert=alert, comment="Vu aussi.")
+        actions.acknowledge_alert(actor=personas.regine, alert=alert, comment="Vu aussi.")
+
+
+def test_the_referent_alone_reviews_a_break_the_glass_access(personas, login):
+    """Reviewing means reading the reason, which the administrator may not."""
+    alert = _break_glass_alert(personas)
+    client = login(personas.adam)
+    page = client.get(reverse("alert_list")).content.decode()
+    assert "Urgence : patient inconscient" not in page and "motif masqué" in page
+    assert reverse("alert_acknowledge", args=[alert.public_id]) not in page
+    client.post(reverse("alert_acknowledge", args=[alert.public_id]), {"comment": "Vu."})
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None and BreakGlassAccess.objects.get().reviewed_at is None
+
+    page = login(personas.regine).get(reverse("alert_list")).content.decode()
+    assert "Urgence : patient inconscient" in page
+    assert reverse("alert_acknowledge", args=[alert.public_id]) in page
 
 
 def test_it_forbids_acknowledging_to_other_roles(personas, login):

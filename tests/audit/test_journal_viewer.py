@@ -46,10 +46,17 @@ def test_it_shows_events_with_the_patient_code_never_the_name(personas, login, w
     assert personas.alice_patient.code in page
     assert "Accès exceptionnel au dossier" in page
     assert "Bob Lefèvre" in page and "Praticien titulaire" in page
-    # The break-the-glass reason is shown to those who review it.
-    assert "Urgence : patient inconscient" in page
     for secret in ("Moreau", "Jeanne"):
         assert secret not in page
+
+
+def test_it_shows_break_the_glass_reasons_to_the_referent_only(personas, login):
+    """Reasons are free text, possibly clinical: the referent reviews them, the admin does not."""
+    patient_actions.open_break_glass(personas.bob, personas.alice_patient, "Urgence : patient inconscient")
+    assert "Urgence : patient inconscient" in _page(login(personas.regine))
+    page = _page(login(personas.adam))
+    assert "Urgence : patient inconscient" not in page
+    assert "motif masqué" in page
 
 
 def test_it_filters_by_patient_code(personas, login):

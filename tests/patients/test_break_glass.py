@@ -34,18 +34,43 @@ def test_it_is_for_titulaires_only(personas, login):
     assert not BreakGlassAccess.objects.exists()
 
 
-def test_it_finds_practice_patients_with_name_and_birth_year_only(personas, login):
+def test_it_says_only_that_a_record_matches_until_the_reason_is_given(personas, login):
     personas.alice_patient.phone = "0699999999"
     personas.alice_patient.save()
     client = login(personas.bob)
     assert client.get(SEARCH).status_code == 200
     r = client.post(SEARCH, {"q": "moreau 17/05/1980"})
     body = r.content.decode()
-    assert "MOREAU Jeanne" in body and "1980" in body
-    assert "0699999999" not in body  # the date in the page is the one typed in the search box
+    assert "Un dossier correspond." in body
+    # Nothing that tells who it is: no name, no birth year (but the one typed), no code.
+    for revealing in ("MOREAU", "Jeanne", "0699999999", personas.alice_patient.code, "Année de naissance"):
+        assert revealing not in body, revealing
+    assert body.count("1980") == 1  # the search box, as typed
     assert _open(personas.alice_patient) in body
+    # Journaled, counts only.
     event = Event.objects.get(action=Ev.PATIENT_SEARCHED, actor=personas.bob)
-    assert event.details == {"results": 1, "break_glass": True}
+    assert event.details == {"results": 1, "break_glass": True} and event.patient_id is None
+    assert "moreau" not in repr(event.details).lower() and event.reason == ""
+
+
+def test_it_counts_several_matches_without_telling_them_apart(personas, login):
+    from tests.factories import make_patient
+
+    make_patient(personas.alice, birth_name="Moreau", first_names="Paul", birth_date=personas.alice_patient.birth_date)
+    body = login(personas.bob).post(SEARCH, {"q": "moreau 17/05/1980"}).content.decode()
+    assert "2 dossiers correspondent." in body
+    assert "Jeanne" not in body and "Paul" not in body
+    assert "Ouvrir le dossier n° 1 avec un motif" in body and "Ouvrir le dossier n° 2 avec un motif" in body
+
+
+def test_the_reason_page_names_no_one_and_is_journaled(personas, login):
+    patient = personas.alice_patient
+    body = login(personas.bob).get(_open(patient)).content.decode()
+    for revealing in ("MOREAU", "Moreau", "Jeanne", "1980", patient.code):
+        assert revealing not in body, revealing
+    event = Event.objects.get(action=Ev.BREAK_GLASS_REQUESTED)
+    assert event.actor == personas.bob and event.patient_id == patient.pk and event.details == {}
+    assert not BreakGlassAccess.objects.exists()
 
 
 def test_it_needs_a_name_and_a_birth_date_outside_the_care_team(personas, login):

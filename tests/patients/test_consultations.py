@@ -109,4 +109,4 @@ def test_it_edits_a_consultation(personas, login):
     c.refresh_from_db()
     assert c.motif == "Lombalgie aiguë"
     event = Event.objects.get(action=Ev.CONSULTATION_UPDATED, actor=personas.alice)
-    assert event.details == {"fields": ["motif", "observations"]}
+    assert event.details == {"fields": ["motif", "observations"], "revision": str(c.revisions.first().public_id)}
