@@ -25,7 +25,7 @@ run: $(VENV)/.installed ## Install, create the demo practice in ./var if absent,
 	HYGIE_ENV=development $(HYGIE) demo --skip-if-real
 	HYGIE_ENV=development $(HYGIE) serve
 
-system-deps: ## Debian packages the tests use (Chromium, age, 7z, oathtool, sshd)
+system-deps: ## Debian packages the tests use (Chromium, age, 7z, oathtool, sshd, caddy, nginx)
 	@bash scripts/system-deps.sh
 
 test: $(VENV)/.dev-installed system-deps ## Run the whole suite on SQLite, then on PostgreSQL

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from hygie.lib import keyfile, openinghours
+from hygie.lib import keyfile, openinghours, proxies
 from hygie.lib.env import ConfigError, envbool, envint, envlist, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -68,9 +68,12 @@ _base = urlsplit(BASE_URL)
 HTTPS = _base.scheme == "https"
 ALLOWED_HOSTS = envlist("HYGIE_ALLOWED_HOSTS", [_base.hostname or "127.0.0.1", "localhost", "127.0.0.1"])
 CSRF_TRUSTED_ORIGINS = [f"{_base.scheme}://{_base.netloc}"]
-if envbool("HYGIE_BEHIND_PROXY", False):
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    USE_X_FORWARDED_HOST = True
+# Behind a TLS reverse proxy, `hygie serve` believes the X-Forwarded-For / X-Forwarded-Proto of
+# the proxy named here (addresses or networks, comma separated) and drops them from anyone else
+# (hygie.lib.proxies). Django itself trusts no forwarding header: REMOTE_ADDR (journal, login
+# throttle) and the scheme (HTTPS redirect, HSTS) reach it already right.
+BEHIND_PROXY = envbool("HYGIE_BEHIND_PROXY", False)
+TRUSTED_PROXIES = proxies.parse_trusted(envlist("HYGIE_TRUSTED_PROXY", ["127.0.0.1"])) if BEHIND_PROXY else ()
 
 INSTALLED_APPS = [
     "hygie.web",  # first: its templates override allauth's

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Debian packages the test suite drives for real: Chromium (browser tests) and the command
-# line clients our formats promise to work with. Installs only what is missing.
+# Debian packages the test suite drives for real: Chromium (browser tests), the command
+# line clients our formats promise to work with, and the TLS proxies of docs/operations.md. Installs only what is missing.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null || need+=(chromium)
@@ -10,6 +10,9 @@ command -v 7z >/dev/null || need+=(p7zip-full)
 command -v oathtool >/dev/null || need+=(oathtool)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v pdftotext >/dev/null || need+=(poppler-utils)
+# TLS reverse proxies run in front of `hygie serve` (tests/core/test_serve_proxy.py).
+command -v caddy >/dev/null || need+=(caddy)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "Installation des paquets Debian : ${need[*]}"
 SUDO=""

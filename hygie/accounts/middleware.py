@@ -64,7 +64,8 @@ class SessionGuardMiddleware:
             elif not _is_open(request.path, unlock_paths):
                 if heartbeat or request.headers.get("X-Requested-With") == "fetch":
                     return JsonResponse({"locked": True}, status=423)
-                return redirect("session_locked")
+                # After the unlock, back to this page (or to the form page of a POST).
+                return redirect(session.locked_url(session.page_left(request)))
             return self.get_response(request)
 
         # Any request, the heartbeat included, is activity: the JS sends it only when the

@@ -5,16 +5,22 @@ The rules, enforced on every request by SessionGuardMiddleware:
 - after IDLE_LOCK_MINUTES without activity it is *locked*: the server answers nothing but the
   unlock page until the user re-authenticates (password or second factor);
 - bumping the user's `session_epoch` ends every session of that user at once.
+
+Unlocking returns to the page the user was on: the lock page carries it as `next`, checked
+here (`return_path`) to be a page of this site, never another one (no open redirect).
 """
 
 from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 from allauth.account.internal.flows.login import AUTHENTICATION_METHODS_SESSION_KEY
 from django.conf import settings
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 
 AUTH_AT = "hygie.auth_at"
 SEEN_AT = "hygie.seen_at"
@@ -74,3 +80,42 @@ def reauthenticated_since(request: HttpRequest, since: float) -> bool:
 def unlock(request: HttpRequest) -> None:
     request.session.pop(LOCKED_AT, None)
     touch(request)
+
+
+# The lock flow itself: returning there after the unlock would lock again or loop.
+_NOT_A_RETURN = (
+    "session_locked", "session_lock_now", "session_heartbeat",
+    "account_reauthenticate", "mfa_reauthenticate", "account_logout", "account_login",
+)
+
+
+def return_path(request: HttpRequest, url: str | None) -> str | None:
+    """`url` as a path of this site to come back to after the unlock, or None.
+
+    Same origin only (url_has_allowed_host_and_scheme against this request's host and scheme):
+    another site, a scheme-relative `//host`, `javascript:` or a page of the lock flow give None."""
+    if not url or not url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return None
+    parts = urlsplit(url)
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    if parts.path in {reverse(name) for name in _NOT_A_RETURN} or parts.path.startswith(settings.STATIC_URL):
+        return None
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def page_left(request: HttpRequest) -> str | None:
+    """The page the user was on when this request found the session locked: the page itself
+    for a GET; for a POST (a form sent), the page that showed the form (Referer, same origin
+    only): a POST is never replayed, its GET page is shown again."""
+    if request.method in ("GET", "HEAD"):
+        return return_path(request, request.get_full_path())
+    return return_path(request, request.headers.get("Referer"))
+
+
+def locked_url(back: str | None) -> str:
+    """The lock page, remembering where to return."""
+    url = reverse("session_locked")
+    return f"{url}?{urlencode({'next': back})}" if back else url

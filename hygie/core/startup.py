@@ -65,6 +65,26 @@ def check_bind(host: str, *, https: bool, allow_insecure_lan: bool) -> None:
     )
 
 
+def proxy_warnings(*, https: bool, behind_proxy: bool, ssl_redirect: bool) -> list[str]:
+    """Proxy settings that cannot work together (said at start, in French, with the fix).
+
+    `hygie serve` speaks plain HTTP: an https:// base URL means a TLS proxy in front, and only a
+    proxy Hygie trusts can tell it that the browser used HTTPS."""
+    warnings = []
+    if https and not behind_proxy and ssl_redirect:
+        warnings.append(
+            "HYGIE_BASE_URL est en https:// mais HYGIE_BEHIND_PROXY n'est pas activé : Hygie ne croit pas "
+            "le proxy TLS et redirigera chaque requête vers elle-même. Indiquez HYGIE_BEHIND_PROXY=true "
+            "(et HYGIE_TRUSTED_PROXY si le proxy n'est pas sur cette machine) : voir docs/operations.md."
+        )
+    if behind_proxy and not https:
+        warnings.append(
+            "HYGIE_BEHIND_PROXY=true mais HYGIE_BASE_URL n'est pas en https:// : cookies non sécurisés et "
+            "pas d'en-tête HSTS. Indiquez l'adresse du cabinet en https:// dans HYGIE_BASE_URL."
+        )
+    return warnings
+
+
 def ensure_keys() -> bool:
     """Create the key file if it is missing and load it into the running settings.
 

@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -73,9 +76,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def session_locked(request: HttpRequest) -> HttpResponse:
+    # Where the unlock leads: the page the user was on (same origin only), else the dashboard.
+    back = session.return_path(request, request.GET.get("next")) or reverse("dashboard")
     if session.locked_at(request) is None:
-        return redirect("dashboard")
-    return render(request, "web/locked.html")
+        return redirect(back)
+    unlock_url = f"{reverse('account_reauthenticate')}?{urlencode({'next': back})}"
+    return render(request, "web/locked.html", {"unlock_url": unlock_url})
 
 
 @login_required
@@ -86,7 +92,9 @@ def lock_now(request: HttpRequest) -> HttpResponse:
         journal.record(Ev.SESSION_LOCKED, actor=request.user, target=request.user)
     if request.headers.get("X-Requested-With") == "fetch":
         return JsonResponse({"locked": True})
-    return redirect("session_locked")
+    # The "Verrouiller" button (without JavaScript) sends the page it was on.
+    back = session.return_path(request, request.POST.get("next")) or session.page_left(request)
+    return redirect(session.locked_url(back))
 
 
 @login_required

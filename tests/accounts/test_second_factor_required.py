@@ -73,5 +73,5 @@ def test_it_lets_a_locked_session_without_factor_reach_the_unlock_page(newcomer,
     client = login(newcomer)
     client.post(reverse("session_lock_now"))
     r = client.get("/patients/")
-    assert r["Location"] == reverse("session_locked")
+    assert r["Location"] == reverse("session_locked") + "?next=%2Fpatients%2F"
     assert client.get(reverse("session_locked")).status_code == 200

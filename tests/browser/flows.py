@@ -25,7 +25,7 @@ def sign_in(page: Page, user: Any, password: str = PASSWORD) -> None:
 
 
 def expect_locked(page: Page) -> None:
-    page.wait_for_url("**/session/verrouillee/")
+    page.wait_for_url(re.compile(r"/session/verrouillee/(\?next=[^&]*)?$"))
     expect(page.locator("h1")).to_have_text("Session verrouillée")
 
 

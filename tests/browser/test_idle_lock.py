@@ -73,3 +73,28 @@ def test_it_locks_now_with_the_button(page, people):
     expect_locked(page)
     page.goto("/patients/")
     expect_locked(page)
+
+
+def test_the_unlock_returns_to_the_page_left(page, people, settings, artifacts):
+    settings.IDLE_LOCK_MINUTES = 1
+    page.clock.install()
+    sign_in(page, people.alice)
+    page.goto(_patient_url(people))
+
+    page.clock.fast_forward("01:05")
+    expect_locked(page)
+    unlock(page)
+
+    # Back on the record the user was reading, not on the dashboard.
+    page.wait_for_url(f"**{_patient_url(people)}")
+    expect(page.locator("h1")).to_contain_text(re.compile("moreau", re.IGNORECASE))
+
+
+def test_the_unlock_after_lock_now_returns_to_the_page_too(page, people):
+    sign_in(page, people.alice)
+    page.goto("/patients/")
+    page.keyboard.press("Alt+Shift+L")
+    expect_locked(page)
+    unlock(page)
+    page.wait_for_url("**/patients/")
+    expect(page.locator("h1")).not_to_contain_text("Bonjour")

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from hygie.core import startup
-from hygie.lib import keyfile
+from hygie.lib import keyfile, proxies
 
 ROOT = Path(__file__).resolve().parents[2]
 ANY_ADDRESS = "0.0.0.0"  # noqa: S104 (what a user would type to open Hygie to the network)
@@ -120,3 +120,26 @@ def test_it_really_serves_the_login_page(tmp_path):
     assert f"http://127.0.0.1:{port}/" in out
     # No access log: a URL can carry an identifier, it never reaches a log line.
     assert "/auth/login/" not in out + err
+
+
+def test_it_warns_when_the_proxy_settings_cannot_work_together():
+    loop = startup.proxy_warnings(https=True, behind_proxy=False, ssl_redirect=True)
+    assert len(loop) == 1 and "HYGIE_BEHIND_PROXY=true" in loop[0]
+    no_https = startup.proxy_warnings(https=False, behind_proxy=True, ssl_redirect=True)
+    assert len(no_https) == 1 and "https://" in no_https[0]
+    assert startup.proxy_warnings(https=True, behind_proxy=True, ssl_redirect=True) == []
+    assert startup.proxy_warnings(https=False, behind_proxy=False, ssl_redirect=False) == []
+
+
+def test_it_lets_waitress_drop_forwarding_headers_when_not_behind_a_proxy(settings):
+    from hygie.core.management.commands.serve import wsgi_app_and_proxy_options
+
+    def app(environ, start_response):
+        return []
+
+    settings.BEHIND_PROXY = False
+    assert wsgi_app_and_proxy_options(app) == (app, {"clear_untrusted_proxy_headers": True})
+    settings.BEHIND_PROXY = True
+    settings.TRUSTED_PROXIES = proxies.parse_trusted(["127.0.0.1"])
+    wrapped, options = wsgi_app_and_proxy_options(app)
+    assert wrapped is not app and options == {"clear_untrusted_proxy_headers": False}

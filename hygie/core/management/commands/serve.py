@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 
 from hygie.core import startup
 from hygie.core.management.base import HygieCommand
+from hygie.lib import proxies
 from hygie.lib.env import envsecret
 
 
@@ -69,6 +70,10 @@ class Command(HygieCommand):
             )
         if not startup.is_loopback(host) and not settings.HTTPS:
             self.stderr.write(f"Attention : {host} sans HTTPS, les échanges circulent en clair.")
+        for warning in startup.proxy_warnings(
+            https=settings.HTTPS, behind_proxy=settings.BEHIND_PROXY, ssl_redirect=settings.SECURE_SSL_REDIRECT
+        ):
+            self.stderr.write(f"Attention : {warning}")
 
         startup.prepare_database()
         # The key file must open this database's data (same practice, master key not lost).
@@ -88,6 +93,8 @@ class Command(HygieCommand):
         self.stdout.write(f"Hygie est disponible sur http://{shown}:{port}/", ending="\n")
         if settings.HTTPS:
             self.stdout.write(f"Adresse du cabinet (proxy HTTPS) : {settings.BASE_URL}/")
+        if settings.BEHIND_PROXY:
+            self.stdout.write(f"Proxy de confiance : {proxies.describe(settings.TRUSTED_PROXIES)}")
         self.stdout.write("Ctrl+C pour arrêter.")
         self.stdout.flush()
         worker = None
@@ -99,12 +106,14 @@ class Command(HygieCommand):
             worker = Worker()
             thread = worker.start_thread()
         keep_request_bodies_in_memory()
+        app, proxy_options = wsgi_app_and_proxy_options(application)
         try:
             # waitress logs no access line: no URL, hence no patient id, reaches a log file.
             serve(
-                application, host=host, port=port, threads=threads, ident="Hygie",
+                app, host=host, port=port, threads=threads, ident="Hygie",
                 # Nothing larger than an accepted document (plus the form around it) is read.
                 max_request_body_size=(settings.UPLOAD_MAX_MB + 1) * 1024 * 1024,
+                **proxy_options,
             )
         finally:
             if worker is not None:
@@ -133,6 +142,17 @@ class Command(HygieCommand):
             f"n'est accessible avant le déverrouillage, sur http://{shown}:{port}/cles/deverrouiller/ "
             "ou en relançant avec « hygie serve --unlock »."
         )
+
+
+def wsgi_app_and_proxy_options(application: proxies.WSGIApp) -> tuple[proxies.WSGIApp, dict[str, Any]]:
+    """What waitress serves, and its proxy options.
+
+    Without a proxy, waitress drops every forwarding header (X-Forwarded-*, Forwarded): nobody
+    may claim another address or HTTPS. Behind one, hygie.lib.proxies believes the trusted
+    proxy only (HYGIE_TRUSTED_PROXY) and takes waitress's place for that."""
+    if not settings.BEHIND_PROXY:
+        return application, {"clear_untrusted_proxy_headers": True}
+    return proxies.trusting(application, settings.TRUSTED_PROXIES), {"clear_untrusted_proxy_headers": False}
 
 
 def keep_request_bodies_in_memory() -> None:

@@ -29,7 +29,11 @@
     // Hide patient data at once, before the server answers.
     body.classList.add("locked");
     document.getElementById("lock-screen").hidden = false;
-    post(lockUrl).finally(function () { window.location.assign(lockedUrl); });
+    // The lock page remembers this page: the unlock returns here (the server checks it).
+    var back = window.location.pathname + window.location.search;
+    post(lockUrl).finally(function () {
+      window.location.assign(lockedUrl + "?next=" + encodeURIComponent(back));
+    });
   }
 
   ["mousemove", "mousedown", "keydown", "scroll", "touchstart"].forEach(function (name) {
