@@ -217,12 +217,19 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
-# Brute force: per IP and per account (the "key" is the login typed), in the shared cache.
-LOGIN_FAILURES_PER_ACCOUNT = envint("HYGIE_LOGIN_FAILURES", 5, minimum=3, maximum=20)
-LOGIN_LOCK_MINUTES = envint("HYGIE_LOGIN_LOCK_MINUTES", 15, minimum=1, maximum=1440)
+# Brute force (hygie.lib.loginthrottle, hygie.accounts.throttle): no global lock that anyone
+# could use to keep a practitioner out. Per (login, address) pair, the first failures are free,
+# then each attempt waits twice as long, up to the maximum delay; beyond the account-wide
+# ceiling (all addresses, 24 h) the login asks the password and the second-factor code together.
+LOGIN_FAILURES_PER_PAIR = envint("HYGIE_LOGIN_FAILURES", 5, minimum=3, maximum=20)
+LOGIN_MAX_DELAY_MINUTES = envint("HYGIE_LOGIN_MAX_DELAY_MINUTES", 15, minimum=1, maximum=1440)
+LOGIN_FAILURES_PER_ACCOUNT = envint("HYGIE_LOGIN_ACCOUNT_FAILURES", 20, minimum=5, maximum=1000)
+ACCOUNT_FORMS = {"login": "hygie.accounts.forms.LoginForm"}
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
-    "login_failed": f"20/10m/ip,{LOGIN_FAILURES_PER_ACCOUNT}/{LOGIN_LOCK_MINUTES}m/key",
+    # The password step is throttled by Hygie (above); allauth's "login_failed" still guards the
+    # second-factor step (wrong codes after a right password, per user and per address).
+    "login_failed": "20/10m/ip,5/15m/key",
     "reauthenticate": "5/5m/user",
     "change_password": "5/m/user",
     "reset_password": "5/m/ip",
