@@ -11,6 +11,8 @@ urlpatterns = [
     path("journal/", include("hygie.audit.urls")),
     path("cles/", include("hygie.keys.urls")),
     path("sauvegardes/", include("hygie.backups.urls")),
+    # Password reset by e-mail: closed unless HYGIE_PASSWORD_RESET_BY_EMAIL (before allauth's).
+    path("auth/", include("hygie.accounts.reset_urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

@@ -28,6 +28,15 @@ class AccountAdapter(DefaultAccountAdapter):
         # Accounts are created by the practice's administrator only.
         return False
 
+    def send_password_reset_mail(self, user: Any, email: str, context: dict[str, Any]) -> None:
+        from hygie.accounts.actions import password_reset_requested
+        from hygie.accounts.reset_urls import REQUEST_JOURNALED
+
+        super().send_password_reset_mail(user, email, context)
+        password_reset_requested(user=user)
+        if self.request is not None:
+            setattr(self.request, REQUEST_JOURNALED, True)
+
     def get_login_stages(self) -> list[str]:
         # allauth's second-factor stage, which skips a code already checked with the password.
         return [

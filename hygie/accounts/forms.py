@@ -96,6 +96,12 @@ class LoginForm(AllauthLoginForm):
             raise
 
     @property
+    def reset_by_email(self) -> bool:
+        from django.conf import settings
+
+        return bool(settings.PASSWORD_RESET_BY_EMAIL)
+
+    @property
     def asks_code(self) -> bool:
         from hygie.accounts.adapters import ASKS_CODE
 
