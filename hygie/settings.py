@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from hygie.lib import keyfile, openinghours, proxies
+from hygie.lib import keyfile, mailconfig, openinghours, proxies
 from hygie.lib.env import ConfigError, envbool, envint, envlist, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -223,12 +223,25 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PRESERVE_USERNAME_CASING = False
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
-# Brute force: per IP and per account (the "key" is the login typed), in the shared cache.
-LOGIN_FAILURES_PER_ACCOUNT = envint("HYGIE_LOGIN_FAILURES", 5, minimum=3, maximum=20)
-LOGIN_LOCK_MINUTES = envint("HYGIE_LOGIN_LOCK_MINUTES", 15, minimum=1, maximum=1440)
+# Password reset by e-mail: off, the administrator sets a provisional password. On, each request
+# and completion is journaled and the link works once, for 30 minutes (hygie.accounts.reset_urls).
+PASSWORD_RESET_BY_EMAIL = envbool("HYGIE_PASSWORD_RESET_BY_EMAIL", False)
+PASSWORD_RESET_TIMEOUT = 30 * 60
+# No "someone asked a reset for this address" e-mail to addresses that match no account.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+# Brute force (hygie.lib.loginthrottle, hygie.accounts.throttle): no global lock that anyone
+# could use to keep a practitioner out. Per (login, address) pair, the first failures are free,
+# then each attempt waits twice as long, up to the maximum delay; beyond the account-wide
+# ceiling (all addresses, 24 h) the login asks the password and the second-factor code together.
+LOGIN_FAILURES_PER_PAIR = envint("HYGIE_LOGIN_FAILURES", 5, minimum=3, maximum=20)
+LOGIN_MAX_DELAY_MINUTES = envint("HYGIE_LOGIN_MAX_DELAY_MINUTES", 15, minimum=1, maximum=1440)
+LOGIN_FAILURES_PER_ACCOUNT = envint("HYGIE_LOGIN_ACCOUNT_FAILURES", 20, minimum=5, maximum=1000)
+ACCOUNT_FORMS = {"login": "hygie.accounts.forms.LoginForm"}
 ACCOUNT_RATE_LIMITS = {
     "login": "30/m/ip",
-    "login_failed": f"20/10m/ip,{LOGIN_FAILURES_PER_ACCOUNT}/{LOGIN_LOCK_MINUTES}m/key",
+    # The password step is throttled by Hygie (above); allauth's "login_failed" still guards the
+    # second-factor step (wrong codes after a right password, per user and per address).
+    "login_failed": "20/10m/ip,5/15m/key",
     "reauthenticate": "5/5m/user",
     "change_password": "5/m/user",
     "reset_password": "5/m/ip",
@@ -349,7 +362,16 @@ STATIC_ROOT = DATA_DIR / "static"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
-EMAIL_BACKEND = envstr("HYGIE_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# --- E-mail (alerts; password reset links if turned on) ------------------------------------
+EMAIL_BACKEND = envstr("HYGIE_EMAIL_BACKEND", "") or mailconfig.default_backend(HYGIE_ENV)
+if _mail_problem := mailconfig.backend_problem(HYGIE_ENV, EMAIL_BACKEND):
+    raise ConfigError(_mail_problem)
+EMAIL_HOST = envstr("HYGIE_EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("HYGIE_EMAIL_PORT", 587, minimum=1, maximum=65535)
+EMAIL_HOST_USER = envstr("HYGIE_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = envsecret("HYGIE_EMAIL_PASSWORD") or ""
+EMAIL_USE_TLS = envbool("HYGIE_EMAIL_STARTTLS", True)
+EMAIL_TIMEOUT = 20
 DEFAULT_FROM_EMAIL = envstr("HYGIE_EMAIL_FROM", "hygie@localhost")
 
 # --- Logging: never a patient name, never a URL query, never a request body ---------------

@@ -12,6 +12,8 @@ urlpatterns = [
     path("cles/", include("hygie.keys.urls")),
     path("sauvegardes/", include("hygie.backups.urls")),
     path("approbations/", include("hygie.approvals.urls")),
+    # Password reset by e-mail: closed unless HYGIE_PASSWORD_RESET_BY_EMAIL (before allauth's).
+    path("auth/", include("hygie.accounts.reset_urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

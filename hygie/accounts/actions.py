@@ -230,6 +230,24 @@ def password_changed_by_owner(*, user: User) -> None:
 
 
 @transaction.atomic
+def password_reset_requested(*, user: User | None) -> None:
+    """A reset link was asked by e-mail (HYGIE_PASSWORD_RESET_BY_EMAIL): for this account, or
+    for an address that matches none (no target). The address typed is never journaled."""
+    journal.record(
+        Ev.PASSWORD_RESET_REQUESTED, target=user, actor_role="", details={"known": user is not None}
+    )
+
+
+@transaction.atomic
+def password_reset_by_email(*, user: User) -> None:
+    """The owner set a new password through the e-mail link: every other session ends (the link
+    may have been used by someone else), and the second factor is still asked at login."""
+    User.objects.filter(pk=user.pk).update(must_change_password=False, session_epoch=F("session_epoch") + 1)
+    user.refresh_from_db(fields=["must_change_password", "session_epoch"])
+    journal.record(Ev.PASSWORD_RESET, actor=user, target=user)
+
+
+@transaction.atomic
 def create_replacement(
     *, actor: Any, remplacant: User, titulaire: User, starts_at: datetime, ends_at: datetime
 ) -> GrantRequest:

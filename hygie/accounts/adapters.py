@@ -5,11 +5,22 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.mfa.adapter import DefaultMFAAdapter
+from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from hygie.accounts.throttle import LoginThrottle
 from hygie.audit import journal
 from hygie.audit.events import Ev, Outcome
+
+# Set on the request by the login form (hygie.accounts.forms.LoginForm) and read here.
+LOGIN_CODE = "_hygie_login_code"
+# Set here when the login must ask for a code with the password (the form shows the field).
+ASKS_CODE = "_hygie_login_asks_code"
+# The authenticator whose code was checked with the password (hygie.accounts.stages).
+CODE_CHECKED = "_hygie_login_code_checked"
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -17,16 +28,106 @@ class AccountAdapter(DefaultAccountAdapter):
         # Accounts are created by the practice's administrator only.
         return False
 
-    def pre_authenticate(self, request: HttpRequest, **credentials: Any) -> None:
-        try:
-            super().pre_authenticate(request, **credentials)
-        except ValidationError:
-            # The account (or this address) is temporarily locked after repeated failures.
-            from hygie.accounts.models import User
+    def send_password_reset_mail(self, user: Any, email: str, context: dict[str, Any]) -> None:
+        from hygie.accounts.actions import password_reset_requested
+        from hygie.accounts.reset_urls import REQUEST_JOURNALED
 
-            user = User.objects.filter(username__iexact=credentials.get("username") or "").first()
-            journal.record(Ev.LOGIN_LOCKED, actor=user, target=user, outcome=Outcome.DENIED)
-            raise
+        super().send_password_reset_mail(user, email, context)
+        password_reset_requested(user=user)
+        if self.request is not None:
+            setattr(self.request, REQUEST_JOURNALED, True)
+
+    def get_login_stages(self) -> list[str]:
+        # allauth's second-factor stage, which skips a code already checked with the password.
+        return [
+            "hygie.accounts.stages.AuthenticateStage" if s == "allauth.mfa.stages.AuthenticateStage" else s
+            for s in super().get_login_stages()
+        ]
+
+    def authenticate(self, request: HttpRequest, **credentials: Any) -> Any:
+        """The password check, throttled per (login, address) pair (hygie.lib.loginthrottle).
+
+        Replaces allauth's lock of the login after N failures from anywhere. Beyond the
+        account-wide ceiling, a password alone is not answered: the password and a
+        second-factor code must come together (a signed-in user confirming their identity is
+        not asked, their session already passed both).
+        """
+        login = credentials.get("username") or ""
+        throttle = LoginThrottle(request, login)
+        user_model = self._user_model()
+        waiting = throttle.wait()
+        if waiting.seconds:
+            target = user_model.objects.filter(username__iexact=login).first() if login else None
+            journal.record(
+                Ev.LOGIN_LOCKED, target=target, outcome=Outcome.DENIED, actor_role="",
+                details={"scope": waiting.scope, "seconds": waiting.seconds},
+            )
+            minutes = -(-waiting.seconds // 60)
+            raise ValidationError(
+                ngettext(
+                    "Trop de tentatives de connexion échouées depuis cette adresse. Réessayez dans %(n)d minute.",
+                    "Trop de tentatives de connexion échouées depuis cette adresse. Réessayez dans %(n)d minutes.",
+                    minutes,
+                )
+                % {"n": minutes},
+                code="too_many_login_attempts",
+            )
+        signed_in = bool(getattr(getattr(request, "user", None), "is_authenticated", False))
+        needs_code = not signed_in and throttle.second_factor_required()
+        code = str(getattr(request, LOGIN_CODE, "") or "").strip()
+        if needs_code:
+            setattr(request, ASKS_CODE, True)
+            if not code:
+                raise ValidationError(
+                    _(
+                        "Après de nombreuses tentatives échouées sur ce compte, la connexion demande "
+                        "le mot de passe et le code du second facteur ensemble. Saisissez le code "
+                        "affiché par votre application d'authentification (ou un code de secours)."
+                    ),
+                    code="second_factor_needed",
+                )
+        user = authenticate(request, **credentials)
+        if user is not None and needs_code:
+            checked = _check_code(request, user, code)
+            if checked is None:
+                user = None
+            else:
+                setattr(request, CODE_CHECKED, checked)
+        if user is not None:
+            throttle.succeeded()
+            return user
+        if throttle.failed():
+            target = user_model.objects.filter(username__iexact=login).first() if login else None
+            journal.record(
+                Ev.LOGIN_LOCKED, target=target, outcome=Outcome.DENIED, actor_role="",
+                details={"scope": "account", "second_factor_required": True},
+            )
+        return None
+
+    def _user_model(self) -> Any:
+        from hygie.accounts.models import User
+
+        return User
+
+
+def _check_code(request: HttpRequest, user: Any, code: str) -> Any:
+    """The authenticator (TOTP or recovery codes) that accepts `code`, else None; a wrong code
+    is signalled (and journaled) like a wrong code at the second step."""
+    from allauth.mfa import signals
+    from allauth.mfa.models import Authenticator
+
+    main = None
+    for authenticator in Authenticator.objects.filter(user=user).exclude(type=Authenticator.Type.WEBAUTHN):
+        if main is None or authenticator.type == Authenticator.Type.TOTP:
+            main = authenticator
+        if code and authenticator.wrap().validate_code(code):
+            authenticator.user = user
+            return authenticator
+    if main is not None:
+        signals.authentication_failed.send(
+            sender=Authenticator, request=request, user=user, authenticator=main, reauthentication=False
+        )
+    return None
 
 
 class MFAAdapter(DefaultMFAAdapter):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -66,3 +67,42 @@ class ReplacementForm(forms.Form):
         if data.get("starts_at") and data.get("ends_at") and data["ends_at"] <= data["starts_at"]:
             raise forms.ValidationError(_("La fin du remplacement doit suivre son début."))
         return data
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's login form, with the second-factor code the throttle may ask with the password
+    (hygie.accounts.adapters.AccountAdapter.authenticate)."""
+
+    code = forms.CharField(
+        label=_("Code du second facteur"),
+        required=False,
+        max_length=64,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        from hygie.accounts.adapters import LOGIN_CODE
+
+        if self.request is not None:
+            setattr(self.request, LOGIN_CODE, self.cleaned_data.get("code", ""))
+        try:
+            return super().clean()
+        except forms.ValidationError as exc:
+            if self.asks_code and getattr(exc, "code", None) == "username_password_mismatch":
+                # Password or code: which one was wrong is never said.
+                raise forms.ValidationError(
+                    _("L'identifiant, le mot de passe ou le code est incorrect."), code="credentials_mismatch"
+                ) from None
+            raise
+
+    @property
+    def reset_by_email(self) -> bool:
+        from django.conf import settings
+
+        return bool(settings.PASSWORD_RESET_BY_EMAIL)
+
+    @property
+    def asks_code(self) -> bool:
+        from hygie.accounts.adapters import ASKS_CODE
+
+        return bool(getattr(self.request, ASKS_CODE, False))

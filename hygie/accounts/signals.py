@@ -99,3 +99,10 @@ def on_password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> 
     from hygie.accounts.actions import password_changed_by_owner
 
     password_changed_by_owner(user=user)
+
+
+@receiver(account_signals.password_reset)
+def on_password_reset(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    from hygie.accounts.actions import password_reset_by_email
+
+    password_reset_by_email(user=user)

@@ -21,6 +21,8 @@ class Ev(StrEnum):
     REAUTHENTICATED = "account:reauthenticated"
     PASSWORD_CHANGED = "account:password:changed"  # noqa: S105 (a tag, not a password)
     PASSWORD_SET_BY_ADMIN = "account:password:set"  # noqa: S105
+    PASSWORD_RESET_REQUESTED = "account:password:reset-requested"  # noqa: S105 (e-mail link asked)
+    PASSWORD_RESET = "account:password:reset"  # noqa: S105 (new password set through the e-mail link)
     MFA_ENROLLED = "account:mfa:enrolled"
     MFA_REMOVED = "account:mfa:removed"
     MFA_RESET = "account:mfa:reset"

@@ -23,6 +23,8 @@ LABELS = {
     Ev.REAUTHENTICATED: _("Identité confirmée à nouveau"),
     Ev.PASSWORD_CHANGED: _("Mot de passe changé"),
     Ev.PASSWORD_SET_BY_ADMIN: _("Mot de passe provisoire défini"),
+    Ev.PASSWORD_RESET_REQUESTED: _("Lien de réinitialisation du mot de passe demandé par e-mail"),
+    Ev.PASSWORD_RESET: _("Mot de passe réinitialisé par le lien reçu par e-mail"),
     Ev.MFA_ENROLLED: _("Second facteur enregistré"),
     Ev.MFA_REMOVED: _("Second facteur retiré"),
     Ev.MFA_RESET: _("Second facteur réinitialisé"),

@@ -38,7 +38,7 @@ from hygie.practices.models import Practice
 
 PRACTICE_NAME = "Maison de santé des Tilleuls (démo)"
 # Meets the CNIL rule (12+ characters, four classes); public by design, like the data.
-PASSWORD = "Demo-Hygie-2026!"  # noqa: S105
+PASSWORD = "Demo-Brume-Falaise-26!"  # noqa: S105 (demo only; no "Hygie": the rule refuses context words)
 SEED = 2026
 
 

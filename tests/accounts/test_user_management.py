@@ -3,10 +3,12 @@
 import pytest
 from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
 from hygie.access.policy import Role
+from hygie.accounts import actions
 from hygie.accounts.models import User
 from hygie.audit.events import Ev
 from hygie.audit.models import Event
@@ -159,6 +161,19 @@ def test_it_refuses_a_weak_initial_password(adam):
     assert r.status_code == 200
     assert r.context["form"].non_field_errors()
     assert not User.objects.filter(username="celine").exists()
+
+
+@pytest.mark.parametrize("weak", ["Password1234!", "Azerty123456!", "Aaaaaaaaaaa1!", "le la de un et ou si"])
+def test_the_provisional_password_follows_the_same_rule(adam, personas, weak):
+    # The four passwords of the security probe (issue 18, item 3), by the administrator's paths.
+    r = adam.post(_url("user_create"), {**NEW_USER, "password": weak})
+    assert r.status_code == 200 and not User.objects.filter(username="celine").exists()
+    errors = " ".join(r.context["form"].non_field_errors())
+    assert "phrase de passe" in errors
+    with pytest.raises(ValidationError):
+        actions.set_password_by_admin(actor=personas.adam, user=personas.bob, password=weak)
+    personas.bob.refresh_from_db()
+    assert not personas.bob.check_password(weak)
 
 
 def test_it_changes_a_role_and_ends_the_users_sessions(adam, personas):

@@ -105,7 +105,7 @@ def test_login_failure_wrong_second_factor_code(personas, client):
 
 
 def test_lock_out(personas, client, settings):
-    for _ in range(settings.LOGIN_FAILURES_PER_ACCOUNT):
+    for _ in range(settings.LOGIN_FAILURES_PER_PAIR):
         submit_password(client, "alice", "Pas-Le-Bon!Mot42")
     submit_password(client, "alice")
     event = _one(Ev.LOGIN_LOCKED)

@@ -88,6 +88,7 @@ def test_it_really_serves_the_login_page(tmp_path):
     keyfile.create(tmp_path / "keys.json")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYGIE_")}
     env.update(HYGIE_ENV="production", HYGIE_DATA_DIR=str(tmp_path / "var"), HYGIE_KEY_FILE=str(tmp_path / "keys.json"))
+    env["HYGIE_EMAIL_BACKEND"] = ""  # SMTP: production refuses a backend that delivers nothing
     port = _free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "hygie.cli", "serve", "--port", str(port)],

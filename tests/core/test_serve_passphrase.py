@@ -27,6 +27,7 @@ def _protected_practice(tmp_path):
     keyfile.write(path, replace(material, protection=keyfile.Protection.derive(PASSPHRASE, n=2**14)))
     env = {k: v for k, v in os.environ.items() if not k.startswith("HYGIE_")}
     env.update(HYGIE_ENV="production", HYGIE_DATA_DIR=str(tmp_path / "var"), HYGIE_KEY_FILE=str(path))
+    env["HYGIE_EMAIL_BACKEND"] = ""  # SMTP: production refuses a backend that delivers nothing
     return env
 
 

@@ -149,6 +149,7 @@ def test_no_canary_in_clear_anywhere(tmp_path, postgres_database):
         d.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HYGIE_", "XDG_"))}
     env.update(HOME=str(home), HYGIE_ENV="production", HYGIE_DATA_DIR=str(data), TMPDIR=str(data / "tmp"))
+    env["HYGIE_EMAIL_BACKEND"] = ""  # SMTP: production refuses a backend that delivers nothing
     if postgres_database:
         env["HYGIE_DATABASE_URL"] = postgres_database[0]
 
