@@ -238,7 +238,9 @@ LOGIN_MAX_DELAY_MINUTES = envint("HYGIE_LOGIN_MAX_DELAY_MINUTES", 15, minimum=1,
 LOGIN_FAILURES_PER_ACCOUNT = envint("HYGIE_LOGIN_ACCOUNT_FAILURES", 20, minimum=5, maximum=1000)
 ACCOUNT_FORMS = {"login": "hygie.accounts.forms.LoginForm"}
 ACCOUNT_RATE_LIMITS = {
-    "login": "30/m/ip",
+    # A flood ceiling only (every request to the login view counts, failed or not); failed
+    # logins per address are Hygie's rule above (30 in 10 min), which must trigger first.
+    "login": "60/m/ip",
     # The password step is throttled by Hygie (above); allauth's "login_failed" still guards the
     # second-factor step (wrong codes after a right password, per user and per address).
     "login_failed": "20/10m/ip,5/15m/key",

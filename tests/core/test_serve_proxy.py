@@ -33,8 +33,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from django.conf import settings
 
+from hygie.accounts import throttle
 from hygie.audit.events import Ev
 from hygie.lib import keyfile
 from tests.core.test_serve import ROOT, _free_port
@@ -283,10 +283,9 @@ def _journal_addresses(hygie: Hygie) -> list[str | None]:
 
 
 def _per_address_limit() -> int:
-    """The per-address part of allauth's login_failed limit (e.g. "20/10m/ip,5/15m/key")."""
-    found = re.search(r"(\d+)/[^,/]+/ip", settings.ACCOUNT_RATE_LIMITS["login_failed"])
-    assert found, settings.ACCOUNT_RATE_LIMITS["login_failed"]
-    return int(found.group(1))
+    """Failed logins one address may make, all logins together, before it has to wait
+    (hygie.lib.loginthrottle: the per-address rule against password spraying)."""
+    return throttle.policy().address_failures
 
 
 def test_it_serves_https_pages_through_the_proxy_without_a_loop_and_with_hsts(proxy):
