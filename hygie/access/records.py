@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q, QuerySet
@@ -43,6 +43,10 @@ class OutOfScope(Http404):
     def __init__(self, target: Any) -> None:
         super().__init__()
         self.target = target
+
+if TYPE_CHECKING:
+    from hygie.accounts.models import User
+    from hygie.patients.models import CareTeamMember
 
 
 def _active(user: Any) -> bool:
@@ -103,13 +107,13 @@ def patient_scope(user: Any) -> QuerySet[Patient]:
     return Patient.objects.filter(condition)
 
 
-def _care_team_patients(practitioners: list[int]) -> QuerySet:
+def _care_team_patients(practitioners: list[int]) -> QuerySet[CareTeamMember, Any]:
     from hygie.patients.models import CareTeamMember
 
     return CareTeamMember.objects.filter(practitioner_id__in=practitioners).values("patient_id")
 
 
-def _break_glass_patients(user: Any) -> QuerySet:
+def _break_glass_patients(user: Any) -> QuerySet[BreakGlassAccess, Any]:
     return BreakGlassAccess.objects.filter(user=user, expires_at__gt=timezone.now()).values("patient_id")
 
 
@@ -169,7 +173,10 @@ def restore_test_documents(limit: int) -> list[Document]:
     return list(Document.objects.select_related("patient").order_by("?")[:limit])
 
 
-def _child(user: Any, model: Any, public_id: Any, cap: Cap) -> Any:
+_Child = TypeVar("_Child", Consultation, Document)
+
+
+def _child(user: Any, model: type[_Child], public_id: Any, cap: Cap) -> _Child:
     obj = model.objects.select_related("patient").filter(public_id=_parse(public_id)).first()
     if obj is None:
         raise Http404
@@ -232,7 +239,7 @@ def get_appointment(user: Any, public_id: Any, cap: Cap = Cap.AGENDA_VIEW) -> Ap
     return appt
 
 
-def agenda_practitioners(user: Any) -> QuerySet:
+def agenda_practitioners(user: Any) -> QuerySet[User]:
     from hygie.accounts.models import User
 
     return User.objects.filter(pk__in=practitioner_scope(user))

@@ -49,6 +49,12 @@ class Target(models.Model):
         unplugged after each run."""
         return self.kind != TargetKind.DIRECTORY or not self.always_connected
 
+    @staticmethod
+    def offsite_q(prefix: str = "") -> models.Q:
+        """`offsite` as a query on targets (`prefix` "target__" for runs); kept next to it."""
+        remote = [kind for kind in TargetKind.values if kind != TargetKind.DIRECTORY]
+        return models.Q(**{f"{prefix}kind__in": remote}) | models.Q(**{f"{prefix}always_connected": False})
+
 
 class RunKind(models.TextChoices):
     BACKUP = "backup", _("Sauvegarde")

@@ -99,6 +99,15 @@ def target_location(target: Target) -> Location:
     return Location(str(target.public_id), store, f"« {target.name} » ({store.label})", target.offsite, target)
 
 
+@dataclass(frozen=True)
+class Unusable:
+    """A target that could not be opened (its secret cannot be read, its configuration is
+    wrong): the French reason."""
+
+    target: Target
+    message: str
+
+
 def enabled_targets() -> list[Target]:
     return list(Target.objects.filter(enabled=True).order_by("name"))
 
@@ -111,12 +120,19 @@ def record(action: Ev, outcome: Outcome = Outcome.SUCCESS, **details: object) ->
         journal.record(action, actor_role=CLI_ROLE, outcome=outcome, details=details)
 
 
-def start_run(kind: str, location: Location | None = None, *, queued: Run | None = None) -> Run:
+def start_run(
+    kind: str, location: Location | None = None, *, queued: Run | None = None, target: Target | None = None
+) -> Run:
+    """A RUNNING row linked to its destination: `location`, or only `target` when that
+    destination could not even be opened. A QUEUED row (asked for from the page or the CLI) is
+    taken over: it becomes the run to that destination."""
+    if location is not None:
+        target = location.target
     fields = {
         "kind": kind,
-        "target": location.target if location else None,
-        "location": location.label[:300] if location else "",
-        "offsite": location.offsite if location else False,
+        "target": target,
+        "location": (location.label if location else target.name if target else "")[:300],
+        "offsite": location.offsite if location else target.offsite if target else False,
         "status": RunStatus.RUNNING,
         "started_at": timezone.now(),
     }
@@ -444,8 +460,9 @@ def write_to(loc: Location, prepared: Prepared, progress: RunProgress) -> Writte
 
 
 def backup_one(loc: Location, prepared: Prepared, *, run: Run | None = None, cli: Progress = _no_progress) -> Written:
-    """Back up to one destination; its Run row and journal event, success or failure."""
-    run = run or start_run(RunKind.BACKUP, loc)
+    """Back up to one destination; its Run row (a queued one taken over, else a new one) and
+    journal event, success or failure."""
+    run = start_run(RunKind.BACKUP, loc, queued=run)
     progress = RunProgress(run, cli)
     where = {"target": str(loc.target.public_id) if loc.target else "", "location": loc.label}
     try:
@@ -487,7 +504,7 @@ def run(
     destination succeeds or fails on its own; BackupError at the end if any failed, naming
     them."""
     if directory is not None:
-        locations: list[Location | BackupError] = [directory_location(directory)]
+        locations: list[Location | Unusable] = [directory_location(directory)]
     else:
         chosen = enabled_targets() if targets is None else targets
         if not chosen:
@@ -500,15 +517,21 @@ def run(
             try:
                 locations.append(target_location(target))
             except BackupError as exc:
-                locations.append(exc)
+                locations.append(Unusable(target, str(exc)))
     done: list[Written] = []
     errors: list[str] = []
     try:
         with prepared_backup() as prepared:
             for loc in locations:
-                if isinstance(loc, BackupError):
-                    errors.append(str(loc))
-                    record(Ev.BACKUP_FAILED, Outcome.FAILURE, error=str(loc)[:300])
+                if isinstance(loc, Unusable):
+                    errors.append(loc.message)
+                    # Its own failed run, so that the pages show which destination failed (and
+                    # a run asked for from the page does not stay « demandée » for ever).
+                    finish_run(start_run(RunKind.BACKUP, queued=queued, target=loc.target), loc.message)
+                    queued = None
+                    record(
+                        Ev.BACKUP_FAILED, Outcome.FAILURE, target=str(loc.target.public_id), error=loc.message[:300]
+                    )
                     continue
                 try:
                     done.append(backup_one(loc, prepared, run=queued, cli=cli))

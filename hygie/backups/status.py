@@ -1,7 +1,10 @@
 """Are backups up to date? Three questions for the dashboard and the backups page:
 
 - the last successful backup (to any destination, or a one-off `hygie backup run --to`);
-- the last successful copy out of reach of this machine (SFTP, S3, an unplugged disk);
+- the last successful copy out of reach of this machine (SFTP, S3, an unplugged disk): a run
+  to a destination that was off-site when it ran and still is (a disk now marked as staying
+  plugged in holds no off-site copy, whatever it held before). A run whose destination was
+  removed since keeps what it was: its files stay there;
 - the last successful restore test.
 
 Each is late when older than its threshold (HYGIE_BACKUP_LATE_HOURS, HYGIE_OFFSITE_LATE_HOURS,
@@ -19,7 +22,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from hygie.backups.models import Run, RunKind, RunStatus
+from hygie.backups.models import Run, RunKind, RunStatus, Target
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,8 @@ def summary(now: datetime | None = None) -> list[Item]:
     return [
         _item("backup", _("Dernière sauvegarde"), backups, timedelta(hours=settings.BACKUP_LATE_HOURS), now),
         _item(
-            "offsite", _("Dernière copie hors site"), backups.filter(offsite=True),
+            "offsite", _("Dernière copie hors site"),
+            backups.filter(Q(offsite=True) & (Q(target__isnull=True) | Target.offsite_q("target__"))),
             timedelta(hours=settings.OFFSITE_LATE_HOURS), now,
         ),
         _item(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models
 
@@ -201,7 +201,10 @@ class EncryptedDecimalField(Encrypted, models.DecimalField):
 
 # --- Models and querysets ----------------------------------------------------------------
 
-class EncryptedQuerySet(models.QuerySet):
+_M = TypeVar("_M", bound=models.Model)
+
+
+class EncryptedQuerySet(models.QuerySet[_M]):
     """Unwraps the data keys of a page of rows in one query when the rows are fetched."""
 
     def _fetch_all(self) -> None:

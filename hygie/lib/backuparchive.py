@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 from pyrage import x25519
 
@@ -158,7 +158,7 @@ def file_sha256(path: Path) -> tuple[int, str]:
     return size, sha.hexdigest()
 
 
-def manifest_bytes(kind: str, members: list[dict], meta: dict) -> bytes:
+def manifest_bytes(kind: str, members: list[dict[str, Any]], meta: dict[str, Any]) -> bytes:
     doc = {"format": FORMAT, "version": VERSION, "kind": kind, **meta, "members": members}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
@@ -190,9 +190,20 @@ def _fileno(stream: object) -> int | None:
         return None
 
 
-def _agestream(*args: str, **kwargs: object) -> subprocess.Popen:
+def _agestream(
+    *args: str,
+    stdin: int,
+    stdout: int,
+    env: dict[str, str] | None = None,
+    pass_fds: tuple[int, ...] = (),
+) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
-        [sys.executable, "-m", "hygie.lib.agestream", *args], stderr=subprocess.PIPE, **kwargs
+        [sys.executable, "-m", "hygie.lib.agestream", *args],
+        stdin=stdin,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env=env,
+        pass_fds=pass_fds,
     )
     for stream in (proc.stdin, proc.stdout):
         if stream is not None:
@@ -209,7 +220,7 @@ def _widen(fd: int) -> None:
             fcntl.fcntl(fd, setpipe, _CHUNK)
 
 
-def _child_error(proc: subprocess.Popen, stderr: bytes) -> BaseException | None:
+def _child_error(proc: subprocess.Popen[bytes], stderr: bytes) -> BaseException | None:
     if proc.returncode == 0:
         return None
     line = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
@@ -222,7 +233,7 @@ def _child_error(proc: subprocess.Popen, stderr: bytes) -> BaseException | None:
 
 
 def _pump(
-    source: BinaryIO, sink: BinaryIO, errors: list[BaseException], on_error: Callable[[], None]
+    source: IO[bytes], sink: IO[bytes], errors: list[BaseException], on_error: Callable[[], None]
 ) -> threading.Thread:
     """Copy source to sink in a thread (OS reads and writes release the GIL)."""
 
@@ -265,10 +276,10 @@ def _encrypting(sink: BinaryIO, recipients: list[str]) -> Iterator[BinaryIO]:
     if direct is None:
         assert proc.stdout is not None
         pump = _pump(proc.stdout, sink, pump_errors, proc.kill)
-    pipe = io.BufferedWriter(proc.stdin, buffer_size=_CHUNK)  # type: ignore[arg-type]
+    pipe = io.BufferedWriter(proc.stdin, buffer_size=_CHUNK)
     finished = False
     try:
-        yield pipe  # type: ignore[misc]
+        yield pipe
         pipe.close()
         finished = True
     except BrokenPipeError:
@@ -319,7 +330,7 @@ def _add(tar: tarfile.TarFile, name: str, fh: BinaryIO, size: int, progress: Pro
     info.mode = 0o600
     info.mtime = int(datetime.now(UTC).timestamp())
     reader = _HashingReader(fh, progress)
-    tar.addfile(info, reader)  # type: ignore[arg-type]
+    tar.addfile(info, reader)
     if reader.size != size:
         raise ArchiveError(f"Le fichier {name} a changé pendant la sauvegarde.")
     return reader.sha.hexdigest()
@@ -327,7 +338,9 @@ def _add(tar: tarfile.TarFile, name: str, fh: BinaryIO, size: int, progress: Pro
 
 def _tar(sink: BinaryIO) -> tarfile.TarFile:
     tar = tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT, bufsize=_CHUNK)
-    tar.copybufsize = _CHUNK  # member data copied 1 MiB at a time (default: 16 KiB)
+    # Member data copied 1 MiB at a time (default: 16 KiB). A TarFile attribute since Python
+    # 3.8 that typeshed does not declare.
+    tar.copybufsize = _CHUNK  # type: ignore[attr-defined]
     return tar
 
 
@@ -350,7 +363,7 @@ def _prefetched(members: Iterable[Member]) -> Iterator[tuple[Member, bytes | Non
     memory bound. Document blobs are at most the upload limit (50 MB by default)."""
     from concurrent.futures import Future, ThreadPoolExecutor
 
-    pending: collections.deque[tuple[Member, int, Future]] = collections.deque()
+    pending: collections.deque[tuple[Member, int, Future[bytes | None]]] = collections.deque()
     queued = 0
     with ThreadPoolExecutor(_READERS, thread_name_prefix="backup-read") as pool:
         for member in members:
@@ -380,7 +393,7 @@ def write_pack(
     *,
     recipients: list[str],
     signing_key: bytes,
-    meta: dict,
+    meta: dict[str, Any],
     progress: Progress = _no_progress,
     between_members: Callable[[], None] = lambda: None,
 ) -> PackWritten:
@@ -407,7 +420,7 @@ def write_snapshot(
     *,
     recipients: list[str],
     signing_key: bytes,
-    meta: dict,
+    meta: dict[str, Any],
     progress: Progress = _no_progress,
     between_members: Callable[[], None] = lambda: None,
 ) -> bytes:
@@ -433,7 +446,7 @@ def write_snapshot(
 
 @dataclass
 class Checked:
-    manifest: dict
+    manifest: dict[str, Any]
     manifest_raw: bytes
     signature: bytes
     # name -> (size, sha256) of every member read
@@ -529,7 +542,7 @@ class _TarStream:
 
 
 @contextlib.contextmanager
-def _decrypting(source: BinaryIO, identity: str) -> Iterator[tuple[subprocess.Popen, list[BaseException]]]:
+def _decrypting(source: BinaryIO, identity: str) -> Iterator[tuple[subprocess.Popen[bytes], list[BaseException]]]:
     """A child process decrypting `source` (see hygie.lib.agestream); read its stdout."""
     _identity(identity)  # a malformed identity is refused here, in French
     direct = _fileno(source)
@@ -551,7 +564,7 @@ def _decrypting(source: BinaryIO, identity: str) -> Iterator[tuple[subprocess.Po
     pump = None
     if direct is None:
         assert proc.stdin is not None
-        pump = _pump(source, io.BufferedWriter(proc.stdin, buffer_size=_CHUNK), errors, proc.kill)  # type: ignore[arg-type]
+        pump = _pump(source, io.BufferedWriter(proc.stdin, buffer_size=_CHUNK), errors, proc.kill)
     try:
         yield proc, errors
     finally:
@@ -566,7 +579,8 @@ def _decrypted_tar(source: BinaryIO, identity: str, label: str, *, partial: bool
     tar_errors: list[BaseException] = []
     with _decrypting(source, identity) as (proc, errors):
         assert proc.stdout is not None and proc.stderr is not None
-        pipe = io.BufferedReader(proc.stdout, buffer_size=_CHUNK)  # type: ignore[arg-type]
+        # Popen's pipes are buffered readers (bufsize -1); typeshed says only IO[bytes].
+        pipe = io.BufferedReader(cast(io.BufferedReader, proc.stdout), buffer_size=_CHUNK)
         try:
             yield _TarStream(pipe)
             if not partial:
@@ -674,10 +688,12 @@ def _copy(
     return size, sha.hexdigest()
 
 
-def _parse(label: str, raw: bytes) -> dict:
+def _parse(label: str, raw: bytes) -> dict[str, Any]:
     try:
         manifest = json.loads(raw)
-        if manifest.get("format") != FORMAT or not isinstance(manifest.get("members"), list):
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise ValueError
+        if not isinstance(manifest.get("members"), list):
             raise ValueError
         for m in manifest["members"]:
             int(m["size"]), str(m["sha256"]), str(m["name"])
@@ -686,7 +702,7 @@ def _parse(label: str, raw: bytes) -> dict:
         raise ArchiveError(f"Sauvegarde {label} : manifeste illisible.") from None
 
 
-def read_manifest(source: BinaryIO, identity: str, *, label: str) -> tuple[dict, bytes, bytes]:
+def read_manifest(source: BinaryIO, identity: str, *, label: str) -> tuple[dict[str, Any], bytes, bytes]:
     """(manifest, raw, signature) of a snapshot, decrypting only its first members."""
     raw = b""
     signature = b""

@@ -34,7 +34,7 @@ LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"
 
 # json's own escaper (C-accelerated): identical output to json.dumps(..., ensure_ascii=False).
-_quote = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_quote = json.encoder.encode_basestring
 _sha256 = hashlib.sha256
 
 # Keys in sorted order; `details` is embedded as canonical JSON, the rest are scalars.
@@ -86,7 +86,7 @@ class DetailsCanon:
         return canon
 
 
-def event_payload(seq: int, row: tuple, details: DetailsCanon) -> bytes:
+def event_payload(seq: int, row: tuple[Any, ...], details: DetailsCanon) -> bytes:
     """Canonical bytes of one event from its database row (the columns of hygie.audit.chain)."""
     at, actor, role, action, outcome, ttype, tid, patient, ip, rid, channel, reason, det = row
     return canonical_event(
@@ -189,7 +189,7 @@ class WalkResult:
 
 
 def walk(
-    rows: Iterable[tuple],
+    rows: Iterable[tuple[Any, ...]],
     *,
     start_seq: int = 0,
     start_hash: bytes = GENESIS,

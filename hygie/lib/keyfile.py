@@ -27,6 +27,7 @@ import stat
 import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from hygie.lib import crypto
 
@@ -92,7 +93,7 @@ class Protection:
         n = SCRYPT_N if n is None else n
         return cls(crypto.scrypt_key(passphrase, salt, n=n, r=r, p=p), salt, n, r, p)
 
-    def params(self) -> dict:
+    def params(self) -> dict[str, Any]:
         return {"name": "scrypt", "salt": self.salt.hex(), "n": self.n, "r": self.r, "p": self.p}
 
 
@@ -133,7 +134,7 @@ def default_key_file() -> Path:
     return base / "hygie" / "keys.json"
 
 
-def _secret_part(material: KeyMaterial) -> dict:
+def _secret_part(material: KeyMaterial) -> dict[str, Any]:
     return {
         "fingerprint_key": material.fingerprint_key.hex(),
         "data_root_key": material.data_root_key.hex(),
@@ -141,13 +142,13 @@ def _secret_part(material: KeyMaterial) -> dict:
     }
 
 
-def _seal_ad(doc: dict) -> bytes:
+def _seal_ad(doc: dict[str, Any]) -> bytes:
     """Everything readable in a protected file is authenticated with the sealed part."""
     clear = {k: v for k, v in doc.items() if k != "sealed"}
     return _SEAL_AD + json.dumps(clear, sort_keys=True, separators=(",", ":")).encode()
 
 
-def _to_doc(material: KeyMaterial) -> dict:
+def _to_doc(material: KeyMaterial) -> dict[str, Any]:
     if material.protection is None:
         return {
             "version": FORMAT_VERSION,
@@ -167,7 +168,7 @@ def _to_doc(material: KeyMaterial) -> dict:
     return doc
 
 
-def _header(doc: dict) -> Header:
+def _header(doc: dict[str, Any]) -> Header:
     if doc["version"] == PROTECTED_VERSION:
         kek_ids = tuple(str(k) for k in doc["kek_ids"])
     else:
@@ -180,7 +181,7 @@ def _header(doc: dict) -> Header:
     )
 
 
-def _kdf_params(doc: dict) -> tuple[bytes, int, int, int]:
+def _kdf_params(doc: dict[str, Any]) -> tuple[bytes, int, int, int]:
     kdf = doc["kdf"]
     salt, n, r, p = bytes.fromhex(kdf["salt"]), int(kdf["n"]), int(kdf["r"]), int(kdf["p"])
     low, high = _SCRYPT_N_RANGE
@@ -192,8 +193,8 @@ def _kdf_params(doc: dict) -> tuple[bytes, int, int, int]:
 
 
 def _open_sealed(
-    doc: dict, path: Path, passphrase: str | None, protection: Protection | None
-) -> tuple[dict, Protection]:
+    doc: dict[str, Any], path: Path, passphrase: str | None, protection: Protection | None
+) -> tuple[dict[str, Any], Protection]:
     """The sealed part of a protected file, and the protection that opened it."""
     header = _header(doc)
     salt, n, r, p = _kdf_params(doc)
@@ -214,7 +215,9 @@ def _open_sealed(
     return json.loads(plaintext), protection
 
 
-def _from_doc(doc: dict, secret: dict | None = None, protection: Protection | None = None) -> KeyMaterial:
+def _from_doc(
+    doc: dict[str, Any], secret: dict[str, Any] | None = None, protection: Protection | None = None
+) -> KeyMaterial:
     """Key material from a plain document, or from a protected one and its opened sealed part."""
     if secret is not None:
         doc = {**doc, **secret}
@@ -248,7 +251,7 @@ def _upgraded(material: KeyMaterial) -> KeyMaterial:
     )
 
 
-def _read_doc(path: Path) -> dict:
+def _read_doc(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -259,10 +262,11 @@ def _read_doc(path: Path) -> dict:
         raise KeyFileError(f"Fichier de clés illisible : {path} ({exc.strerror}).") from None
     try:
         doc = json.loads(raw)
-        version = doc.get("version")
-    except (ValueError, AttributeError):
+    except ValueError:
         raise KeyFileError(f"Fichier de clés endommagé : {path}.") from None
-    if version not in _KNOWN_VERSIONS:
+    if not isinstance(doc, dict):
+        raise KeyFileError(f"Fichier de clés endommagé : {path}.")
+    if doc.get("version") not in _KNOWN_VERSIONS:
         raise KeyFileError(f"Version du fichier de clés non reconnue : {path}.")
     return doc
 

@@ -32,7 +32,7 @@ def distinct_bursts(
     largest number of distinct values seen in one window."""
     flagged: set[int] = set()
     current: deque[tuple[datetime, int, Hashable]] = deque()
-    counts: Counter = Counter()
+    counts: Counter[Hashable] = Counter()
     peak = 0
     for at, event_id, value in events:
         current.append((at, event_id, value))
@@ -51,7 +51,7 @@ def distinct_bursts(
 def hourly_distinct_median(events: Iterable[tuple[datetime, Hashable]]) -> float:
     """Median, over the clock hours with any activity, of the distinct values seen in the hour.
     0 when there was no activity at all."""
-    per_hour: dict[datetime, set] = {}
+    per_hour: dict[datetime, set[Hashable]] = {}
     for at, value in events:
         per_hour.setdefault(at.replace(minute=0, second=0, microsecond=0), set()).add(value)
     sizes = sorted(len(v) for v in per_hour.values())
