@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "hygie.billing",
     "hygie.audit",
     "hygie.backups",
+    "hygie.checklist",  # the practice's security checklist (docs/checklist.md)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",
@@ -111,6 +112,8 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "hygie.accounts.middleware.SessionGuardMiddleware",
     "hygie.accounts.middleware.RequireSecondFactorMiddleware",
+    # A download that wrote no journal event turns the checklist's "exports journaled" item red.
+    "hygie.checklist.middleware.ExportWatchMiddleware",
 ]
 
 ROOT_URLCONF = "hygie.urls"
