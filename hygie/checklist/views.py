@@ -24,7 +24,7 @@ from hygie.practices.models import Practice
 from hygie.web.forms import show_refusal
 
 
-def _page(request: HttpRequest, *, training_form: TrainingForm | None = None, status: int = 200) -> HttpResponse:
+def _page(request: HttpRequest, *, training_form: TrainingForm | None = None) -> HttpResponse:
     state = board.evaluate()
     can_edit = records.can(request.user, Cap.CHECKLIST_EDIT)
     if can_edit and training_form is None:
@@ -40,7 +40,6 @@ def _page(request: HttpRequest, *, training_form: TrainingForm | None = None, st
             "trainings": Training.objects.select_related("person").order_by("-followed_on", "-id")[:30],
             "training_form": training_form,
         },
-        status=status,
     )
 
 
@@ -75,11 +74,9 @@ def declare(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Déclaration enregistrée : « %(label)s ».") % {"label": item.label})
                 return redirect(f"{_checklist_url()}#item-{item.id}")
-        status = 400
     else:
         form = DeclarationForm(initial={"declared_on": timezone.localdate(), "answer": "ok"})
-        status = 200
-    return render(request, "checklist/declare.html", {"item": item, "form": form, "history": history}, status=status)
+    return render(request, "checklist/declare.html", {"item": item, "form": form, "history": history})
 
 
 def _checklist_url() -> str:
@@ -117,7 +114,7 @@ def training_add(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, _("Formation enregistrée."))
             return redirect(f"{_checklist_url()}#formations")
-    return _page(request, training_form=form, status=400)
+    return _page(request, training_form=form)
 
 
 @login_required

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Final
 
-from hygie.lib.text import fold
+from hygie.lib.text import compact
 
 OK: Final = "ok"
 TODO: Final = "todo"
@@ -80,7 +80,7 @@ def is_named_account(username: str, first_name: str, last_name: str) -> bool:
     """A person's account: a first and last name, and a login that is not a post or a place."""
     if not first_name.strip() or not last_name.strip():
         return False
-    login = fold(username).replace("-", "").replace("_", "").replace(".", "")
+    login = compact(username).replace("_", "")
     stripped = login.rstrip("0123456789")
     return login not in GENERIC_USERNAMES and stripped not in GENERIC_USERNAMES
 
