@@ -25,8 +25,9 @@ from hygie.checklist import catalogue
 from hygie.checklist.board import Board
 from hygie.lib.selfcheck import OK, TODO
 
-TICK = {OK: "[X]", TODO: "[  ]"}
-UNKNOWN_MARK = "[ ? ]"
+# Words rather than box glyphs: readable from across the room, and by pdftotext.
+TICK = {OK: "FAIT", TODO: "À FAIRE"}
+UNKNOWN_MARK = "À VÉRIFIER"
 
 FIRST_STEPS = [
     "Isoler immédiatement le poste compromis (débrancher le câble réseau, couper le Wi-Fi).",
@@ -70,7 +71,7 @@ def poster_pdf(board: Board, *, practice_name: str, today: date,
     story: list = [p(_("Check-list de sécurité du cabinet"), styles["Title"])]
     if practice_name:
         story.append(p(practice_name, styles["Heading3"]))
-    story.append(p(_("État au %(date)s — score %(score)s/100. [X] fait, [  ] à faire, [ ? ] non vérifié.") % {
+    story.append(p(_("État au %(date)s — score %(score)s/100. « À VÉRIFIER » : personne ne l'a encore vérifié.") % {
         "date": today.strftime("%d/%m/%Y"), "score": board.score}, small))
     for sec in catalogue.SECTIONS:
         items = [item for item in catalogue.POSTER if item.section == sec]
@@ -82,7 +83,7 @@ def poster_pdf(board: Board, *, practice_name: str, today: date,
             row = by_id[item.id]
             mark = TICK.get(row.status, UNKNOWN_MARK)
             data.append([p(mark), p(str(item.label))])
-        table = Table(data, colWidths=[14 * mm, 164 * mm])
+        table = Table(data, colWidths=[24 * mm, 154 * mm])
         table.setStyle(TableStyle([
             ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.HexColor("#d8dee8")),
             ("VALIGN", (0, 0), (-1, -1), "TOP"),
