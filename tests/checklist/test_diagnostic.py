@@ -85,13 +85,21 @@ def program(tmp_path):
         proc.wait()
 
 
+def _wait_for_exec(pid: int, program: str) -> None:
+    """Popen returns once forked: wait until the child runs `program` (its /proc cmdline)."""
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    while not cmdline.read_bytes().startswith(program.encode()):
+        os.sched_yield()
+
+
 def test_it_sees_a_remote_assistance_tool_running(tmp_path, program):
     host = hostprobe.Host()
     assert hostprobe.remote_assistance(host).status == OK
     anydesk = tmp_path / "anydesk"
     anydesk.write_bytes(Path("/bin/sleep").read_bytes())
     anydesk.chmod(0o755)
-    program([str(anydesk), "30"])
+    proc = program([str(anydesk), "30"])
+    _wait_for_exec(proc.pid, str(anydesk))
     finding = hostprobe.remote_assistance(host)
     assert finding.status == TODO and "AnyDesk" in finding.detail
 
