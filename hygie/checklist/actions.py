@@ -7,7 +7,7 @@ proof came with it.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from django.db import transaction
@@ -157,7 +157,3 @@ def flag_unjournaled_export(*, actor: Any, view: str) -> None:
     """A page sent a file without writing any journal event (hygie.checklist.middleware): the
     "exports journaled" item turns to "to do" and says which page."""
     journal.record(Ev.EXPORT_UNJOURNALED, actor=actor, details={"view": view[:80]})
-
-
-def score_window_start(today: date) -> date:
-    return today - timedelta(days=30)

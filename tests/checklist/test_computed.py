@@ -136,9 +136,24 @@ def test_it_catches_a_download_that_wrote_no_journal_event(personas):
     assert flagged.details == {"view": "/telecharger/"}
 
 
-def test_every_real_export_of_hygie_is_journaled(personas, login):
-    # The poster, through the whole middleware stack: no flag.
-    login(personas.regine).get("/securite/affiche.pdf")
+def test_every_real_export_of_hygie_is_journaled(personas, login, client):
+    # Through the whole middleware stack: the poster, a patient document, the access report PDF.
+    import io
+
+    from django.urls import reverse
+
+    from hygie.patients import actions as patient_actions
+
+    assert login(personas.regine).get(reverse("checklist_poster")).status_code == 200
+    document = patient_actions.upload_document(
+        actor=personas.alice, patient=personas.alice_patient, title="CR", kind="compte_rendu",
+        fileobj=io.BytesIO(b"%PDF-1.4\n%%EOF\n"),
+    )
+    client.force_login(personas.alice, backend="hygie.accounts.backends.HygieBackend")
+    download = client.get(reverse("document_download", kwargs={"public_id": document.public_id}))
+    assert download.status_code == 200 and download["Content-Disposition"].startswith("attachment")
+    report = client.get(reverse("patient_access_report_pdf", kwargs={"public_id": personas.alice_patient.public_id}))
+    assert report.status_code == 200
     assert not Event.objects.filter(action=Ev.EXPORT_UNJOURNALED).exists()
 
 
