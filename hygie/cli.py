@@ -29,6 +29,11 @@ Utilisation : hygie COMMANDE [options]
                         phrase de passe (serve --unlock pour déverrouiller au démarrage).
   backup run --to DOSSIER | verify CHEMIN | restore CHEMIN --to REPERTOIRE
                         Sauvegardes chiffrées (format age) : sauvegarder, vérifier, restaurer.
+  checklist [--json]    Check-list de sécurité du cabinet : score, points faits et à faire.
+  diagnostic [--json] [--record]
+                        Diagnostic de sécurité de cette machine (chiffrement du disque, mises à
+                        jour, pare-feu…) ; sur chaque poste, sans base de données. --record, sur
+                        le serveur : le résultat alimente la check-list.
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
@@ -44,6 +49,8 @@ COMMANDS = {
     "audit": "audit",
     "keys": "keys",
     "backup": "backup",
+    "checklist": "checklist",
+    "diagnostic": "diagnostic",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 # Django commands that would change an account behind the approvals (hygie.approvals): a password
@@ -86,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     from hygie.lib.keyfile import KeyFileError
 
     try:
+        if argv[:1] == ["diagnostic"] and "--record" not in argv and not ({"-h", "--help"} & set(argv)):
+            # On a workstation: no Django, no database, no key file needed.
+            from hygie.lib import hostprobe
+
+            return hostprobe.main(argv[1:])
         routed = _route(argv)
         if routed is None:
             sys.stdout.write(HELP)

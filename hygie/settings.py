@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "hygie.audit",
     "hygie.backups",
     "hygie.approvals",  # approval of anything that opens a titulaire's medical data
+    "hygie.checklist",  # the practice's security checklist (docs/checklist.md)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",
@@ -117,6 +118,8 @@ MIDDLEWARE = [
     "hygie.accounts.middleware.RequireSecondFactorMiddleware",
     # Journals 404s on existing patients outside the user's scope (probing), after the rollback.
     "hygie.web.middleware.OutOfScopeJournalMiddleware",
+    # A download that wrote no journal event turns the checklist's "exports journaled" item red.
+    "hygie.checklist.middleware.ExportWatchMiddleware",
 ]
 
 ROOT_URLCONF = "hygie.urls"

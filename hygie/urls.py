@@ -14,6 +14,7 @@ urlpatterns = [
     path("approbations/", include("hygie.approvals.urls")),
     # Password reset by e-mail: closed unless HYGIE_PASSWORD_RESET_BY_EMAIL (before allauth's).
     path("auth/", include("hygie.accounts.reset_urls")),
+    path("securite/", include("hygie.checklist.urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

@@ -22,6 +22,7 @@ from hygie.accounts import actions as accounts_actions
 from hygie.approvals.models import GrantRequest
 from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
+from hygie.checklist import actions as checklist_actions
 from hygie.patients import actions as patient_actions
 from tests.architecture.test_permission_docs import _doc_matrix
 from tests.factories import Personas, make_appointment, make_care_sheet, make_consultation
@@ -102,10 +103,15 @@ PAGES = [
     Page("grant_list", None, Cap.GRANTS_DECIDE),
     Page("grant_detail", "grant", Cap.GRANTS_DECIDE, cap_first=True),
     Page("grant_decide", "grant", Cap.GRANTS_DECIDE, "POST", cap_first=True),
+    Page("checklist", None, Cap.CHECKLIST_VIEW),
+    Page("checklist_poster", None, Cap.CHECKLIST_VIEW),
+    Page("checklist_declare", None, Cap.CHECKLIST_EDIT),
+    Page("checklist_training", None, Cap.CHECKLIST_EDIT, "POST"),
+    Page("checklist_proof", "checklist_proof", Cap.CHECKLIST_EDIT),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
-NOT_PATIENT_DATA = {None, "user", "alert", "backup_target"}
+NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof"}
 
 # Pages about the signed-in user only, open to every role, holding no patient data.
 EVERY_SIGNED_IN_USER = {
@@ -163,6 +169,7 @@ def _objects(p: Personas, owner: str) -> dict:
         "alert": _alert(),
         "backup_target": _backup_target(),
         "grant": _grant(p, practitioner),
+        "checklist_proof": _checklist_proof(personas=p),
     }
 
 
@@ -181,6 +188,12 @@ def _grant(p: Personas, titulaire) -> GrantRequest:
 def _backup_target() -> Target:
     # A directory that does not exist: testing it fails quickly, and nothing is written.
     return Target.objects.create(name="Disque USB", kind=TargetKind.DIRECTORY, config={"path": "/nonexistent/hygie"})
+
+
+def _checklist_proof(personas: Personas):
+    return checklist_actions.declare(
+        actor=personas.regine, item_id="wifi", answer="ok", declared_on=timezone.localdate(), proof=PDF
+    )
 
 
 def _url(page: Page, objects: dict) -> str:

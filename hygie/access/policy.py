@@ -58,6 +58,9 @@ class Cap(StrEnum):
     # Approve or refuse a request that would open a titulaire's medical data (hygie.approvals):
     # the titulaire concerned, or the referent after a delay. Which requests: hygie.access.records.
     GRANTS_DECIDE = "grants:decide"
+    # The security checklist: everyone reads it; the administrator and the referent declare.
+    CHECKLIST_VIEW = "checklist:view"
+    CHECKLIST_EDIT = "checklist:edit"
 
 
 _PRACTITIONER = frozenset(
@@ -78,10 +81,17 @@ _PRACTITIONER = frozenset(
 
 ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
     Role.TITULAIRE: _PRACTITIONER
-    | {Cap.PATIENT_IMPORT, Cap.PATIENT_ERASE, Cap.CARE_TEAM_EDIT, Cap.BREAK_GLASS, Cap.GRANTS_DECIDE},
+    | {
+        Cap.PATIENT_IMPORT,
+        Cap.PATIENT_ERASE,
+        Cap.CARE_TEAM_EDIT,
+        Cap.BREAK_GLASS,
+        Cap.GRANTS_DECIDE,
+        Cap.CHECKLIST_VIEW,
+    },
     # A locum works on the replaced practitioner's patients, during the replacement only
     # (the scope says when); erasing records or reshaping care teams stays with the titulaire.
-    Role.REMPLACANT: _PRACTITIONER,
+    Role.REMPLACANT: _PRACTITIONER | {Cap.CHECKLIST_VIEW},
     Role.SECRETAIRE: frozenset(
         {
             Cap.PATIENT_LIST,
@@ -90,11 +100,30 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.PATIENT_CREATE,
             Cap.AGENDA_VIEW,
             Cap.AGENDA_EDIT,
+            Cap.CHECKLIST_VIEW,
         }
     ),
-    Role.FACTURATION: frozenset({Cap.BILLING_VIEW, Cap.BILLING_EDIT}),
-    Role.REFERENT: frozenset({Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE, Cap.GRANTS_DECIDE, Cap.BREAK_GLASS_REVIEW}),
-    Role.ADMIN: frozenset({Cap.USERS_MANAGE, Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE, Cap.BACKUPS_MANAGE}),
+    Role.FACTURATION: frozenset({Cap.BILLING_VIEW, Cap.BILLING_EDIT, Cap.CHECKLIST_VIEW}),
+    Role.REFERENT: frozenset(
+        {
+            Cap.JOURNAL_VIEW,
+            Cap.KEYS_MANAGE,
+            Cap.GRANTS_DECIDE,
+            Cap.BREAK_GLASS_REVIEW,
+            Cap.CHECKLIST_VIEW,
+            Cap.CHECKLIST_EDIT,
+        }
+    ),
+    Role.ADMIN: frozenset(
+        {
+            Cap.USERS_MANAGE,
+            Cap.JOURNAL_VIEW,
+            Cap.KEYS_MANAGE,
+            Cap.BACKUPS_MANAGE,
+            Cap.CHECKLIST_VIEW,
+            Cap.CHECKLIST_EDIT,
+        }
+    ),
 }
 
 # Roles whose scope is a set of practitioners' patientèles, and how it is reached.

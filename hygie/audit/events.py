@@ -110,6 +110,14 @@ class Ev(StrEnum):
     BACKUP_TARGET_CHANGED = "backup:target:changed"
     BACKUP_TARGET_REMOVED = "backup:target:removed"
     BACKUP_TARGET_TESTED = "backup:target:tested"
+    # Security checklist (docs/checklist.md)
+    CHECKLIST_DECLARED = "checklist:item:declared"
+    CHECKLIST_PROOF_DOWNLOADED = "checklist:proof:downloaded"
+    CHECKLIST_POSTER_EXPORTED = "checklist:poster:exported"
+    CHECKLIST_SCORED = "checklist:score:recorded"
+    TRAINING_RECORDED = "checklist:training:recorded"
+    DIAGNOSTIC_RECORDED = "checklist:diagnostic:recorded"
+    EXPORT_UNJOURNALED = "checklist:export:unjournaled"
 
 
 class Outcome(StrEnum):

@@ -100,6 +100,13 @@ LABELS = {
     Ev.BACKUP_TARGET_CHANGED: _("Destination de sauvegarde modifiée"),
     Ev.BACKUP_TARGET_REMOVED: _("Destination de sauvegarde supprimée"),
     Ev.BACKUP_TARGET_TESTED: _("Destination de sauvegarde testée"),
+    Ev.CHECKLIST_DECLARED: _("Point de la check-list de sécurité déclaré"),
+    Ev.CHECKLIST_PROOF_DOWNLOADED: _("Justificatif de la check-list téléchargé"),
+    Ev.CHECKLIST_POSTER_EXPORTED: _("Affiche de la check-list de sécurité imprimée"),
+    Ev.CHECKLIST_SCORED: _("Score de sécurité du jour enregistré"),
+    Ev.TRAINING_RECORDED: _("Formation à la sécurité enregistrée"),
+    Ev.DIAGNOSTIC_RECORDED: _("Diagnostic de sécurité du serveur enregistré"),
+    Ev.EXPORT_UNJOURNALED: _("Téléchargement sans événement de journal détecté"),
 }
 
 OUTCOMES = {

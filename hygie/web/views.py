@@ -18,6 +18,7 @@ from hygie.audit.events import Ev
 from hygie.audit.models import Event
 from hygie.backups import status as backup_status
 from hygie.backups import targets
+from hygie.checklist import board as checklist_board
 
 
 @login_required
@@ -53,10 +54,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # The administrator runs them; the referent (security and GDPR) watches that they happen.
         backup_items = backup_status.summary()
         backup_warnings = targets.warnings()
+    checklist = None
+    if records.can(user, Cap.CHECKLIST_VIEW):
+        checklist = checklist_board.evaluate()
     return render(
         request,
         "web/dashboard.html",
         {
+            "checklist": checklist,
             "previous_login": previous,
             "failures_since": failures,
             "appointments": appointments,
