@@ -1,6 +1,7 @@
 """The `hygie` command: a few French words in front of Django's management commands.
 
-    hygie init | serve | worker | demo | createuser | audit … | keys … | backup … | patients import FICHIER.csv
+    hygie init | serve | worker | demo | createuser | audit … | keys … | backup … | retention …
+    hygie patients import FICHIER.csv
 Any other word goes to Django as is (migrate, check, …).
 """
 
@@ -29,6 +30,9 @@ Utilisation : hygie COMMANDE [options]
                         phrase de passe (serve --unlock pour déverrouiller au démarrage).
   backup run --to DOSSIER | verify CHEMIN | restore CHEMIN --to REPERTOIRE
                         Sauvegardes chiffrées (format age) : sauvegarder, vérifier, restaurer.
+  retention explain | due | purge
+                        Conservation légale des dossiers : échéance d'un dossier, dossiers à
+                        détruire, destruction au nom d'un titulaire (docs/retention.md).
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
@@ -44,6 +48,7 @@ COMMANDS = {
     "audit": "audit",
     "keys": "keys",
     "backup": "backup",
+    "retention": "retention",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 

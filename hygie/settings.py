@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "hygie.billing",
     "hygie.audit",
     "hygie.backups",
+    "hygie.retention",  # legal retention, archive, purge (docs/retention.md)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",
