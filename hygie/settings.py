@@ -273,6 +273,18 @@ FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 # --- Access ------------------------------------------------------------------------------
 BREAK_GLASS_HOURS = envint("HYGIE_BREAK_GLASS_HOURS", 24, minimum=1, maximum=72)
 
+# --- Retention (docs/retention.md; legal figures and sources: hygie/lib/retention.py) ------
+# RET-7: years without an intervention before a record leaves the active base for the archive.
+RETENTION_ACTIVE_YEARS = envint("HYGIE_RETENTION_ACTIVE_YEARS", 5, minimum=1, maximum=20)
+# Destroy expired records without a titulaire's approval, after a 30-day notice. Off by default.
+RETENTION_AUTO_PURGE = envbool("HYGIE_RETENTION_AUTO_PURGE", False)
+# RET-6: appointments older than this many months are deleted (the record keeps its consultations).
+APPOINTMENT_RETENTION_MONTHS = envint("HYGIE_APPOINTMENT_RETENTION_MONTHS", 12, minimum=1, maximum=120)
+# RET-8: billing entries are kept for the accounting period (10 years; 6 for tax purposes).
+ACCOUNTING_RETENTION_YEARS = envint("HYGIE_ACCOUNTING_RETENTION_YEARS", 10, minimum=6, maximum=30)
+# Hours an archived record stays open after its titulaire gave a reason.
+ARCHIVE_ACCESS_HOURS = envint("HYGIE_ARCHIVE_ACCESS_HOURS", 12, minimum=1, maximum=72)
+
 # --- Journal -----------------------------------------------------------------------------
 # Rolling retention window of the access journal, in days: 6 months to 3 years (CNIL 2021-122).
 JOURNAL_RETENTION_DAYS = envint("HYGIE_JOURNAL_RETENTION_DAYS", 365, minimum=183, maximum=1096)  # see hygie.audit.conf

@@ -51,6 +51,10 @@ class Cap(StrEnum):
     KEYS_MANAGE = "keys:manage"
     # Backups: destinations, run now, restore tests.
     BACKUPS_MANAGE = "backups:manage"
+    # Retention (docs/retention.md): legal holds, archive search, "À détruire" and its approval.
+    RETENTION_MANAGE = "retention:manage"
+    # The "Conservation" page in counts only (how many records expire when, holds, last purge).
+    RETENTION_COUNTS = "retention:counts"
 
 
 _PRACTITIONER = frozenset(
@@ -71,7 +75,14 @@ _PRACTITIONER = frozenset(
 
 ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
     Role.TITULAIRE: _PRACTITIONER
-    | {Cap.PATIENT_IMPORT, Cap.PATIENT_ERASE, Cap.CARE_TEAM_EDIT, Cap.BREAK_GLASS},
+    | {
+        Cap.PATIENT_IMPORT,
+        Cap.PATIENT_ERASE,
+        Cap.CARE_TEAM_EDIT,
+        Cap.BREAK_GLASS,
+        Cap.RETENTION_MANAGE,
+        Cap.RETENTION_COUNTS,
+    },
     # A locum works on the replaced practitioner's patients, during the replacement only
     # (the scope says when); erasing records or reshaping care teams stays with the titulaire.
     Role.REMPLACANT: _PRACTITIONER,
@@ -86,7 +97,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
         }
     ),
     Role.FACTURATION: frozenset({Cap.BILLING_VIEW, Cap.BILLING_EDIT}),
-    Role.REFERENT: frozenset({Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE}),
+    Role.REFERENT: frozenset({Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE, Cap.RETENTION_COUNTS}),
     Role.ADMIN: frozenset({Cap.USERS_MANAGE, Cap.JOURNAL_VIEW, Cap.KEYS_MANAGE, Cap.BACKUPS_MANAGE}),
 }
 

@@ -85,7 +85,12 @@ RULE_LABELS = {
 
 
 class RetentionInputError(ValueError):
-    """Impossible dates. The message is French and repeats no value."""
+    """Impossible dates. The message is French and repeats no value; `field` names the date
+    at fault: "birth", "last_visit", "death", "hold_start" or "hold_end"."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -144,24 +149,26 @@ def check_dates(
 ) -> None:
     """Refuse impossible dates with a French message (the forms, the import, the CLI share it)."""
     if today is not None and birth > today:
-        raise RetentionInputError("La date de naissance ne peut pas être dans le futur.")
+        raise RetentionInputError("La date de naissance ne peut pas être dans le futur.", "birth")
     if death is not None:
         if death < birth:
-            raise RetentionInputError("La date de décès ne peut pas précéder la date de naissance.")
+            raise RetentionInputError("La date de décès ne peut pas précéder la date de naissance.", "death")
         if today is not None and death > today:
-            raise RetentionInputError("La date de décès ne peut pas être dans le futur.")
+            raise RetentionInputError("La date de décès ne peut pas être dans le futur.", "death")
     if last_visit is not None:
         if last_visit < birth:
-            raise RetentionInputError("La dernière consultation ne peut pas précéder la date de naissance.")
+            raise RetentionInputError(
+                "La dernière consultation ne peut pas précéder la date de naissance.", "last_visit"
+            )
         if today is not None and last_visit > today:
-            raise RetentionInputError("La dernière consultation ne peut pas être dans le futur.")
+            raise RetentionInputError("La dernière consultation ne peut pas être dans le futur.", "last_visit")
 
 
 def check_hold(hold: Hold, *, today: date | None = None) -> None:
     if hold.end is not None and hold.end < hold.start:
-        raise RetentionInputError("La fin de la suspension ne peut pas précéder son début.")
+        raise RetentionInputError("La fin de la suspension ne peut pas précéder son début.", "hold_end")
     if today is not None and hold.start > today:
-        raise RetentionInputError("Une suspension ne peut pas commencer dans le futur.")
+        raise RetentionInputError("Une suspension ne peut pas commencer dans le futur.", "hold_start")
 
 
 def merge_holds(holds: Iterable[Hold]) -> list[Hold]:

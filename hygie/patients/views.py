@@ -147,6 +147,7 @@ def patient_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
     fields = [*actions.IDENTITY_FIELDS]
     if not with_death:
         fields.remove("death_date")
+        fields.remove("declared_last_visit")
     initial = {name: getattr(patient, name) for name in fields}
     form = forms.IdentityForm(request.POST or None, initial=initial, with_death_date=with_death)
     if request.method == "POST" and form.is_valid():
