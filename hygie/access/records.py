@@ -306,9 +306,14 @@ def journal_patient_id(user: Any, code: str) -> int | None:
 def break_glass_reasons(user: Any, access_ids: Any) -> dict[str, str]:
     """{access public id: reason} of break-the-glass accesses, for those who review them
     (journal viewers). The journal itself only points to the access row."""
+    from hygie.retention.models import ArchiveAccess
+
     require(user, Cap.JOURNAL_VIEW)
     wanted = [_parse(a) for a in access_ids if a]
-    return {str(a.public_id): a.reason for a in BreakGlassAccess.objects.filter(public_id__in=wanted)}
+    found = {str(a.public_id): a.reason for a in BreakGlassAccess.objects.filter(public_id__in=wanted)}
+    # Archived records opened with a reason (docs/retention.md) are reviewed the same way.
+    found.update({str(a.public_id): a.reason for a in ArchiveAccess.objects.filter(public_id__in=wanted)})
+    return found
 
 
 def journal_patient_codes(user: Any, ids: Any) -> dict[int, str]:

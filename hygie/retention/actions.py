@@ -344,3 +344,103 @@ def auto_purge(*, today: date | None = None) -> int:
     # they go, and a new notice starts over if the record falls due again.
     PurgeNotice.objects.filter(purge_after__lte=today).delete()
     return count
+
+
+# --- The other data -------------------------------------------------------------------------
+# Each purge writes one journal event with its count only (RET-5, RET-6, RET-8, LOG-2).
+
+def _purged(kind: str, count: int, **extra: Any) -> int:
+    if count:
+        journal.record(Ev.RETENTION_DATA_PURGED, details={"kind": kind, "count": count, **extra})
+    return count
+
+
+@transaction.atomic
+def purge_old_appointments(*, today: date | None = None) -> int:
+    """RET-6: appointments older than HYGIE_APPOINTMENT_RETENTION_MONTHS go; the record keeps
+    its consultations (their reasons went as soon as they had passed: clear_past_reasons)."""
+    from hygie.agenda.models import Appointment
+
+    today = today or _today()
+    months = int(settings.APPOINTMENT_RETENTION_MONTHS)
+    before = timezone.make_aware(datetime.combine(retention.add_months(today, -months), datetime.min.time()))
+    count, _ = Appointment.objects.filter(start__lt=before).delete()
+    return _purged("appointments", count, months=months)
+
+
+@transaction.atomic
+def purge_care_sheet_copies(*, today: date | None = None) -> int:
+    """RET-5: the electronic copy of a care sheet — the acts, which tell the care given — is kept
+    3 months; the billing entry (date, amount, paid) stays for the accounting period."""
+    from hygie.billing.models import CareSheet
+
+    today = today or _today()
+    before = retention.add_months(today, -retention.CARE_SHEET_COPY_MONTHS)
+    count = 0
+    # `acts` is encrypted: which sheets still hold a copy is read here, not in SQL.
+    for sheet in CareSheet.objects.filter(date__lt=before).iterator(chunk_size=500):
+        if sheet.acts:
+            sheet.acts = ""
+            sheet.save(update_fields=["acts"])
+            count += 1
+    return _purged("care_sheet_copies", count, months=retention.CARE_SHEET_COPY_MONTHS)
+
+
+@transaction.atomic
+def purge_billing_entries(*, today: date | None = None) -> int:
+    """RET-8: billing entries older than the accounting period (HYGIE_ACCOUNTING_RETENTION_YEARS)."""
+    from hygie.billing.models import CareSheet
+
+    today = today or _today()
+    years = int(settings.ACCOUNTING_RETENTION_YEARS)
+    count, _ = CareSheet.objects.filter(date__lt=retention.add_years(today, -years)).delete()
+    return _purged("billing_entries", count, years=years)
+
+
+FORMER_ACCOUNT_PREFIX = "ancien-compte-"
+
+
+@transaction.atomic
+def purge_departed_accounts(*, now: datetime | None = None) -> int:
+    """Staff accounts deactivated for longer than the journal window lose their personal data
+    (names, e-mail, birth date, profession, second factors, password) but keep their row: the
+    journal still points to the same id and role, under a neutral name."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+
+    from hygie.accounts.models import User
+
+    now = now or timezone.now()
+    before = now - timedelta(days=int(settings.JOURNAL_RETENTION_DAYS))
+    departed = User.objects.filter(is_active=False, deactivated_at__lt=before).exclude(
+        username__startswith=FORMER_ACCOUNT_PREFIX
+    )
+    count = 0
+    for user in departed:
+        user.username = f"{FORMER_ACCOUNT_PREFIX}{user.pk}"
+        user.first_name = user.last_name = user.email = user.profession = ""
+        user.birth_date = None
+        user.set_unusable_password()
+        user.save()
+        Authenticator.objects.filter(user=user).delete()
+        EmailAddress.objects.filter(user=user).delete()
+        journal.record(Ev.ACCOUNT_PERSONAL_DATA_PURGED, target=user, details={"role": user.role})
+        count += 1
+    return count
+
+
+# --- The daily job --------------------------------------------------------------------------
+
+def daily(*, today: date | None = None) -> dict[str, int]:
+    """Recompute every record's state, count what is due; with automatic purge on, give the
+    notices and destroy what has served its notice. Counts only."""
+    today = today or _today()
+    with transaction.atomic():
+        refreshed = refresh_all()
+        due_count = RetentionState.objects.filter(expires_on__lte=today).count()
+        journal.record(Ev.RETENTION_DUE, details={"records": refreshed, "due": due_count})
+    result = {"records": refreshed, "due": due_count, "notices": 0, "purged": 0}
+    if settings.RETENTION_AUTO_PURGE:
+        result["purged"] = auto_purge(today=today)
+        result["notices"] = give_notices(today=today)
+    return result
