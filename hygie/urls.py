@@ -11,6 +11,7 @@ urlpatterns = [
     path("journal/", include("hygie.audit.urls")),
     path("cles/", include("hygie.keys.urls")),
     path("sauvegardes/", include("hygie.backups.urls")),
+    path("conservation/", include("hygie.retention.urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from django.urls import get_resolver, reverse
@@ -21,6 +22,7 @@ from hygie.access.policy import Cap, Role
 from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
 from hygie.patients import actions as patient_actions
+from hygie.retention.models import LegalHold
 from tests.architecture.test_permission_docs import _doc_matrix
 from tests.factories import Personas, make_appointment, make_care_sheet, make_consultation
 
@@ -92,6 +94,13 @@ PAGES = [
     Page("backup_request", None, Cap.BACKUPS_MANAGE, "POST"),
     Page("restore_test_request", None, Cap.BACKUPS_MANAGE, "POST"),
     Page("backup_progress", None, Cap.BACKUPS_MANAGE),
+    Page("retention", None, Cap.RETENTION_COUNTS),
+    Page("retention_due", None, Cap.RETENTION_MANAGE),
+    Page("retention_approve", None, Cap.RETENTION_MANAGE, "POST"),
+    Page("archive_search", None, Cap.RETENTION_MANAGE),
+    Page("archive_open", "patient", Cap.RETENTION_MANAGE),
+    Page("hold_create", "patient", Cap.RETENTION_MANAGE),
+    Page("hold_lift", "hold", Cap.RETENTION_MANAGE),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
@@ -152,6 +161,9 @@ def _objects(p: Personas, owner: str) -> dict:
         "user": p.sophie,
         "alert": _alert(),
         "backup_target": _backup_target(),
+        "hold": LegalHold.objects.create(
+            patient=patient, started_on=date(2024, 1, 1), reason="Réclamation amiable", set_by=practitioner
+        ),
     }
 
 

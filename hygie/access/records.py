@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -86,6 +86,10 @@ def archived_q(now: datetime | None = None) -> Q:
     cutoff = archive_cutoff(now)
     recent = Consultation.objects.filter(patient_id=OuterRef("pk"), date__gte=cutoff)
     return Q(retention_state__last_intervention__lt=cutoff.date()) & ~Exists(recent)
+
+
+def is_archived(patient: Patient) -> bool:
+    return Patient.objects.filter(archived_q(), pk=patient.pk).exists()
 
 
 def _archive_accesses(user: Any) -> QuerySet:
@@ -320,3 +324,58 @@ def journal_patient_codes(user: Any, ids: Any) -> dict[int, str]:
     """{internal id: code} for the patients named by journal rows (erased patients are absent)."""
     require(user, Cap.JOURNAL_VIEW)
     return dict(Patient.objects.filter(pk__in=[i for i in ids if i is not None]).values_list("pk", "code"))
+
+
+def get_patient_for_retention(user: Any, public_id: Any) -> Patient:
+    """A patient of the titulaire's own patientèle, archived or not (a claim may come years
+    later): 404 outside reach, 403 for a role without retention:manage."""
+    wanted = _parse(public_id)
+    patient = None
+    if can(user, Cap.RETENTION_MANAGE):
+        patient = patientele(user).filter(public_id=wanted).first()
+    if patient is None:
+        if patient_scope(user).filter(public_id=wanted).exists():
+            raise PermissionDenied
+        raise Http404
+    return patient
+
+
+def get_hold(user: Any, public_id: Any) -> Any:
+    from hygie.retention.models import LegalHold
+
+    hold = LegalHold.objects.select_related("patient").filter(public_id=_parse(public_id)).first()
+    if hold is None:
+        raise Http404
+    get_patient_for_retention(user, hold.patient.public_id)
+    return hold
+
+
+def retention_overview(user: Any, months: list[Any]) -> dict[str, Any]:
+    """Counts for the "Conservation" page: records expiring in each month, holds in force.
+    A titulaire sees their patientèle; the referent the whole practice, in numbers only."""
+    from django.db.models.functions import TruncMonth
+
+    from hygie.retention.models import LegalHold, RetentionState
+
+    require(user, Cap.RETENTION_COUNTS)
+    if can(user, Cap.RETENTION_MANAGE):
+        states = RetentionState.objects.filter(patient__care_team__practitioner_id=user.pk)
+        holds = LegalHold.objects.filter(patient__care_team__practitioner_id=user.pk, ended_on__isnull=True)
+    else:
+        states = RetentionState.objects.all()
+        holds = LegalHold.objects.filter(ended_on__isnull=True)
+    first, last = months[0], months[-1]
+    by_month = dict(
+        states.filter(expires_on__gte=first, expires_on__lt=last)
+        .annotate(month=TruncMonth("expires_on"))
+        .values_list("month")
+        .annotate(n=Count("pk"))
+        .values_list("month", "n")
+    )
+    return {
+        "by_month": by_month,
+        "overdue": states.filter(expires_on__lt=first).count(),
+        "held": states.filter(expires_on__isnull=True).count(),
+        "records": states.count(),
+        "holds": holds,
+    }

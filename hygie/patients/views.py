@@ -121,6 +121,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "can_erase": records.can(user, Cap.PATIENT_ERASE) and not break_glass,
     }
     if medical:
+        context.update(_retention_header(user, patient))
         team = list(patient.care_team.select_related("practitioner").order_by("added_at"))
         context.update(
             consultations=records.consultations_of(user, patient),
@@ -135,6 +136,19 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         Ev.PATIENT_VIEWED, actor=user, target=patient, details={"medical": medical, "break_glass": break_glass}
     )
     return render(request, "patients/patient_detail.html", context)
+
+
+def _retention_header(user: Any, patient: Patient) -> dict[str, Any]:
+    """The record's retention date and rule (docs/retention.md), for those who see medical data."""
+    from hygie.retention import actions as retention_actions
+
+    can_hold = records.can(user, Cap.RETENTION_MANAGE) and not records.is_break_glass(user, patient)
+    return {
+        "retention_decision": retention_actions.decide(patient),
+        "archived": records.is_archived(patient),
+        "can_hold": can_hold,
+        "open_holds": [h for h in patient.legal_holds.all() if h.in_force] if can_hold else [],
+    }
 
 
 @login_required

@@ -444,3 +444,7 @@ def daily(*, today: date | None = None) -> dict[str, int]:
         result["purged"] = auto_purge(today=today)
         result["notices"] = give_notices(today=today)
     return result
+
+
+def notices_for(patients: Iterable[Patient]) -> list[PurgeNotice]:
+    return list(PurgeNotice.objects.filter(patient__in=[p.pk for p in patients]))

@@ -21,6 +21,7 @@ def hygie(request: HttpRequest) -> dict[str, Any]:
             "journal": records.can(user, Cap.JOURNAL_VIEW),
             "keys": records.can(user, Cap.KEYS_MANAGE),
             "backups": records.can(user, Cap.BACKUPS_MANAGE),
+            "retention": records.can(user, Cap.RETENTION_COUNTS),
         }
     return {
         "nav": nav,
