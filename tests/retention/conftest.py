@@ -5,6 +5,7 @@ import shutil
 import pytest
 
 from hygie.keys import service
+from tests.backups.conftest import practice_data, restore_target, vault  # noqa: F401 - fixtures for test_restore
 
 
 @pytest.fixture
