@@ -65,7 +65,9 @@ def patient_scope(user: Any) -> QuerySet[Patient]:
     else:
         condition = Q(pk__in=_care_team_patients(practitioners)) | Q(pk__in=granted)
         scope = Patient.objects.filter(condition)
-    return scope.exclude(archived_q() & ~Q(pk__in=opened))
+    # An emergency access (break-the-glass) reaches an archived record too: it was opened with a
+    # reason, journaled and flagged, like an archive opening.
+    return scope.exclude(archived_q() & ~Q(pk__in=opened) & ~Q(pk__in=granted))
 
 
 # --- Intermediate archive (RET-7) -----------------------------------------------------------

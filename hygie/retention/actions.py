@@ -211,12 +211,15 @@ class Due:
         return self.decision.expires
 
 
-def due(practitioner: Any, *, today: date | None = None) -> list[Due]:
-    """The records of this titulaire whose time has run out and that no hold protects, from
-    their live data (never from the cached state)."""
+def due(practitioner: Any, *, today: date | None = None, only: Iterable[int] | None = None) -> list[Due]:
+    """The records of this titulaire (or those of `only` among them) whose time has run out and
+    that no hold protects, from their live data (never from the cached state)."""
     today = today or _today()
     found = []
-    for patient in records.patientele(practitioner).order_by("pk"):
+    patients = records.patientele(practitioner)
+    if only is not None:
+        patients = patients.filter(pk__in=list(only))
+    for patient in patients.order_by("pk"):
         decision = decide(patient)
         if decision.expires is not None and decision.expires <= today:
             found.append(Due(patient, decision))
@@ -259,9 +262,7 @@ def purge(
     wanted = None if patient_ids is None else set(patient_ids)
     done: list[dict[str, str]] = []
     with transaction.atomic():
-        for item in due(practitioner, today=today):
-            if wanted is not None and item.patient.pk not in wanted:
-                continue
+        for item in due(practitioner, today=today, only=wanted):
             entry = {
                 "patient": item.patient.code,
                 "expired_on": item.expired_on.isoformat(),

@@ -187,3 +187,10 @@ def test_the_referent_sees_counts_only(personas, login, old, archived):
     assert "Suspensions en cours" in page
     assert login(personas.regine).get(reverse("retention_due")).status_code == 403
     assert login(personas.sophie).get(reverse("retention")).status_code == 403
+
+
+def test_an_emergency_access_reaches_an_archived_record_of_a_colleague(personas, login, archived):
+    patient_actions.open_break_glass(personas.bob, archived, "Urgence : patient inconscient aux urgences")
+    assert login(personas.bob).get(reverse("patient_detail", args=[archived.public_id])).status_code == 200
+    # Still out of everyday lists for the others.
+    assert "ARCHIVE" not in _names(login(personas.sophie).post(reverse("patient_search"), {"q": "Archive"}))
