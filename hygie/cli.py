@@ -1,6 +1,7 @@
 """The `hygie` command: a few French words in front of Django's management commands.
 
-    hygie init | serve | worker | demo | createuser | audit … | keys … | backup … | patients import FICHIER.csv
+    hygie init | serve | worker | demo | createuser | audit … | keys … | backup … | retention …
+    hygie patients import FICHIER.csv
 Any other word goes to Django as is (migrate, check, …).
 """
 
@@ -34,6 +35,9 @@ Utilisation : hygie COMMANDE [options]
                         Diagnostic de sécurité de cette machine (chiffrement du disque, mises à
                         jour, pare-feu…) ; sur chaque poste, sans base de données. --record, sur
                         le serveur : le résultat alimente la check-list.
+  retention explain | due | purge
+                        Conservation légale des dossiers : échéance d'un dossier, dossiers à
+                        détruire, destruction au nom d'un titulaire (docs/retention.md).
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
@@ -51,6 +55,7 @@ COMMANDS = {
     "backup": "backup",
     "checklist": "checklist",
     "diagnostic": "diagnostic",
+    "retention": "retention",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 # Django commands that would change an account behind the approvals (hygie.approvals): a password

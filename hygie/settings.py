@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "hygie.backups",
     "hygie.approvals",  # approval of anything that opens a titulaire's medical data
     "hygie.checklist",  # the practice's security checklist (docs/checklist.md)
+    "hygie.retention",  # legal retention, archive, purge (docs/retention.md)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",
@@ -301,6 +302,18 @@ BREAK_GLASS_HOURS = envint("HYGIE_BREAK_GLASS_HOURS", 24, minimum=1, maximum=72)
 GRANT_FALLBACK_HOURS = envint("HYGIE_GRANT_FALLBACK_HOURS", 48, minimum=24, maximum=24 * 14)
 # A request nobody decided on expires after this many days (it must then be made again).
 GRANT_REQUEST_DAYS = envint("HYGIE_GRANT_REQUEST_DAYS", 7, minimum=3, maximum=30)
+
+# --- Retention (docs/retention.md; legal figures and sources: hygie/lib/retention.py) ------
+# RET-7: years without an intervention before a record leaves the active base for the archive.
+RETENTION_ACTIVE_YEARS = envint("HYGIE_RETENTION_ACTIVE_YEARS", 5, minimum=1, maximum=20)
+# Destroy expired records without a titulaire's approval, after a 30-day notice. Off by default.
+RETENTION_AUTO_PURGE = envbool("HYGIE_RETENTION_AUTO_PURGE", False)
+# RET-6: appointments older than this many months are deleted (the record keeps its consultations).
+APPOINTMENT_RETENTION_MONTHS = envint("HYGIE_APPOINTMENT_RETENTION_MONTHS", 12, minimum=1, maximum=120)
+# RET-8: billing entries are kept for the accounting period (10 years; 6 for tax purposes).
+ACCOUNTING_RETENTION_YEARS = envint("HYGIE_ACCOUNTING_RETENTION_YEARS", 10, minimum=6, maximum=30)
+# Hours an archived record stays open after its titulaire gave a reason.
+ARCHIVE_ACCESS_HOURS = envint("HYGIE_ARCHIVE_ACCESS_HOURS", 12, minimum=1, maximum=72)
 
 # --- Journal -----------------------------------------------------------------------------
 # Rolling retention window of the access journal, in days: 6 months to 3 years (CNIL 2021-122).

@@ -15,6 +15,7 @@ urlpatterns = [
     # Password reset by e-mail: closed unless HYGIE_PASSWORD_RESET_BY_EMAIL (before allauth's).
     path("auth/", include("hygie.accounts.reset_urls")),
     path("securite/", include("hygie.checklist.urls")),
+    path("conservation/", include("hygie.retention.urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

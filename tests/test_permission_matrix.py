@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import date
 
 import pytest
 from django.urls import get_resolver, reverse
@@ -24,6 +25,7 @@ from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
 from hygie.checklist import actions as checklist_actions
 from hygie.patients import actions as patient_actions
+from hygie.retention.models import LegalHold
 from tests.architecture.test_permission_docs import _doc_matrix
 from tests.factories import Personas, make_appointment, make_care_sheet, make_consultation
 
@@ -108,6 +110,13 @@ PAGES = [
     Page("checklist_declare", None, Cap.CHECKLIST_EDIT),
     Page("checklist_training", None, Cap.CHECKLIST_EDIT, "POST"),
     Page("checklist_proof", "checklist_proof", Cap.CHECKLIST_EDIT),
+    Page("retention", None, Cap.RETENTION_COUNTS),
+    Page("retention_due", None, Cap.RETENTION_MANAGE),
+    Page("retention_approve", None, Cap.RETENTION_MANAGE, "POST"),
+    Page("archive_search", None, Cap.RETENTION_MANAGE),
+    Page("archive_open", "patient", Cap.RETENTION_MANAGE),
+    Page("hold_create", "patient", Cap.RETENTION_MANAGE),
+    Page("hold_lift", "hold", Cap.RETENTION_MANAGE),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
@@ -170,6 +179,9 @@ def _objects(p: Personas, owner: str) -> dict:
         "backup_target": _backup_target(),
         "grant": _grant(p, practitioner),
         "checklist_proof": _checklist_proof(personas=p),
+        "hold": LegalHold.objects.create(
+            patient=patient, started_on=date(2024, 1, 1), reason="Réclamation amiable", set_by=practitioner
+        ),
     }
 
 

@@ -61,6 +61,10 @@ class Cap(StrEnum):
     # The security checklist: everyone reads it; the administrator and the referent declare.
     CHECKLIST_VIEW = "checklist:view"
     CHECKLIST_EDIT = "checklist:edit"
+    # Retention (docs/retention.md): legal holds, archive search, "À détruire" and its approval.
+    RETENTION_MANAGE = "retention:manage"
+    # The "Conservation" page in counts only (how many records expire when, holds, last purge).
+    RETENTION_COUNTS = "retention:counts"
 
 
 _PRACTITIONER = frozenset(
@@ -88,6 +92,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
         Cap.BREAK_GLASS,
         Cap.GRANTS_DECIDE,
         Cap.CHECKLIST_VIEW,
+        Cap.RETENTION_MANAGE,
+        Cap.RETENTION_COUNTS,
     },
     # A locum works on the replaced practitioner's patients, during the replacement only
     # (the scope says when); erasing records or reshaping care teams stays with the titulaire.
@@ -112,6 +118,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.BREAK_GLASS_REVIEW,
             Cap.CHECKLIST_VIEW,
             Cap.CHECKLIST_EDIT,
+            Cap.RETENTION_COUNTS,
         }
     ),
     Role.ADMIN: frozenset(

@@ -14,12 +14,13 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from hygie.access.policy import Cap, Role, role_can
+from hygie.access.policy import ASSISTANT_ROLES, Cap, Role, role_can
 from hygie.agenda.models import Appointment
 from hygie.billing.models import CareSheet
 from hygie.patients.models import (
@@ -93,18 +94,94 @@ def titulaires_reached_by(account: Any, when: datetime | None = None) -> list[in
 
 
 def patient_scope(user: Any) -> QuerySet[Patient]:
-    """Patients of the care teams the user works for, plus live break-the-glass accesses."""
+    """Patients of the care teams the user works for, plus live break-the-glass accesses.
+
+    Records in the intermediate archive (RET-7, docs/retention.md) are left out for everyone,
+    except those its titulaire opened with a reason (a live archive access)."""
     practitioners = practitioner_scope(user)
     granted: list[int] = []
     if _active(user) and role_can(user.role, Cap.BREAK_GLASS):
         granted = list(_break_glass_patients(user).values_list("patient_id", flat=True))
     if not practitioners and not granted:
         return Patient.objects.none()
+    opened = _archive_accesses(user)
     if not granted and len(practitioners) == 1:
         # The common case, as a plain join: one care-team row per (patient, practitioner).
-        return Patient.objects.filter(care_team__practitioner_id=practitioners[0])
-    condition = Q(pk__in=_care_team_patients(practitioners)) | Q(pk__in=granted)
-    return Patient.objects.filter(condition)
+        scope = Patient.objects.filter(care_team__practitioner_id=practitioners[0])
+    else:
+        condition = Q(pk__in=_care_team_patients(practitioners)) | Q(pk__in=granted)
+        scope = Patient.objects.filter(condition)
+    # An emergency access (break-the-glass) reaches an archived record too: it was opened with a
+    # reason, journaled and flagged, like an archive opening.
+    return scope.exclude(archived_q() & ~Q(pk__in=opened) & ~Q(pk__in=granted))
+
+
+# --- Intermediate archive (RET-7) -----------------------------------------------------------
+
+def archive_cutoff(now: datetime | None = None) -> datetime:
+    """Records without an intervention since this moment are in the intermediate archive."""
+    from hygie.lib.retention import add_years
+
+    now = now or timezone.now()
+    day = add_years(timezone.localdate(now), -int(settings.RETENTION_ACTIVE_YEARS))
+    return timezone.make_aware(datetime.combine(day, datetime.min.time()))
+
+
+def archived_q(now: datetime | None = None) -> Q:
+    """Patients in the intermediate archive: last intervention (retention state, computed from
+    consultations and the declared last consultation) before the cutoff, and no consultation
+    since — a new consultation brings a record back at once, before the state is recomputed."""
+    cutoff = archive_cutoff(now)
+    recent = Consultation.objects.filter(patient_id=OuterRef("pk"), date__gte=cutoff)
+    return Q(retention_state__last_intervention__lt=cutoff.date()) & ~Exists(recent)
+
+
+def is_archived(patient: Patient) -> bool:
+    return Patient.objects.filter(archived_q(), pk=patient.pk).exists()
+
+
+def _archive_accesses(user: Any) -> QuerySet:
+    from hygie.retention.models import ArchiveAccess
+
+    if not _active(user) or not role_can(user.role, Cap.RETENTION_MANAGE):
+        return ArchiveAccess.objects.none().values("patient_id")
+    return ArchiveAccess.objects.filter(user=user, expires_at__gt=timezone.now()).values("patient_id")
+
+
+def archive_candidates(user: Any) -> QuerySet[Patient]:
+    """The "Archives" search of a titulaire: their own patients in the intermediate archive."""
+    if not can(user, Cap.RETENTION_MANAGE):
+        return Patient.objects.none()
+    return Patient.objects.filter(care_team__practitioner_id=user.pk).filter(archived_q())
+
+
+def find_archived_patient(user: Any, public_id: Any) -> Patient | None:
+    return archive_candidates(user).filter(public_id=_parse(public_id)).first()
+
+
+# --- Retention: one titulaire's patientèle, whole (archive included) ----------------------------
+# For the retention pages of that titulaire, the daily job and the CLI acting on their behalf.
+
+def patientele(practitioner: Any) -> QuerySet[Patient]:
+    """Every patient of this titulaire's care teams, archived or not, with what retention needs:
+    the last consultation (`last_consultation`) and the holds (prefetched)."""
+    if practitioner is None or practitioner.role != Role.TITULAIRE:
+        return Patient.objects.none()
+    return _with_retention_data(Patient.objects.filter(care_team__practitioner_id=practitioner.pk))
+
+
+def all_patients_for_retention() -> QuerySet[Patient]:
+    """No user: the daily retention job recomputes every record's state."""
+    return _with_retention_data(Patient.objects.all())
+
+
+def retention_patients_by_id(ids: Any) -> QuerySet[Patient]:
+    """No user: the records named by purge notices or a refresh, with retention data."""
+    return _with_retention_data(Patient.objects.filter(pk__in=list(ids)))
+
+
+def _with_retention_data(qs: QuerySet[Patient]) -> QuerySet[Patient]:
+    return qs.annotate(last_consultation=Max("consultations__date")).prefetch_related("legal_holds")
 
 
 def _care_team_patients(practitioners: list[int]) -> QuerySet[CareTeamMember, Any]:
@@ -225,14 +302,27 @@ def agenda_scope(user: Any) -> QuerySet[Appointment]:
     if not can(user, Cap.AGENDA_VIEW):
         return Appointment.objects.none()
     practitioners = practitioner_scope(user)
-    return Appointment.objects.filter(practitioner_id__in=practitioners).select_related("patient", "practitioner")
+    appointments = Appointment.objects.filter(practitioner_id__in=practitioners)
+    if user.role in ASSISTANT_ROLES:
+        # RET-7: archived records leave the agenda of the secretary and the billing clerk.
+        appointments = appointments.exclude(patient__in=_archived_patients())
+    return appointments.select_related("patient", "practitioner")
+
+
+def _archived_for(user: Any, patient_id: int) -> bool:
+    """An assistant does not reach the appointments and care sheets of archived records."""
+    return user.role in ASSISTANT_ROLES and Patient.objects.filter(archived_q(), pk=patient_id).exists()
+
+
+def _archived_patients() -> QuerySet:
+    return Patient.objects.filter(archived_q()).values("pk")
 
 
 def get_appointment(user: Any, public_id: Any, cap: Cap = Cap.AGENDA_VIEW) -> Appointment:
     appt = Appointment.objects.filter(public_id=_parse(public_id)).first()
     if appt is None:
         raise Http404
-    if appt.practitioner_id not in practitioner_scope(user):
+    if appt.practitioner_id not in practitioner_scope(user) or _archived_for(user, appt.patient_id):
         raise OutOfScope(appt)
     if not role_can(user.role, cap):
         raise PermissionDenied
@@ -250,16 +340,17 @@ def agenda_practitioners(user: Any) -> QuerySet[User]:
 def billing_scope(user: Any) -> QuerySet[CareSheet]:
     if not can(user, Cap.BILLING_VIEW):
         return CareSheet.objects.none()
-    return CareSheet.objects.filter(practitioner_id__in=practitioner_scope(user)).select_related(
-        "patient", "practitioner"
-    )
+    sheets = CareSheet.objects.filter(practitioner_id__in=practitioner_scope(user))
+    if user.role in ASSISTANT_ROLES:
+        sheets = sheets.exclude(patient__in=_archived_patients())
+    return sheets.select_related("patient", "practitioner")
 
 
 def get_care_sheet(user: Any, public_id: Any, cap: Cap = Cap.BILLING_VIEW) -> CareSheet:
     sheet = CareSheet.objects.filter(public_id=_parse(public_id)).first()
     if sheet is None:
         raise Http404
-    if sheet.practitioner_id not in practitioner_scope(user):
+    if sheet.practitioner_id not in practitioner_scope(user) or _archived_for(user, sheet.patient_id):
         raise OutOfScope(sheet)
     if not role_can(user.role, cap):
         raise PermissionDenied
@@ -277,7 +368,7 @@ def billing_patients(user: Any) -> QuerySet[Patient]:
     """Patients a care sheet may be written for."""
     if not can(user, Cap.BILLING_EDIT):
         return Patient.objects.none()
-    return Patient.objects.filter(pk__in=_care_team_patients(practitioner_scope(user)))
+    return Patient.objects.filter(pk__in=_care_team_patients(practitioner_scope(user))).exclude(archived_q())
 
 
 # --- Journal -----------------------------------------------------------------------------
@@ -295,11 +386,16 @@ def break_glass_reasons(user: Any, access_ids: Any) -> dict[str, str]:
     The reasons are free text, possibly clinical: the administrator, who also reads the journal,
     gets {} and the pages say "motif masqué". The journal itself only points to the access row;
     an erased patient's accesses are gone with their data key."""
+    from hygie.retention.models import ArchiveAccess
+
     require(user, Cap.JOURNAL_VIEW)
     if not can(user, Cap.BREAK_GLASS_REVIEW):
         return {}
     wanted = [_parse(a) for a in access_ids if a]
-    return {str(a.public_id): a.reason for a in BreakGlassAccess.objects.filter(public_id__in=wanted)}
+    found = {str(a.public_id): a.reason for a in BreakGlassAccess.objects.filter(public_id__in=wanted)}
+    # Archived records opened with a reason (docs/retention.md) are reviewed the same way.
+    found.update({str(a.public_id): a.reason for a in ArchiveAccess.objects.filter(public_id__in=wanted)})
+    return found
 
 
 def reads_break_glass_reasons(user: Any, patient: Patient) -> bool:
@@ -317,3 +413,58 @@ def journal_patient_codes(user: Any, ids: Any) -> dict[int, str]:
     """{internal id: code} for the patients named by journal rows (erased patients are absent)."""
     require(user, Cap.JOURNAL_VIEW)
     return dict(Patient.objects.filter(pk__in=[i for i in ids if i is not None]).values_list("pk", "code"))
+
+
+def get_patient_for_retention(user: Any, public_id: Any) -> Patient:
+    """A patient of the titulaire's own patientèle, archived or not (a claim may come years
+    later): 404 outside reach, 403 for a role without retention:manage."""
+    wanted = _parse(public_id)
+    patient = None
+    if can(user, Cap.RETENTION_MANAGE):
+        patient = patientele(user).filter(public_id=wanted).first()
+    if patient is None:
+        if patient_scope(user).filter(public_id=wanted).exists():
+            raise PermissionDenied
+        raise Http404
+    return patient
+
+
+def get_hold(user: Any, public_id: Any) -> Any:
+    from hygie.retention.models import LegalHold
+
+    hold = LegalHold.objects.select_related("patient").filter(public_id=_parse(public_id)).first()
+    if hold is None:
+        raise Http404
+    get_patient_for_retention(user, hold.patient.public_id)
+    return hold
+
+
+def retention_overview(user: Any, months: list[Any]) -> dict[str, Any]:
+    """Counts for the "Conservation" page: records expiring in each month, holds in force.
+    A titulaire sees their patientèle; the referent the whole practice, in numbers only."""
+    from django.db.models.functions import TruncMonth
+
+    from hygie.retention.models import LegalHold, RetentionState
+
+    require(user, Cap.RETENTION_COUNTS)
+    if can(user, Cap.RETENTION_MANAGE):
+        states = RetentionState.objects.filter(patient__care_team__practitioner_id=user.pk)
+        holds = LegalHold.objects.filter(patient__care_team__practitioner_id=user.pk, ended_on__isnull=True)
+    else:
+        states = RetentionState.objects.all()
+        holds = LegalHold.objects.filter(ended_on__isnull=True)
+    first, last = months[0], months[-1]
+    by_month = dict(
+        states.filter(expires_on__gte=first, expires_on__lt=last)
+        .annotate(month=TruncMonth("expires_on"))
+        .values_list("month")
+        .annotate(n=Count("pk"))
+        .values_list("month", "n")
+    )
+    return {
+        "by_month": by_month,
+        "overdue": states.filter(expires_on__lt=first).count(),
+        "held": states.filter(expires_on__isnull=True).count(),
+        "records": states.count(),
+        "holds": holds,
+    }

@@ -180,12 +180,16 @@ def _reads_of(actor: int, using: str) -> QuerySet[Event]:
 
 
 def _break_glass(rows: list[dict]) -> Iterable[Found]:
+    # An archived record opened with a reason (docs/retention.md) is reviewed the same way.
     for row in rows:
-        if row["action"] == Ev.BREAK_GLASS:
+        if row["action"] in (Ev.BREAK_GLASS, Ev.ARCHIVE_OPENED):
             access = (row["details"] or {}).get("access", "")
+            details = {"access": access, "patient": row["patient_id"]}
+            if row["action"] == Ev.ARCHIVE_OPENED:
+                details["archive"] = True
             yield Found(
                 AlertKind.BREAK_GLASS, f"access:{access or row['id']}", [row["id"]], user_id=row["actor_id"],
-                details={"access": access, "patient": row["patient_id"]},
+                details=details,
             )
 
 

@@ -118,6 +118,16 @@ class Ev(StrEnum):
     TRAINING_RECORDED = "checklist:training:recorded"
     DIAGNOSTIC_RECORDED = "checklist:diagnostic:recorded"
     EXPORT_UNJOURNALED = "checklist:export:unjournaled"
+    # Retention (docs/retention.md): holds, archive, purge. Counts and rules only, never data.
+    RETENTION_HOLD_SET = "patient:retention:hold-set"
+    RETENTION_HOLD_LIFTED = "patient:retention:hold-lifted"
+    ARCHIVE_OPENED = "patient:archive:opened"
+    RETENTION_VIEWED = "retention:viewed"
+    RETENTION_DUE = "retention:due:listed"
+    RETENTION_NOTICE = "retention:purge:notice"
+    RETENTION_PURGE_APPROVED = "retention:purge:approved"
+    RETENTION_DATA_PURGED = "retention:data:purged"
+    ACCOUNT_PERSONAL_DATA_PURGED = "user:personal-data:purged"
 
 
 class Outcome(StrEnum):

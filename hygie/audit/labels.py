@@ -107,6 +107,15 @@ LABELS = {
     Ev.TRAINING_RECORDED: _("Formation à la sécurité enregistrée"),
     Ev.DIAGNOSTIC_RECORDED: _("Diagnostic de sécurité du serveur enregistré"),
     Ev.EXPORT_UNJOURNALED: _("Téléchargement sans événement de journal détecté"),
+    Ev.RETENTION_HOLD_SET: _("Conservation suspendue (réclamation ou recours)"),
+    Ev.RETENTION_HOLD_LIFTED: _("Suspension de la conservation levée"),
+    Ev.ARCHIVE_OPENED: _("Dossier archivé ouvert (motif saisi)"),
+    Ev.RETENTION_VIEWED: _("Page de conservation consultée"),
+    Ev.RETENTION_DUE: _("Dossiers arrivés au terme de leur conservation recensés"),
+    Ev.RETENTION_NOTICE: _("Préavis de destruction automatique"),
+    Ev.RETENTION_PURGE_APPROVED: _("Destruction de dossiers échus approuvée"),
+    Ev.RETENTION_DATA_PURGED: _("Données échues supprimées (durée de conservation)"),
+    Ev.ACCOUNT_PERSONAL_DATA_PURGED: _("Données personnelles d'un ancien compte effacées"),
 }
 
 OUTCOMES = {

@@ -101,7 +101,7 @@ def _filter(user: Any, events: QuerySet[Event], data: dict) -> tuple[QuerySet[Ev
 
 
 def _access_id(e: Event) -> str | None:
-    return (e.details or {}).get("access") if e.action == Ev.BREAK_GLASS else None
+    return (e.details or {}).get("access") if e.action in (Ev.BREAK_GLASS, Ev.ARCHIVE_OPENED) else None
 
 
 def _row(e: Event, codes: dict[int, str], reasons: dict[str, str], reasons_visible: bool) -> dict[str, Any]:

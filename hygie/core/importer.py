@@ -23,6 +23,7 @@ from hygie.lib import csvimport
 from hygie.lib.csvimport import CsvFileError, PatientRow, RowError
 from hygie.patients.actions import create_patient, find_duplicate
 from hygie.patients.models import Patient
+from hygie.retention import actions as retention_actions
 
 # An export of a whole practice stays far below this; a larger file is a mistake.
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -39,6 +40,8 @@ _COLUMN_OF = {
     "email": "email",
     "address": "adresse",
     "history": "antecedents",
+    "declared_last_visit": "derniere_consultation",
+    "death_date": "date_deces",
 }
 
 
@@ -123,6 +126,7 @@ def import_rows(
 ) -> ImportReport:
     """Write the checked rows in one transaction, skipping identities already present."""
     report.dry_run = dry_run
+    created: list[Patient] = []
     with transaction.atomic():
         for row in rows:
             if find_duplicate(practitioner, row.birth_name, row.first_names, row.birth_date) is not None:
@@ -130,7 +134,8 @@ def import_rows(
             elif dry_run:
                 report.imported += 1
             else:
-                create_patient(actor=None, practitioner=practitioner, data=row.model_fields(), journal_event=True)
+                data = row.model_fields()
+                created.append(create_patient(actor=None, practitioner=practitioner, data=data, journal_event=True))
                 report.imported += 1
             if advance:
                 advance()
@@ -141,4 +146,7 @@ def import_rows(
                 actor_role=CLI_ROLE,
                 details={"rows": report.rows, "imported": report.imported, "already_present": report.already_present},
             )
+            # Retention: a record migrated with an old last consultation goes straight to the
+            # intermediate archive, and is due at once if its time has run out.
+            retention_actions.refresh(created)
     return report

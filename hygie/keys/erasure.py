@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,38 +21,65 @@ from hygie.keys import service
 from hygie.keys.models import ErasureRegister, PatientKey
 
 
-def _append_to_file(patient_pk: int, when: datetime) -> None:
+def _append_to_file(patient_pk: int, when: datetime, rule: str = "", expired_on: date | None = None) -> None:
     path = service.erasure_file()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    line: dict[str, object] = {"patient": patient_pk, "erased_at": when.isoformat()}
+    if rule:
+        # A retention purge: the rule that ran out and when (hygie.lib.retention).
+        line.update(rule=rule, expired_on=None if expired_on is None else expired_on.isoformat())
     with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps({"patient": patient_pk, "erased_at": when.isoformat()}) + "\n")
+        fh.write(json.dumps(line) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
 
 
-def destroy_key(patient_pk: int) -> None:
+def destroy_key(patient_pk: int, *, rule: str = "", expired_on: date | None = None) -> None:
     """Crypto-shredding proper: the data key goes, and with it every ciphertext of the patient.
-    Call inside the transaction that deletes the patient's rows (hygie.patients.actions)."""
+    Call inside the transaction that deletes the patient's rows (hygie.patients.actions).
+    A retention purge gives the rule applied and the expiry; they go to the register."""
     when = timezone.now()
     PatientKey.objects.filter(patient_id=patient_pk).delete()
     service.forget(patient_pk)
     # The latest date wins: after an old backup was restored, an id can come back for a new
     # patient (the sequence went back too), who may be erased in turn.
-    ErasureRegister.objects.update_or_create(patient_ref=patient_pk, defaults={"erased_at": when})
-    transaction.on_commit(lambda: _append_to_file(patient_pk, when))
+    ErasureRegister.objects.update_or_create(
+        patient_ref=patient_pk, defaults={"erased_at": when, "rule": rule, "expired_on": expired_on}
+    )
+    transaction.on_commit(lambda: _append_to_file(patient_pk, when, rule, expired_on))
 
 
 def still_has_key(patient_pk: int) -> bool:
     return PatientKey.objects.filter(patient_id=patient_pk).exists()
 
 
-def remember_erasure(patient_pk: int, when: str) -> None:
+def remember_erasure(patient_pk: int, when: str, *, rule: str = "", expired_on: date | None = None) -> None:
     erased_at = datetime.fromisoformat(when)
-    row, created = ErasureRegister.objects.get_or_create(patient_ref=patient_pk, defaults={"erased_at": erased_at})
+    row, created = ErasureRegister.objects.get_or_create(
+        patient_ref=patient_pk, defaults={"erased_at": erased_at, "rule": rule, "expired_on": expired_on}
+    )
     if not created and row.erased_at < erased_at:
         row.erased_at = erased_at
-        row.save(update_fields=["erased_at"])
+        row.rule, row.expired_on = rule, expired_on
+        row.save(update_fields=["erased_at", "rule", "expired_on"])
+
+
+def registered_rules() -> dict[int, tuple[str, date | None]]:
+    """{patient id: (rule, expiry)} of the retention purges, from the file and the database:
+    a restored database older than the purge learns the rule back from the file."""
+    found: dict[int, tuple[str, date | None]] = {}
+    with contextlib.suppress(FileNotFoundError):
+        for line in service.erasure_file().read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                doc = json.loads(line)
+                if doc.get("rule"):
+                    expired = doc.get("expired_on")
+                    found[int(doc["patient"])] = (str(doc["rule"]), date.fromisoformat(expired) if expired else None)
+    rows = ErasureRegister.objects.exclude(rule="").values_list("patient_ref", "rule", "expired_on")
+    for ref, rule, expired_on in rows:
+        found[ref] = (rule, expired_on)
+    return found
 
 
 def registered() -> dict[int, str]:

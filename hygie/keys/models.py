@@ -28,6 +28,10 @@ class ErasureRegister(models.Model):
 
     patient_ref = models.BigIntegerField(unique=True)
     erased_at = models.DateTimeField()
+    # A retention purge says which rule ran out and when (hygie.lib.retention: "RET-1"…);
+    # empty for an erasure asked by a titulaire (right to erasure, mistake).
+    rule = models.CharField(max_length=20, blank=True, default="")
+    expired_on = models.DateField(null=True, blank=True)
 
     class Meta:
         ordering = ["erased_at"]

@@ -14,10 +14,13 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from hygie.lib import retention
 from hygie.lib.text import compact, fold
 
 REQUIRED = ("nom", "prenom", "date_naissance", "sexe")
-OPTIONAL = ("nom_usage", "ins", "telephone", "email", "adresse", "antecedents")
+OPTIONAL = (
+    "nom_usage", "ins", "telephone", "email", "adresse", "antecedents", "derniere_consultation", "date_deces"
+)
 COLUMNS = REQUIRED + OPTIONAL
 
 # Header spellings found in spreadsheets, folded (see `_column_key`), to the column they mean.
@@ -32,6 +35,10 @@ _ALIASES = {
     "e_mail": "email",
     "courriel": "email",
     "mail": "email",
+    "date_derniere_consultation": "derniere_consultation",
+    "dernier_passage": "derniere_consultation",
+    "date_de_deces": "date_deces",
+    "deces": "date_deces",
 }
 
 _SEX = {
@@ -82,6 +89,9 @@ class PatientRow:
     email: str = ""
     address: str = ""
     history: str = ""
+    # Retention (hygie.lib.retention): the last consultation the former software knew, the death.
+    declared_last_visit: date | None = None
+    death_date: date | None = None
 
     def identity_key(self) -> tuple[str, str, str]:
         return identity_key(self.birth_name, self.first_names, self.birth_date)
@@ -98,6 +108,8 @@ class PatientRow:
             "email": self.email,
             "address": self.address,
             "history": self.history,
+            "declared_last_visit": self.declared_last_visit,
+            "death_date": self.death_date,
         }
 
 
@@ -277,6 +289,21 @@ def _read_row(
     if email and not _EMAIL.match(email):
         errors.append(RowError(line, "adresse e-mail invalide."))
 
+    last_visit = death = None
+    if values.get("derniere_consultation"):
+        last_visit, problem = parse_date(values["derniere_consultation"], what="date de dernière consultation")
+        if problem:
+            errors.append(RowError(line, problem))
+    if values.get("date_deces"):
+        death, problem = parse_date(values["date_deces"], what="date de décès")
+        if problem:
+            errors.append(RowError(line, problem))
+    if birth_date is not None and (last_visit is not None or death is not None):
+        try:
+            retention.check_dates(birth=birth_date, last_visit=last_visit, death=death)
+        except retention.RetentionInputError as exc:
+            errors.append(RowError(line, _lower_first(str(exc))))
+
     key = None
     if values.get("nom") and values.get("prenom") and birth_date is not None:
         key = identity_key(values["nom"], values["prenom"], birth_date)
@@ -295,13 +322,17 @@ def _read_row(
             email=email,
             address=values.get("adresse", ""),
             history=values.get("antecedents", ""),
+            declared_last_visit=last_visit,
+            death_date=death,
         ),
         [],
         key,
     )
 
 
-def parse_date(value: str, *, today: date | None = None) -> tuple[date | None, str | None]:
+def parse_date(
+    value: str, *, today: date | None = None, what: str = "date de naissance"
+) -> tuple[date | None, str | None]:
     """JJ/MM/AAAA or AAAA-MM-JJ. Returns the date or a French reason that repeats no value."""
     today = today or date.today()
     match = _DATE_FR.match(value)
@@ -310,17 +341,21 @@ def parse_date(value: str, *, today: date | None = None) -> tuple[date | None, s
     else:
         match = _DATE_ISO.match(value)
         if not match:
-            return None, "date de naissance illisible : attendu JJ/MM/AAAA ou AAAA-MM-JJ."
+            return None, f"{what} illisible : attendu JJ/MM/AAAA ou AAAA-MM-JJ."
         year, month, day = (int(g) for g in match.groups())
     try:
         result = date(year, month, day)
     except ValueError:
-        return None, "date de naissance impossible (jour ou mois hors limites)."
+        return None, f"{what} impossible (jour ou mois hors limites)."
     if result > today:
-        return None, "date de naissance dans le futur."
+        return None, f"{what} dans le futur."
     if result.year < 1880:
-        return None, "date de naissance antérieure à 1880."
+        return None, f"{what} antérieure à 1880."
     return result, None
+
+
+def _lower_first(message: str) -> str:
+    return message[:1].lower() + message[1:]
 
 
 def ins_problem(ins: str) -> str | None:

@@ -40,6 +40,7 @@ IDENTITY_FIELDS = (
     "email",
     "address",
     "death_date",
+    "declared_last_visit",
 )
 
 
@@ -102,7 +103,7 @@ def update_identity(*, actor: Any, patient: Patient, data: dict[str, Any]) -> li
         if name in data and getattr(patient, name) != data[name]:
             # Dates stay None when cleared; text fields hold "" rather than None.
             value = data[name]
-            if value is None and name not in ("birth_date", "death_date"):
+            if value is None and name not in ("birth_date", "death_date", "declared_last_visit"):
                 value = ""
             setattr(patient, name, value)
             changed.append(name)
@@ -294,34 +295,44 @@ def open_break_glass(actor: Any, patient: Patient, reason: str) -> BreakGlassAcc
 
 # --- Erasure (crypto-shredding) ----------------------------------------------------------
 
-def erase_patient(*, actor: Any, patient: Patient) -> None:
+def erase_patient(
+    *, actor: Any, patient: Patient, retention: dict[str, Any] | None = None, actor_role: str | None = None
+) -> None:
     """Erase a patient for good: destroy their data key, then their rows and document blobs.
 
     Without the data key every copy of their data — database pages, old backups — is
     unreadable ciphertext. The erasure register (internal id and date, in the database and in a
     file next to the key file) lets a restored backup erase them again. The journal keeps ids
     only. The caller has fetched the patient with Cap.PATIENT_ERASE.
+
+    `retention` ({"rule", "expired_on", "via"}) is set by hygie.retention.actions.purge, which
+    has checked that the record is due and who approved it: the rule and the expiry go to the
+    register and the journal; an automatic purge (via "automatic") has no actor.
     """
-    if actor is None or not actor.is_active or not role_can(actor.role, Cap.PATIENT_ERASE):
+    automatic = retention is not None and retention.get("via") == "automatic"
+    if not automatic and (actor is None or not actor.is_active or not role_can(actor.role, Cap.PATIENT_ERASE)):
         raise ActionError("Seul un praticien titulaire peut effacer un dossier patient.")
     blobs = list(patient.documents.values_list("storage_name", flat=True))
     patient_pk = patient.pk
+    details: dict[str, Any] = {"documents": len(blobs), "crypto_shredding": True}
+    rule, expired_on = "", None
+    if retention is not None:
+        rule, expired_on = str(retention["rule"]), retention["expired_on"]
+        details.update(rule=rule, expired_on=expired_on.isoformat(), via=retention.get("via", ""))
     with transaction.atomic():
-        journal.record(
-            Ev.PATIENT_ERASED, actor=actor, target=patient, details={"documents": len(blobs), "crypto_shredding": True}
-        )
-        _shred(patient_pk)
+        journal.record(Ev.PATIENT_ERASED, actor=actor, target=patient, details=details, actor_role=actor_role)
+        _shred(patient_pk, rule=rule, expired_on=expired_on)
     # The blobs are unreadable already (their keys were wrapped by the destroyed data key);
     # removing them once the erasure is committed frees the space.
     transaction.on_commit(lambda: [documents.delete_blob(name) for name in blobs])
 
 
-def _shred(patient_pk: int) -> None:
+def _shred(patient_pk: int, *, rule: str = "", expired_on: date | None = None) -> None:
     from hygie.keys import erasure
     from hygie.patients.models import BlindIndex
 
     # The data key first: from here on the patient's ciphertexts are noise.
-    erasure.destroy_key(patient_pk)
+    erasure.destroy_key(patient_pk, rule=rule, expired_on=expired_on)
     BlindIndex.objects.filter(patient_id=patient_pk).delete()
     Patient.objects.filter(pk=patient_pk).delete()
 
@@ -333,6 +344,7 @@ def reapply_erasures() -> list[int]:
     from hygie.keys import erasure
 
     done = []
+    rules = erasure.registered_rules()
     for ref, when in erasure.registered().items():
         # Only a patient who existed when the erasure was made: restoring an old backup sets the
         # id sequence back, and a patient created since may carry an erased patient's old id.
@@ -341,10 +353,11 @@ def reapply_erasures() -> list[int]:
             erased = patient.created_at <= datetime.fromisoformat(when)
         else:
             erased = erasure.still_has_key(ref)
+        rule, expired_on = rules.get(ref, ("", None))
         if erased:
-            _shred(ref)
+            _shred(ref, rule=rule, expired_on=expired_on)
             done.append(ref)
-        erasure.remember_erasure(ref, when)
+        erasure.remember_erasure(ref, when, rule=rule, expired_on=expired_on)
     if done:
         journal.record(Ev.ERASURES_REAPPLIED, actor=None, details={"patients": done})
     return done

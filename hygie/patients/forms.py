@@ -50,10 +50,11 @@ class DateTimeInput(forms.DateTimeInput):
         super().__init__(attrs={"placeholder": "JJ/MM/AAAA HH:MM", **(attrs or {})}, format="%Y-%m-%dT%H:%M")
 
 
-def _date_field(label: str, required: bool = True) -> forms.DateField:
+def _date_field(label: str, required: bool = True, help_text: str = "") -> forms.DateField:
     return forms.DateField(
         label=label,
         required=required,
+        help_text=help_text,
         input_formats=DATE_FORMATS,
         widget=DateInput(),
         error_messages={"invalid": _("Saisissez une date au format JJ/MM/AAAA.")},
@@ -83,6 +84,14 @@ class IdentityForm(forms.Form):
             self.fields[name].widget.attrs["autocomplete"] = "off"
         if with_death_date:
             self.fields["death_date"] = _date_field(_("Date de décès"), required=False)
+            self.fields["declared_last_visit"] = _date_field(
+                _("Dernière consultation (ancien logiciel)"),
+                required=False,
+                help_text=_(
+                    "Pour un dossier repris d'un autre logiciel : la date de la dernière consultation "
+                    "qu'il connaissait. Elle fait courir la durée légale de conservation."
+                ),
+            )
 
     def _clean_text(self, name: str) -> str:
         return " ".join(self.cleaned_data.get(name, "").split())
@@ -127,6 +136,13 @@ class IdentityForm(forms.Form):
             self.add_error("death_date", _("La date de décès ne peut pas précéder la date de naissance."))
         if death and death > timezone.localdate():
             self.add_error("death_date", _("La date de décès ne peut pas être dans le futur."))
+        last = data.get("declared_last_visit")
+        if last and birth and last < birth:
+            self.add_error(
+                "declared_last_visit", _("La dernière consultation ne peut pas précéder la date de naissance.")
+            )
+        if last and last > timezone.localdate():
+            self.add_error("declared_last_visit", _("La dernière consultation ne peut pas être dans le futur."))
         return data
 
 

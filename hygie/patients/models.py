@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -56,6 +57,9 @@ class Patient(EncryptedPatientModel):
     email = EncryptedEmailField(_("e-mail"), blank=True)
     address = EncryptedTextField(_("adresse"), blank=True)
     death_date = EncryptedDateField(_("date de décès"), null=True, blank=True)
+    # For records migrated from older software: the last consultation it knew, which starts the
+    # legal retention when the record holds no later consultation (hygie.lib.retention).
+    declared_last_visit = EncryptedDateField(_("dernière consultation (ancien logiciel)"), null=True, blank=True)
     history = EncryptedTextField(_("antécédents"), blank=True)
     # Keyed HMAC of the normalised identity: finds duplicates (imports) without plaintext.
     identity_fingerprint = models.CharField(max_length=64, db_index=True, editable=False)
@@ -70,6 +74,23 @@ class Patient(EncryptedPatientModel):
     def __str__(self) -> str:
         # Never used in logs: Django only calls this in templates and forms.
         return self.display_name
+
+    def clean(self) -> None:
+        # Impossible dates, refused the same way in the forms, the import and the actions.
+        from hygie.lib import retention
+
+        if self.birth_date is None:
+            return
+        try:
+            retention.check_dates(
+                birth=self.birth_date,
+                last_visit=self.declared_last_visit,
+                death=self.death_date,
+                today=timezone.localdate(),
+            )
+        except retention.RetentionInputError as exc:
+            field = {"birth": "birth_date", "death": "death_date"}.get(exc.field, "declared_last_visit")
+            raise ValidationError({field: str(exc)}) from None
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         update_fields = kwargs.get("update_fields")

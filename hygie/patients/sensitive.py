@@ -28,6 +28,8 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
         "email": Kind.PERSONAL,
         "address": Kind.PERSONAL,
         "death_date": Kind.MEDICAL,
+        # Records migrated from older software: the last consultation it knew (RET-1).
+        "declared_last_visit": Kind.MEDICAL,
         "history": Kind.MEDICAL,
     },
     "patients.Consultation": {
@@ -54,6 +56,14 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
         "acts": Kind.FINANCIAL,
         "amount": Kind.FINANCIAL,
     },
+    "retention.LegalHold": {
+        "reason": Kind.MEDICAL,
+    },
+    "retention.ArchiveAccess": {
+        "reason": Kind.MEDICAL,
+    },
+    "retention.RetentionState": {},
+    "retention.PurgeNotice": {},
 }
 
 # Fields of those models that are knowingly stored as they are, and why.
@@ -66,6 +76,12 @@ NOT_SENSITIVE: dict[str, set[str]] = {
     "patients.BreakGlassAccess": {"expires_at", "reviewed_at"},
     "agenda.Appointment": {"start", "duration_minutes"},
     "billing.CareSheet": {"date", "paid"},
+    # Hold periods count days in SQL; the state and notice hold the dates lists filter on and the
+    # rule's tag (RET-1…4), never a value of the record (hygie.retention.models).
+    "retention.LegalHold": {"started_on", "ended_on", "lifted_at"},
+    "retention.ArchiveAccess": {"expires_at"},
+    "retention.RetentionState": {"last_intervention", "expires_on", "rule", "computed_at"},
+    "retention.PurgeNotice": {"expires_on", "rule", "notified_at", "purge_after"},
 }
 
 # The document files themselves are medical content too.

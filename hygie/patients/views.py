@@ -122,6 +122,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "can_erase": records.can(user, Cap.PATIENT_ERASE) and not break_glass,
     }
     if medical:
+        context.update(_retention_header(user, patient))
         team = list(patient.care_team.select_related("practitioner").order_by("added_at"))
         history = records.history_revisions(user, patient)
         context.update(
@@ -140,6 +141,19 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     return render(request, "patients/patient_detail.html", context)
 
 
+def _retention_header(user: Any, patient: Patient) -> dict[str, Any]:
+    """The record's retention date and rule (docs/retention.md), for those who see medical data."""
+    from hygie.retention import actions as retention_actions
+
+    can_hold = records.can(user, Cap.RETENTION_MANAGE) and not records.is_break_glass(user, patient)
+    return {
+        "retention_decision": retention_actions.decide(patient),
+        "archived": records.is_archived(patient),
+        "can_hold": can_hold,
+        "open_holds": [h for h in patient.legal_holds.all() if h.in_force] if can_hold else [],
+    }
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def patient_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
@@ -150,6 +164,7 @@ def patient_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
     fields = [*actions.IDENTITY_FIELDS]
     if not with_death:
         fields.remove("death_date")
+        fields.remove("declared_last_visit")
     initial = {name: getattr(patient, name) for name in fields}
     form = forms.IdentityForm(request.POST or None, initial=initial, with_death_date=with_death)
     if request.method == "POST" and form.is_valid():

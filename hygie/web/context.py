@@ -22,6 +22,7 @@ def hygie(request: HttpRequest) -> dict[str, Any]:
             "keys": records.can(user, Cap.KEYS_MANAGE),
             "backups": records.can(user, Cap.BACKUPS_MANAGE),
             "checklist": records.can(user, Cap.CHECKLIST_VIEW),
+            "retention": records.can(user, Cap.RETENTION_COUNTS),
         }
     return {
         "nav": nav,
