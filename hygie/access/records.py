@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -133,14 +133,15 @@ def archived_q(now: datetime | None = None) -> Q:
     since — a new consultation brings a record back at once, before the state is recomputed."""
     cutoff = archive_cutoff(now)
     recent = Consultation.objects.filter(patient_id=OuterRef("pk"), date__gte=cutoff)
-    return Q(retention_state__last_intervention__lt=cutoff.date()) & ~Exists(recent)
+    # Q & ~Exists is a Q at run time; the stubs only know it as a Combinable.
+    return cast(Q, Q(retention_state__last_intervention__lt=cutoff.date()) & ~Exists(recent))
 
 
 def is_archived(patient: Patient) -> bool:
     return Patient.objects.filter(archived_q(), pk=patient.pk).exists()
 
 
-def _archive_accesses(user: Any) -> QuerySet:
+def _archive_accesses(user: Any) -> QuerySet[Any]:
     from hygie.retention.models import ArchiveAccess
 
     if not _active(user) or not role_can(user.role, Cap.RETENTION_MANAGE):
@@ -314,7 +315,7 @@ def _archived_for(user: Any, patient_id: int) -> bool:
     return user.role in ASSISTANT_ROLES and Patient.objects.filter(archived_q(), pk=patient_id).exists()
 
 
-def _archived_patients() -> QuerySet:
+def _archived_patients() -> QuerySet[Any]:
     return Patient.objects.filter(archived_q()).values("pk")
 
 

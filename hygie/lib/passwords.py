@@ -190,7 +190,9 @@ def estimate(password: str, context: list[str] | None = None) -> Estimate:
     words = sorted((w for w in inputs if len(w) >= 3), key=len, reverse=True)
     stripped = re.sub("|".join(re.escape(w) for w in words), "", password[:100], flags=re.I) if words else password
     if stripped != password[:100]:
-        rest = zxcvbn(stripped, user_inputs=inputs) if stripped else {"guesses_log10": 0.0, "sequence": []}
+        rest: dict[str, Any] = (
+            zxcvbn(stripped, user_inputs=inputs) if stripped else {"guesses_log10": 0.0, "sequence": []}
+        )
         if float(rest["guesses_log10"]) < guesses:
             guesses, patterns = float(rest["guesses_log10"]), _patterns(rest) | {"context"}
     return Estimate(guesses, frozenset(patterns))
