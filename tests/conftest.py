@@ -20,3 +20,13 @@ def login(client: Client):
         return client
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def checkpoint_file(settings, tmp_path):
+    """Each test its own journal checkpoint file: the file outlives the test database, and
+    checkpoints written by another test (a worker run, a key-file test signing with its own
+    key) would rightly look, to a later verification, like a journal cut from its end."""
+    path = tmp_path / "journal-checkpoints.jsonl"
+    settings.JOURNAL_CHECKPOINT_FILE = str(path)
+    return path
