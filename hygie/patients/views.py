@@ -58,11 +58,12 @@ def patient_search(request: HttpRequest) -> HttpResponse:
     form = forms.SearchForm(request.POST)
     results = None
     if form.is_valid():
-        found = search(records.patient_scope(request.user), form.cleaned_data["q"])
-        # The query itself is never journaled: it is patient data.
-        journal.record(Ev.PATIENT_SEARCHED, actor=request.user, details={"results": len(found)})
-        results = found[:MAX_RESULTS]
-        context = _list_context(request, form=form, results=results, total=len(found))
+        found = search(records.patient_scope(request.user), form.cleaned_data["q"], limit=MAX_RESULTS)
+        # The query itself is never journaled: it is patient data. `more`: over MAX_RESULTS.
+        journal.record(
+            Ev.PATIENT_SEARCHED, actor=request.user, details={"results": len(found), "more": found.more}
+        )
+        context = _list_context(request, form=form, results=found, more=found.more)
     else:
         context = _list_context(request, form=form)
     return render(request, "patients/patient_list.html", context)
@@ -461,18 +462,21 @@ def break_glass_search(request: HttpRequest) -> HttpResponse:
     records.require(user, Cap.BREAK_GLASS)
     form = forms.BreakGlassSearchForm(request.POST or None)
     results = None
-    total = 0
+    total, more = 0, False
     if request.method == "POST" and form.is_valid():
-        found = search(records.break_glass_candidates(user), form.cleaned_data["q"])
+        found = search(records.break_glass_candidates(user), form.cleaned_data["q"], limit=MAX_RESULTS)
         # Counts only: never the criteria typed, never who matched.
-        journal.record(Ev.PATIENT_SEARCHED, actor=user, details={"results": len(found), "break_glass": True})
-        total = len(found)
+        journal.record(
+            Ev.PATIENT_SEARCHED, actor=user,
+            details={"results": len(found), "more": found.more, "break_glass": True},
+        )
+        total, more = len(found), found.more
         # In the order search gives, which follows no name: the position tells nothing either.
-        results = [p.public_id for p in found[:MAX_RESULTS]]
+        results = [p.public_id for p in found]
     return render(
         request,
         "patients/break_glass_search.html",
-        {"form": form, "results": results, "total": total, "max_results": MAX_RESULTS,
+        {"form": form, "results": results, "total": total, "more": more, "max_results": MAX_RESULTS,
          "hours": settings.BREAK_GLASS_HOURS},
     )
 
