@@ -56,7 +56,6 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def patient_search(request: HttpRequest) -> HttpResponse:
     records.require(request.user, Cap.PATIENT_LIST)
     form = forms.SearchForm(request.POST)
-    results = None
     if form.is_valid():
         found = search(records.patient_scope(request.user), form.cleaned_data["q"], limit=MAX_RESULTS)
         # The query itself is never journaled: it is patient data. `more`: over MAX_RESULTS.
