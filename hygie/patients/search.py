@@ -121,6 +121,8 @@ def _candidates(queryset: QuerySet[Patient]) -> Iterator[Patient]:
     """The rows of `queryset` in id order, read a chunk at a time (keyset, no OFFSET): the
     consumer stops reading, and decrypting, as soon as it has enough."""
     queryset = queryset.order_by("pk")
+    if hasattr(queryset, "with_keys"):  # data keys in the same query as the rows
+        queryset = queryset.with_keys()
     last = 0
     size = FIRST_CHUNK
     while True:

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, UnreadablePostError
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -146,6 +147,8 @@ def _retention_header(user: Any, patient: Patient) -> dict[str, Any]:
     from hygie.retention import actions as retention_actions
 
     can_hold = records.can(user, Cap.RETENTION_MANAGE) and not records.is_break_glass(user, patient)
+    # The holds are read once, for the decision and for the list of open holds.
+    prefetch_related_objects([patient], "legal_holds")
     return {
         "retention_decision": retention_actions.decide(patient),
         "archived": records.is_archived(patient),
