@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import BooleanField, Count, Exists, Max, OuterRef, Q, QuerySet, Value
 from django.http import Http404
 from django.utils import timezone
 
@@ -138,6 +138,9 @@ def archived_q(now: datetime | None = None) -> Q:
 
 
 def is_archived(patient: Patient) -> bool:
+    reach = patient.__dict__.get(_REACH)
+    if reach is not None:  # measured by get_patient a moment ago, in this request
+        return bool(reach.archived)
     return Patient.objects.filter(archived_q(), pk=patient.pk).exists()
 
 
@@ -212,21 +215,76 @@ def _parse(public_id: Any) -> uuid.UUID:
         raise Http404 from None
 
 
+# What get_patient learnt about one patient instance for one user, kept on that instance (which
+# lives for one request): later checks of the same page (consultations_of, documents_of,
+# is_break_glass, is_archived) reuse it instead of asking the database again.
+_REACH = "_hygie_reach"
+
+
+class _Reach(NamedTuple):
+    user_pk: int
+    in_team: bool
+    archived: bool
+
+
+def _reached(user: Any, patient: Patient) -> _Reach | None:
+    reach = patient.__dict__.get(_REACH)
+    if reach is not None and _active(user) and reach.user_pk == user.pk:
+        return cast(_Reach, reach)
+    return None
+
+
 def get_patient(user: Any, public_id: Any, cap: Cap) -> Patient:
+    """The same decision as `patient_scope(user).filter(public_id=…)`, in one query for the
+    common case: the row, whether the user's care teams hold it and whether a live
+    break-the-glass access grants it (two EXISTS), then whether it is archived (and, only then,
+    opened by a live archive access)."""
     wanted = _parse(public_id)
-    patient = patient_scope(user).filter(public_id=wanted).first()
+    practitioners = practitioner_scope(user)
+    may_break_glass = _active(user) and role_can(user.role, Cap.BREAK_GLASS)
+    false = Value(False, output_field=BooleanField())
+    in_team: Any = false
+    if practitioners:
+        in_team = Exists(_care_team_patients(practitioners).filter(patient_id=OuterRef("pk")))
+    granted: Any = false
+    if may_break_glass:
+        granted = Exists(_break_glass_patients(user).filter(patient_id=OuterRef("pk")))
+    archived_now = Exists(Patient.objects.filter(archived_q(), pk=OuterRef("pk")))
+    patient = (
+        Patient.objects.filter(public_id=wanted)
+        .with_keys()
+        .annotate(hygie_in_team=in_team, hygie_granted=granted, hygie_archived=archived_now)
+        .first()
+    )
     if patient is None:
-        existing = Patient.objects.filter(public_id=wanted).only("pk", "public_id").first()
-        if existing is not None:
-            raise OutOfScope(existing)
         raise Http404
+    found = patient.__dict__
+    team, grant = bool(found.pop("hygie_in_team")), bool(found.pop("hygie_granted"))
+    archived = bool(found.pop("hygie_archived"))
+    if not (team or grant):
+        raise OutOfScope(patient)
+    if archived and not grant and not _archive_accesses(user).filter(patient_id=patient.pk).exists():
+        raise OutOfScope(patient)
     if not role_can(user.role, cap):
         raise PermissionDenied
+    patient.__dict__[_REACH] = _Reach(user.pk, team, archived)
     return patient
+
+
+def _recheck(user: Any, patient: Patient, cap: Cap) -> None:
+    """`get_patient` again for a patient instance of this request: free when get_patient
+    fetched it for this user (only the role is checked against `cap`)."""
+    if _reached(user, patient) is None:
+        get_patient(user, patient.public_id, cap)
+    elif not role_can(user.role, cap):
+        raise PermissionDenied
 
 
 def is_break_glass(user: Any, patient: Patient) -> bool:
     """True when the user reaches this patient only through a break-the-glass access."""
+    reach = _reached(user, patient)
+    if reach is not None:
+        return not reach.in_team
     practitioners = practitioner_scope(user)
     return not patient.care_team.filter(practitioner_id__in=practitioners).exists()
 
@@ -275,7 +333,7 @@ def get_document(user: Any, public_id: Any, cap: Cap = Cap.MEDICAL_VIEW) -> Docu
 
 def consultations_of(user: Any, patient: Patient) -> QuerySet[Consultation]:
     """With `revision_count`: more than one means the consultation was changed after it was written."""
-    get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)
+    _recheck(user, patient, Cap.MEDICAL_VIEW)
     return patient.consultations.select_related("practitioner").annotate(revision_count=Count("revisions"))
 
 
@@ -287,12 +345,12 @@ def consultation_revisions(user: Any, consultation: Consultation) -> list[Consul
 
 def history_revisions(user: Any, patient: Patient) -> list[HistoryRevision]:
     """Every version of a patient's antécédents, newest first, for whoever may read them."""
-    get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)
+    _recheck(user, patient, Cap.MEDICAL_VIEW)
     return list(HistoryRevision.objects.filter(patient=patient).select_related("author"))
 
 
 def documents_of(user: Any, patient: Patient) -> QuerySet[Document]:
-    get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)
+    _recheck(user, patient, Cap.MEDICAL_VIEW)
     return patient.documents.select_related("uploaded_by")
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.db import models
 
@@ -204,14 +204,33 @@ class EncryptedDecimalField(Encrypted, models.DecimalField):
 _M = TypeVar("_M", bound=models.Model)
 
 
+WRAPPED_KEY = "hygie_wrapped_key"
+
+
 class EncryptedQuerySet(models.QuerySet[_M]):
     """Unwraps the data keys of a page of rows in one query when the rows are fetched."""
+
+    def with_keys(self) -> EncryptedQuerySet[_M]:
+        """Patients only: fetch each row's wrapped data key in the same query (a subquery),
+        which saves the separate key query of a page (one round trip fewer)."""
+        from django.db.models import OuterRef, Subquery
+
+        from hygie.keys.models import PatientKey
+
+        assert self.model._meta.label == "patients.Patient", "with_keys() is for patient rows"
+        wrapped = PatientKey.objects.filter(patient_id=OuterRef("pk")).values("wrapped")[:1]
+        return cast(EncryptedQuerySet[_M], self.annotate(**{WRAPPED_KEY: Subquery(wrapped)}))
 
     def _fetch_all(self) -> None:
         fresh = self._result_cache is None
         super()._fetch_all()
         if fresh and self._result_cache and self._iterable_class is models.query.ModelIterable:
             if self.model._meta.label == "patients.Patient":
+                if WRAPPED_KEY in self.query.annotations:
+                    for obj in self._result_cache:
+                        wrapped = obj.__dict__.pop(WRAPPED_KEY, None)
+                        if wrapped is not None:
+                            service.remember_wrapped(obj.pk, str(obj.public_id), bytes(wrapped))
                 service.prefetch(obj.pk for obj in self._result_cache)
             else:
                 service.prefetch(obj.patient_id for obj in self._result_cache)

@@ -8,12 +8,18 @@ drops the false positives of the truncated indexes.
 A query mixes words freely: « dupont », « dup jea », « Dupont 17/05/1980 », « 2 80 05 75 … ».
 Names are compared folded (no case, no accents, hyphens as spaces); every word of the query
 must start a word of the patient's names, or the whole query must start the full name.
+
+Bounded: a search decrypts at most what it can show plus a small margin, whatever the query. The
+candidates are read in a stable order (the database's row id, which follows creation, not names),
+in chunks; reading stops as soon as LIMIT + 1 patients are confirmed. The caller shows LIMIT of
+them sorted by name and, when there were more, says « plus de 50 résultats, précisez ». A
+two-letter query among 100,000 patients thus decrypts about a hundred rows, not twelve thousand.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -23,6 +29,12 @@ from hygie.lib.text import compact, fold
 from hygie.patients.models import Patient
 
 MIN_NAME_LENGTH = 2
+# At most this many results are shown; one more is confirmed to know that there are more.
+LIMIT = 50
+# Candidates read (and decrypted) per round trip: the first chunk covers LIMIT + 1 confirmed
+# matches plus the false positives of the truncated indexes in the common case.
+FIRST_CHUNK = 80
+NEXT_CHUNK = 200
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
 _INS = re.compile(r"^\d{5}(?:\d{2}|2[AB])\d{6}(?:\d{2})?$")
 
@@ -98,16 +110,49 @@ def _matches(patient: Patient, q: ParsedQuery) -> bool:
     return not q.names or _matches_names(patient, q.names)
 
 
-def search(queryset: QuerySet[Patient] | Iterable[Patient], query: str) -> list[Patient]:
-    """Patients of `queryset` matching `query`, sorted by name. An unusable query (fewer than
-    two letters and no date or INS) finds nothing rather than everything."""
+class Found(list[Patient]):
+    """At most `limit` patients, sorted by name; `more` says that others match too (the caller
+    asks to narrow the search: « plus de 50 résultats, précisez »)."""
+
+    more: bool = False
+
+
+def _candidates(queryset: QuerySet[Patient]) -> Iterator[Patient]:
+    """The rows of `queryset` in id order, read a chunk at a time (keyset, no OFFSET): the
+    consumer stops reading, and decrypting, as soon as it has enough."""
+    queryset = queryset.order_by("pk")
+    if hasattr(queryset, "with_keys"):  # data keys in the same query as the rows
+        queryset = queryset.with_keys()
+    last = 0
+    size = FIRST_CHUNK
+    while True:
+        chunk = list(queryset.filter(pk__gt=last)[:size])
+        yield from chunk
+        if len(chunk) < size:
+            return
+        last = chunk[-1].pk
+        size = NEXT_CHUNK
+
+
+def search(queryset: QuerySet[Patient] | Iterable[Patient], query: str, *, limit: int = LIMIT) -> Found:
+    """Patients of `queryset` matching `query`: the first `limit` confirmed in id order, sorted
+    by name, with `more` set when there are others. An unusable query (fewer than two letters
+    and no date or INS) finds nothing rather than everything."""
     from hygie.patients import indexes
 
+    found = Found()
     parsed = parse(query)
     if not parsed.usable:
-        return []
+        return found
+    rows: Iterable[Patient] = queryset
     if isinstance(queryset, QuerySet):
-        queryset = indexes.narrow(queryset, names=parsed.names, dates=parsed.dates, ins=parsed.ins)
-    found = [p for p in queryset if _matches(p, parsed)]
+        rows = _candidates(indexes.narrow(queryset, names=parsed.names, dates=parsed.dates, ins=parsed.ins))
+    for patient in rows:
+        if not _matches(patient, parsed):
+            continue
+        if len(found) == limit:
+            found.more = True
+            break
+        found.append(patient)
     found.sort(key=lambda p: (fold(p.last_name), fold(p.first_names), p.birth_date))
     return found

@@ -14,6 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, UnreadablePostError
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -56,13 +57,13 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 def patient_search(request: HttpRequest) -> HttpResponse:
     records.require(request.user, Cap.PATIENT_LIST)
     form = forms.SearchForm(request.POST)
-    results = None
     if form.is_valid():
-        found = search(records.patient_scope(request.user), form.cleaned_data["q"])
-        # The query itself is never journaled: it is patient data.
-        journal.record(Ev.PATIENT_SEARCHED, actor=request.user, details={"results": len(found)})
-        results = found[:MAX_RESULTS]
-        context = _list_context(request, form=form, results=results, total=len(found))
+        found = search(records.patient_scope(request.user), form.cleaned_data["q"], limit=MAX_RESULTS)
+        # The query itself is never journaled: it is patient data. `more`: over MAX_RESULTS.
+        journal.record(
+            Ev.PATIENT_SEARCHED, actor=request.user, details={"results": len(found), "more": found.more}
+        )
+        context = _list_context(request, form=form, results=found, more=found.more)
     else:
         context = _list_context(request, form=form)
     return render(request, "patients/patient_list.html", context)
@@ -146,6 +147,8 @@ def _retention_header(user: Any, patient: Patient) -> dict[str, Any]:
     from hygie.retention import actions as retention_actions
 
     can_hold = records.can(user, Cap.RETENTION_MANAGE) and not records.is_break_glass(user, patient)
+    # The holds are read once, for the decision and for the list of open holds.
+    prefetch_related_objects([patient], "legal_holds")
     return {
         "retention_decision": retention_actions.decide(patient),
         "archived": records.is_archived(patient),
@@ -461,18 +464,21 @@ def break_glass_search(request: HttpRequest) -> HttpResponse:
     records.require(user, Cap.BREAK_GLASS)
     form = forms.BreakGlassSearchForm(request.POST or None)
     results = None
-    total = 0
+    total, more = 0, False
     if request.method == "POST" and form.is_valid():
-        found = search(records.break_glass_candidates(user), form.cleaned_data["q"])
+        found = search(records.break_glass_candidates(user), form.cleaned_data["q"], limit=MAX_RESULTS)
         # Counts only: never the criteria typed, never who matched.
-        journal.record(Ev.PATIENT_SEARCHED, actor=user, details={"results": len(found), "break_glass": True})
-        total = len(found)
+        journal.record(
+            Ev.PATIENT_SEARCHED, actor=user,
+            details={"results": len(found), "more": found.more, "break_glass": True},
+        )
+        total, more = len(found), found.more
         # In the order search gives, which follows no name: the position tells nothing either.
-        results = [p.public_id for p in found[:MAX_RESULTS]]
+        results = [p.public_id for p in found]
     return render(
         request,
         "patients/break_glass_search.html",
-        {"form": form, "results": results, "total": total, "max_results": MAX_RESULTS,
+        {"form": form, "results": results, "total": total, "more": more, "max_results": MAX_RESULTS,
          "hours": settings.BREAK_GLASS_HOURS},
     )
 

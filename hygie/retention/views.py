@@ -139,19 +139,21 @@ def archive_search(request: HttpRequest) -> HttpResponse:
     records.require(user, Cap.RETENTION_MANAGE)
     form = forms.ArchiveSearchForm(request.POST or None)
     results = None
-    total = 0
+    more = False
     if request.method == "POST" and form.is_valid():
-        found = search(records.archive_candidates(user), form.cleaned_data["q"])
+        found = search(records.archive_candidates(user), form.cleaned_data["q"], limit=MAX_RESULTS)
         # The query itself is never journaled: it is patient data.
-        journal.record(Ev.PATIENT_SEARCHED, actor=user, details={"results": len(found), "archive": True})
-        results, total = found[:MAX_RESULTS], len(found)
+        journal.record(
+            Ev.PATIENT_SEARCHED, actor=user, details={"results": len(found), "more": found.more, "archive": True}
+        )
+        results, more = found, found.more
     return render(
         request,
         "retention/archive_search.html",
         {
             "form": form,
             "results": results,
-            "total": total,
+            "more": more,
             "max_results": MAX_RESULTS,
             "active_years": settings.RETENTION_ACTIVE_YEARS,
             "hours": settings.ARCHIVE_ACCESS_HOURS,

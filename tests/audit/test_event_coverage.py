@@ -234,7 +234,7 @@ def test_searches_never_keep_the_query(personas, login):
     client = login(personas.alice)
     client.post(reverse("patient_search"), {"q": "Moreau"})
     event = _one(Ev.PATIENT_SEARCHED, actor=personas.alice)
-    assert event.details == {"results": 1}
+    assert event.details == {"results": 1, "more": False}
     assert not Event.objects.filter(details__icontains="Moreau").exists()
     assert not Event.objects.filter(reason__icontains="Moreau").exists()
 

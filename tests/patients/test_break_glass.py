@@ -49,7 +49,7 @@ def test_it_says_only_that_a_record_matches_until_the_reason_is_given(personas, 
     assert _open(personas.alice_patient) in body
     # Journaled, counts only.
     event = Event.objects.get(action=Ev.PATIENT_SEARCHED, actor=personas.bob)
-    assert event.details == {"results": 1, "break_glass": True} and event.patient_id is None
+    assert event.details == {"results": 1, "more": False, "break_glass": True} and event.patient_id is None
     assert "moreau" not in repr(event.details).lower() and event.reason == ""
 
 

@@ -1,0 +1,64 @@
+"""The main pages' round trips, pinned so that they cannot creep back (issue 14).
+
+Counted with the request's own transaction as the test client runs it (inside the test's
+transaction: its SAVEPOINT and RELEASE are counted, 2 statements a real request does not send).
+Before issue 14 the record page cost 29 statements and wrote the session on every view.
+"""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from hygie.accounts import session
+from tests.accounts.flows import shift_session
+from tests.factories import make_consultation
+
+# statements, including the 2 of the test's savepoint
+RECORD_PAGE = 16
+PATIENT_LIST = 12
+AGENDA = 12
+
+
+def _statements(client, url):
+    client.get(url)  # warm: first view of the session, caches
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return [q["sql"] for q in captured.captured_queries]
+
+
+def test_record_page_round_trips(personas, login, django_assert_max_num_queries):
+    patient = personas.alice_patient
+    for _ in range(5):
+        make_consultation(patient, personas.alice)
+    client = login(personas.alice)
+    client.get(f"/patients/{patient.public_id}/")
+    with django_assert_max_num_queries(RECORD_PAGE):
+        assert client.get(f"/patients/{patient.public_id}/").status_code == 200
+
+
+def test_record_page_reads_the_patient_once_and_writes_no_session(personas, login):
+    client = login(personas.alice)
+    sql = _statements(client, f"/patients/{personas.alice_patient.public_id}/")
+    assert sum(s.startswith('SELECT "patients_patient"') for s in sql) == 1
+    assert not any("keys_patientkey" in s and s.startswith('SELECT "keys_patientkey"') for s in sql)
+    assert not any("patients_breakglassaccess" in s and s.startswith('SELECT "patients_breakglassaccess"') for s in sql)
+    assert not any(s.startswith('UPDATE "django_session"') for s in sql)
+
+
+def test_session_written_again_once_the_touch_interval_has_passed(personas, login):
+    client = login(personas.alice)
+    url = f"/patients/{personas.alice_patient.public_id}/"
+    client.get(url)
+    shift_session(client, session.SEEN_AT, session.TOUCH_INTERVAL_SECONDS + 1)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    assert any(q["sql"].startswith('UPDATE "django_session"') for q in captured.captured_queries)
+
+
+@pytest.mark.parametrize(("url", "ceiling"), [("/patients/", PATIENT_LIST), ("/agenda/", AGENDA)])
+def test_main_pages_round_trips(personas, login, django_assert_max_num_queries, url, ceiling):
+    client = login(personas.alice)
+    client.get(url)
+    with django_assert_max_num_queries(ceiling):
+        assert client.get(url).status_code == 200
