@@ -356,12 +356,12 @@ def decide_art34(*, actor: Any, incident: Incident, decision: str, reason: str =
     except ValueError:
         raise ActionError("Décision inconnue.") from None
     reason = (reason or "").strip()
-    if choice != art34_proposal(incident) and choice != Art34.NOTIFY and len(reason) < MIN_REASON:
-        # Departing from Hygie's proposal towards not telling the patients needs a reason.
-        raise ActionError("Cette décision diffère de la proposition de Hygie : indiquez pourquoi.")
     if choice == Art34.WAIVER_ENCRYPTED and (not incident.encrypted_only or incident.keys_exposed):
         raise ActionError("La dispense pour données chiffrées suppose que seules des données chiffrées ont "
                           "été exposées et que leurs clés ne l'ont pas été (RGPD art. 34(3)(a)).")
+    if choice != art34_proposal(incident) and choice != Art34.NOTIFY and len(reason) < MIN_REASON:
+        # Departing from Hygie's proposal towards not telling the patients needs a reason.
+        raise ActionError("Cette décision diffère de la proposition de Hygie : indiquez pourquoi.")
     incident.art34, incident.art34_reason, incident.art34_decided_at = choice, reason, timezone.now()
     incident.save(update_fields=["art34", "art34_reason", "art34_decided_at"])
     _entry(incident, actor, f"Décision sur l'information des patients (art. 34) : {choice.value}.", step="art34")
