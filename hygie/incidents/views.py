@@ -170,7 +170,7 @@ def incident_open(request: HttpRequest) -> HttpResponse:
             show_refusal(form, exc)
         else:
             return redirect("incident_detail", public_id=incident.public_id)
-    return render(request, "incidents/open.html", {"form": form}, status=400)
+    return render(request, "incidents/open.html", {"form": form})
 
 
 def _detail_context(user: Any, incident: Incident, **forms_given: Any) -> dict[str, Any]:
@@ -216,7 +216,7 @@ def incident_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
             else:
                 messages.success(request, _("Fiche enregistrée.") if changed else _("Rien n'a changé."))
                 return redirect("incident_detail", public_id=incident.public_id)
-        return render(request, "incidents/detail.html", _detail_context(user, incident, form=form), status=400)
+        return render(request, "incidents/detail.html", _detail_context(user, incident, form=form))
     return render(request, "incidents/detail.html", _detail_context(user, incident))
 
 
@@ -233,7 +233,7 @@ def _post(request: HttpRequest, public_id: Any, form_class: type, name: str, do:
             show_refusal(form, exc)
         else:
             return redirect("incident_detail", public_id=incident.public_id)
-    return render(request, "incidents/detail.html", _detail_context(user, incident, **{name: form}), status=400)
+    return render(request, "incidents/detail.html", _detail_context(user, incident, **{name: form}))
 
 
 @login_required
@@ -387,4 +387,4 @@ def contacts(request: HttpRequest) -> HttpResponse:
         actions.save_contacts(actor=user, **{k: form.cleaned_data.get(k) or "" for k in actions.CONTACT_FIELDS})
         messages.success(request, _("Contacts enregistrés : la fiche réflexe est à jour."))
         return redirect("incidents")
-    return render(request, "incidents/contacts.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "incidents/contacts.html", {"form": form})
