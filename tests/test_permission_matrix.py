@@ -24,8 +24,8 @@ from hygie.approvals.models import GrantRequest
 from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
 from hygie.checklist import actions as checklist_actions
-from hygie.patients import actions as patient_actions
 from hygie.incidents.models import Incident
+from hygie.patients import actions as patient_actions
 from hygie.retention.models import LegalHold
 from tests.architecture.test_permission_docs import _doc_matrix
 from tests.factories import Personas, make_appointment, make_care_sheet, make_consultation

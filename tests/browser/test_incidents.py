@@ -22,6 +22,12 @@ pytestmark = pytest.mark.browser
 WIDTHS = (1366, 768, 390)
 
 
+@pytest.fixture(autouse=True)
+def checkpoint_file(settings, tmp_path):
+    # The checkpoint file outlives the test database: each test its own (see tests/audit/conftest.py).
+    settings.JOURNAL_CHECKPOINT_FILE = str(tmp_path / "journal-checkpoints.jsonl")
+
+
 def test_the_switch_cuts_sessions_refuses_logins_and_exports_and_lift_restores(browser, live_server, people,
                                                                                  artifacts):
     from hygie.practices.models import Practice
