@@ -1,6 +1,6 @@
 """The `hygie` command: a few French words in front of Django's management commands.
 
-    hygie init | serve | worker | demo | createuser | audit … | keys … | backup … | retention …
+    hygie init | serve | worker | demo | createuser | audit … | keys … | backup … | retention … | incident …
     hygie patients import FICHIER.csv
 Any other word goes to Django as is (migrate, check, …).
 """
@@ -38,6 +38,9 @@ Utilisation : hygie COMMANDE [options]
   retention explain | due | purge
                         Conservation légale des dossiers : échéance d'un dossier, dossiers à
                         détruire, destruction au nom d'un titulaire (docs/retention.md).
+  incident lockdown | allow | lift | status | breach open | evidence | fiche
+                        Incidents : isoler Hygie et lever l'isolement, ouvrir une violation
+                        (délai de 72 heures), preuves, fiche réflexe (docs/incidents.md).
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
@@ -56,6 +59,7 @@ COMMANDS = {
     "checklist": "checklist",
     "diagnostic": "diagnostic",
     "retention": "retention",
+    "incident": "incident",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 # Django commands that would change an account behind the approvals (hygie.approvals): a password

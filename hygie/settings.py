@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "hygie.approvals",  # approval of anything that opens a titulaire's medical data
     "hygie.checklist",  # the practice's security checklist (docs/checklist.md)
     "hygie.retention",  # legal retention, archive, purge (docs/retention.md)
+    "hygie.incidents",  # emergency switch, breach register, 72-hour clock (docs/incidents.md)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",
@@ -116,6 +117,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "hygie.accounts.middleware.SessionGuardMiddleware",
+    # « Isoler Hygie »: sessions, pages and downloads refused while a lockdown is in force.
+    "hygie.incidents.middleware.LockdownMiddleware",
     "hygie.accounts.middleware.RequireSecondFactorMiddleware",
     # Journals 404s on existing patients outside the user's scope (probing), after the rollback.
     "hygie.web.middleware.OutOfScopeJournalMiddleware",
@@ -137,6 +140,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hygie.web.context.hygie",
+                "hygie.incidents.context.lockdown",
             ],
         },
     },

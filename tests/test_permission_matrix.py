@@ -24,6 +24,7 @@ from hygie.approvals.models import GrantRequest
 from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
 from hygie.checklist import actions as checklist_actions
+from hygie.incidents.models import Incident
 from hygie.patients import actions as patient_actions
 from hygie.retention.models import LegalHold
 from tests.architecture.test_permission_docs import _doc_matrix
@@ -117,10 +118,27 @@ PAGES = [
     Page("archive_open", "patient", Cap.RETENTION_MANAGE),
     Page("hold_create", "patient", Cap.RETENTION_MANAGE),
     Page("hold_lift", "hold", Cap.RETENTION_MANAGE),
+    Page("incidents", None, Cap.INCIDENT_MANAGE),
+    Page("incident_lockdown", None, Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_lift", None, Cap.INCIDENT_LIFT, "POST"),
+    Page("incident_contacts", None, Cap.INCIDENT_MANAGE),
+    Page("incident_fiche_pdf", None, Cap.INCIDENT_MANAGE),
+    Page("incident_exercise", None, Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_open", None, Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_detail", "incident", Cap.INCIDENT_MANAGE),
+    Page("incident_entry", "incident", Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_scope", "incident", Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_decision", "incident", Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_notified", "incident", Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_art34", "incident", Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_close", "incident", Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_step", "incident", Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_cnil", "incident", Cap.INCIDENT_MANAGE),
+    Page("incident_evidence", "incident", Cap.INCIDENT_MANAGE),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
-NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof"}
+NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof", "incident"}
 
 # Pages about the signed-in user only, open to every role, holding no patient data.
 EVERY_SIGNED_IN_USER = {
@@ -135,7 +153,8 @@ EVERY_SIGNED_IN_USER = {
 # The break-the-glass page is tested on its own below (it opens patients outside the reach).
 # The unlock page of a locked server (passphrase mode) comes before any user exists, holds no
 # data and only redirects once unlocked: tests/keys/test_unlock_page.py.
-SPECIAL = {"break_glass_open", "keys_unlock"}
+# The letter to one patient of a breach: tests/incidents/test_register.py (the patient's own reach).
+SPECIAL = {"break_glass_open", "keys_unlock", "incident_notice"}
 
 ROLES_OF = {
     "alice": Role.TITULAIRE,
@@ -179,10 +198,16 @@ def _objects(p: Personas, owner: str) -> dict:
         "backup_target": _backup_target(),
         "grant": _grant(p, practitioner),
         "checklist_proof": _checklist_proof(personas=p),
+        "incident": _incident(),
         "hold": LegalHold.objects.create(
             patient=patient, started_on=date(2024, 1, 1), reason="Réclamation amiable", set_by=practitioner
         ),
     }
+
+
+def _incident() -> Incident:
+    now = timezone.now()
+    return Incident.objects.create(title="Portable volé", discovered_at=now, aware_at=now)
 
 
 def _alert() -> Alert:

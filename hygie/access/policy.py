@@ -65,6 +65,11 @@ class Cap(StrEnum):
     RETENTION_MANAGE = "retention:manage"
     # The "Conservation" page in counts only (how many records expire when, holds, last purge).
     RETENTION_COUNTS = "retention:counts"
+    # Incidents (docs/incidents.md): press « Isoler Hygie », keep the register and its 72-hour
+    # clock, prepare the CNIL notification, the fiche réflexe, the evidence, exercises.
+    INCIDENT_MANAGE = "incident:manage"
+    # Lift the isolation from the web (re-authenticated, a second admin or referent confirming).
+    INCIDENT_LIFT = "incident:lift"
 
 
 _PRACTITIONER = frozenset(
@@ -94,6 +99,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
         Cap.CHECKLIST_VIEW,
         Cap.RETENTION_MANAGE,
         Cap.RETENTION_COUNTS,
+        Cap.INCIDENT_MANAGE,
     },
     # A locum works on the replaced practitioner's patients, during the replacement only
     # (the scope says when); erasing records or reshaping care teams stays with the titulaire.
@@ -119,6 +125,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.CHECKLIST_VIEW,
             Cap.CHECKLIST_EDIT,
             Cap.RETENTION_COUNTS,
+            Cap.INCIDENT_MANAGE,
         }
     ),
     Role.ADMIN: frozenset(
@@ -129,6 +136,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.BACKUPS_MANAGE,
             Cap.CHECKLIST_VIEW,
             Cap.CHECKLIST_EDIT,
+            Cap.INCIDENT_MANAGE,
+            Cap.INCIDENT_LIFT,
         }
     ),
 }

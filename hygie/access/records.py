@@ -527,3 +527,30 @@ def retention_overview(user: Any, months: list[Any]) -> dict[str, Any]:
         "records": states.count(),
         "holds": holds,
     }
+
+
+# --- Incidents (docs/incidents.md) ----------------------------------------------------------
+
+def incident_patient_codes(user: Any, ids: Any) -> dict[int, str]:
+    """{internal id: pseudonymous code} of the patients an incident concerns (pre-filled from the
+    journal), for whoever keeps the register: codes, never names."""
+    require(user, Cap.INCIDENT_MANAGE)
+    return dict(Patient.objects.filter(pk__in=[int(i) for i in ids]).values_list("pk", "code"))
+
+
+def incident_notice_patients(user: Any, ids: Any) -> QuerySet[Patient]:
+    """The patients concerned by an incident whom this user may write to (art. 34 letters): within
+    the user's own scope only, so a titulaire writes to their patients and to no one else's."""
+    require(user, Cap.INCIDENT_MANAGE)
+    require(user, Cap.PATIENT_IDENTITY_VIEW)
+    return patient_scope(user).filter(pk__in=[int(i) for i in ids])
+
+
+def incident_other_names(user: Any, ids: Any, but: int) -> list[str]:
+    """Names of the other patients concerned, never shown: only to check that a letter's texts do
+    not name them (hygie.incidents.notices.names_in)."""
+    require(user, Cap.INCIDENT_MANAGE)
+    out: list[str] = []
+    for p in Patient.objects.filter(pk__in=[int(i) for i in ids if int(i) != but]):
+        out += [p.birth_name, p.usage_name]
+    return [n for n in out if n]

@@ -93,6 +93,8 @@ class AccountAdapter(DefaultAccountAdapter):
                 user = None
             else:
                 setattr(request, CODE_CHECKED, checked)
+        if user is not None and not signed_in:
+            _refuse_during_lockdown(user)
         if user is not None:
             throttle.succeeded()
             return user
@@ -108,6 +110,23 @@ class AccountAdapter(DefaultAccountAdapter):
         from hygie.accounts.models import User
 
         return User
+
+
+def _refuse_during_lockdown(user: Any) -> None:
+    """« Isoler Hygie » (hygie.incidents): no new login but the admin allowed at the machine.
+    After the password check, so that the refusal tells nothing to someone guessing passwords."""
+    from hygie.incidents import actions as incidents
+    from hygie.incidents import lockdown
+
+    if not lockdown.may_sign_in(user):
+        incidents.refused(user, "login")
+        raise ValidationError(
+            _(
+                "Hygie est isolé à la suite d'un incident de sécurité : les connexions sont suspendues. "
+                "Appelez le référent ou l'administrateur du cabinet (voir la fiche réflexe)."
+            ),
+            code="lockdown",
+        )
 
 
 def _check_code(request: HttpRequest, user: Any, code: str) -> Any:

@@ -128,6 +128,27 @@ class Ev(StrEnum):
     RETENTION_PURGE_APPROVED = "retention:purge:approved"
     RETENTION_DATA_PURGED = "retention:data:purged"
     ACCOUNT_PERSONAL_DATA_PURGED = "user:personal-data:purged"
+    # Incidents and breaches (docs/incidents.md): ids and counts only, never the texts typed.
+    LOCKDOWN_STARTED = "incident:lockdown:started"
+    LOCKDOWN_LIFTED = "incident:lockdown:lifted"
+    LOCKDOWN_ALLOWED = "incident:lockdown:admin-allowed"
+    LOCKDOWN_REFUSED = "incident:lockdown:refused"
+    BREACH_OPENED = "incident:breach:opened"
+    BREACH_UPDATED = "incident:breach:updated"
+    BREACH_ENTRY_ADDED = "incident:breach:entry-added"
+    BREACH_SCOPED = "incident:breach:scoped"
+    BREACH_NOTIFICATION_DECIDED = "incident:breach:notification-decided"
+    BREACH_NOTIFIED = "incident:breach:notified"
+    BREACH_ART34_DECIDED = "incident:breach:art34-decided"
+    BREACH_PATIENT_NOTICE = "incident:breach:patient-notice"
+    BREACH_DEADLINE = "incident:breach:deadline"
+    BREACH_CLOSED = "incident:breach:closed"
+    BREACH_EVIDENCE_EXPORTED = "incident:breach:evidence-exported"
+    INCIDENT_CONTACTS_CHANGED = "incident:contacts:changed"
+    FICHE_REFLEXE_EXPORTED = "incident:fiche-reflexe:exported"
+    EXERCISE_STARTED = "incident:exercise:started"
+    EXERCISE_STEP = "incident:exercise:step"
+    EXERCISE_ENDED = "incident:exercise:ended"
 
 
 class Outcome(StrEnum):

@@ -93,6 +93,7 @@ class AlertKind(models.TextChoices):
     BACKUP_FAILED = "backup_failed", _("Échec de sauvegarde ou de test de restauration")
     GRANT_FALLBACK = "grant_fallback", _("Accès aux données d'un titulaire approuvé par le référent à sa place")
     OUT_OF_SCOPE = "out_of_scope", _("Demandes répétées de dossiers hors périmètre")
+    INCIDENT = "incident", _("Incident : Hygie isolé ou délai de notification d'une violation")
 
 
 class Severity(models.TextChoices):

@@ -335,6 +335,8 @@ def test_restore(
     """Restore the newest backup of a destination (default: the first off-site target) into a
     scratch directory and check it. Returns the figures; BackupError if anything is off (Run
     row, journal event and alert either way)."""
+    # « Isoler Hygie »: no destination is reached for a test while the practice is isolated.
+    service.refuse_during_lockdown(queued)
     run = None
     try:
         loc, snapshot = locate(path) if path is not None else (_source_for_test(target), None)

@@ -493,6 +493,38 @@ def prepared_backup() -> Iterator[Prepared]:
         yield prepare(Path(tmp))
 
 
+LOCKDOWN_MESSAGE = (
+    "Hygie est isolé (incident en cours) : les sauvegardes ne vont plus que vers les destinations "
+    "à verrouillage des objets, hors d'atteinte d'une machine compromise. Ne reconnectez pas les "
+    "autres sauvegardes avant l'avis d'un expert."
+)
+
+
+def refuse_during_lockdown(queued: Run | None) -> None:
+    from hygie.incidents import actions as incidents
+    from hygie.incidents import lockdown
+
+    if lockdown.is_active():
+        incidents.refused(None, "backup")
+        if queued is not None:
+            finish_run(queued, LOCKDOWN_MESSAGE)
+        raise BackupError(LOCKDOWN_MESSAGE)
+
+
+def _locked_only_during_lockdown(chosen: list[Target], queued: Run | None) -> list[Target]:
+    """« Isoler Hygie » (hygie.incidents, BAK-2): a destination without object lock could be
+    wiped or encrypted from this machine; only locked ones (S3 object lock) still receive copies."""
+    from hygie.backups.targets import locked_objects
+    from hygie.incidents import lockdown
+
+    if not lockdown.is_active():
+        return chosen
+    kept = [t for t in chosen if locked_objects(t)]
+    if not kept:
+        refuse_during_lockdown(queued)
+    return kept
+
+
 def run(
     directory: Path | None = None,
     *,
@@ -504,6 +536,7 @@ def run(
     destination succeeds or fails on its own; BackupError at the end if any failed, naming
     them."""
     if directory is not None:
+        refuse_during_lockdown(queued)
         locations: list[Location | Unusable] = [directory_location(directory)]
     else:
         chosen = enabled_targets() if targets is None else targets
@@ -512,6 +545,7 @@ def run(
                 "Aucune destination de sauvegarde configurée : ajoutez-en une (page Sauvegardes, ou "
                 "« hygie backup target add »), ou indiquez --to DOSSIER."
             )
+        chosen = _locked_only_during_lockdown(chosen, queued)
         locations = []
         for target in chosen:
             try:

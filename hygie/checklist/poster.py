@@ -2,9 +2,8 @@
 practice's ticks and the date, to print and put up. Nothing on it names a patient.
 
 At the bottom, the fiche réflexe: first steps and contacts in case of incident (seed 003,
-« Conduite à tenir en cas d'incident »). `incident_contacts` is the hook for the incidents
-capability (not built yet): when it exists, it returns the practice's own contacts (provider,
-regional CSIRT) and they are printed below the national ones.
+« Conduite à tenir en cas d'incident »). `incident_contacts` returns the practice's own
+contacts from the incidents capability (hygie.incidents.fiche), printed below the national ones.
 """
 
 from __future__ import annotations
@@ -44,12 +43,12 @@ NATIONAL_CONTACTS = [
 
 
 def incident_contacts() -> list[tuple[str, str]]:
-    """The practice's own incident contacts (provider, regional CSIRT, referent).
+    """The practice's own incident contacts (regional CSIRT, provider, referent, CNIL contact,
+    insurer), as filled in on the incident page (hygie.incidents.fiche). None filled in: the
+    poster prints blank lines to fill in by hand."""
+    from hygie.incidents import fiche
 
-    Hook for the incidents capability, which does not exist yet: until it does, there are none
-    and the poster prints blank lines to fill in by hand.
-    """
-    return []
+    return fiche.filled_contacts()
 
 
 def poster_pdf(board: Board, *, practice_name: str, today: date,
