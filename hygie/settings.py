@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "hygie.approvals",  # approval of anything that opens a titulaire's medical data
     "hygie.checklist",  # the practice's security checklist (docs/checklist.md)
     "hygie.retention",  # legal retention, archive, purge (docs/retention.md)
+    "hygie.rights",  # patients' rights requests, their deadlines and answers (docs/rights.md)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",

@@ -65,6 +65,12 @@ class Cap(StrEnum):
     RETENTION_MANAGE = "retention:manage"
     # The "Conservation" page in counts only (how many records expire when, holds, last purge).
     RETENTION_COUNTS = "retention:counts"
+    # Patients' rights (docs/rights.md): record a request (titulaire, secretary); answer it
+    # (exports, rectification, erasure decision, restriction: the titulaire); watch the
+    # deadlines in codes only (titulaire, referent).
+    RIGHTS_RECORD = "rights:record"
+    RIGHTS_ANSWER = "rights:answer"
+    RIGHTS_WATCH = "rights:watch"
 
 
 _PRACTITIONER = frozenset(
@@ -94,6 +100,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
         Cap.CHECKLIST_VIEW,
         Cap.RETENTION_MANAGE,
         Cap.RETENTION_COUNTS,
+        Cap.RIGHTS_RECORD,
+        Cap.RIGHTS_ANSWER,
+        Cap.RIGHTS_WATCH,
     },
     # A locum works on the replaced practitioner's patients, during the replacement only
     # (the scope says when); erasing records or reshaping care teams stays with the titulaire.
@@ -107,6 +116,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.AGENDA_VIEW,
             Cap.AGENDA_EDIT,
             Cap.CHECKLIST_VIEW,
+            Cap.RIGHTS_RECORD,
         }
     ),
     Role.FACTURATION: frozenset({Cap.BILLING_VIEW, Cap.BILLING_EDIT, Cap.CHECKLIST_VIEW}),
@@ -119,6 +129,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.CHECKLIST_VIEW,
             Cap.CHECKLIST_EDIT,
             Cap.RETENTION_COUNTS,
+            Cap.RIGHTS_WATCH,
         }
     ),
     Role.ADMIN: frozenset(

@@ -115,6 +115,15 @@ LABELS = {
     Ev.RETENTION_NOTICE: _("Préavis de destruction automatique"),
     Ev.RETENTION_PURGE_APPROVED: _("Destruction de dossiers échus approuvée"),
     Ev.RETENTION_DATA_PURGED: _("Données échues supprimées (durée de conservation)"),
+    Ev.RIGHTS_REQUEST_RECORDED: _("Demande d'exercice d'un droit enregistrée"),
+    Ev.RIGHTS_REQUEST_EXTENDED: _("Délai de réponse à une demande prolongé (patient informé)"),
+    Ev.RIGHTS_REQUEST_ANSWERED: _("Réponse à une demande d'exercice d'un droit"),
+    Ev.RIGHTS_REQUEST_REFUSED: _("Demande d'exercice d'un droit refusée"),
+    Ev.RIGHTS_EXPORTED: _("Dossier exporté en réponse à une demande"),
+    Ev.RIGHTS_ERASURE_ACCEPTED: _("Demande d'effacement acceptée"),
+    Ev.RIGHTS_RESTRICTION_SET: _("Traitement bloqué (limitation ou opposition)"),
+    Ev.RIGHTS_RESTRICTION_LIFTED: _("Limitation ou opposition levée"),
+    Ev.RIGHTS_REGISTER_VIEWED: _("Registre des demandes consulté"),
     Ev.ACCOUNT_PERSONAL_DATA_PURGED: _("Données personnelles d'un ancien compte effacées"),
 }
 

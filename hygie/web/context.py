@@ -23,6 +23,7 @@ def hygie(request: HttpRequest) -> dict[str, Any]:
             "backups": records.can(user, Cap.BACKUPS_MANAGE),
             "checklist": records.can(user, Cap.CHECKLIST_VIEW),
             "retention": records.can(user, Cap.RETENTION_COUNTS),
+            "rights": records.can(user, Cap.RIGHTS_RECORD),
         }
     return {
         "nav": nav,
