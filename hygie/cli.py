@@ -38,6 +38,9 @@ Utilisation : hygie COMMANDE [options]
   retention explain | due | purge
                         Conservation légale des dossiers : échéance d'un dossier, dossiers à
                         détruire, destruction au nom d'un titulaire (docs/retention.md).
+  rights export --patient P-… --format fhir|pdf --out FICHIER
+                        Droits des patients : la copie d'un dossier qui répond à une demande
+                        enregistrée, hors du répertoire de données (docs/rights.md).
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
@@ -56,6 +59,7 @@ COMMANDS = {
     "checklist": "checklist",
     "diagnostic": "diagnostic",
     "retention": "retention",
+    "rights": "rights",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 # Django commands that would change an account behind the approvals (hygie.approvals): a password
