@@ -26,5 +26,7 @@ def is_valid_nir(value: str) -> bool:
     if not _NIR.match(text):
         return False
     body, key = text[:13], int(text[13:])
-    body = body.replace("2A", "19", 1) if body[5:7] == "2A" else body.replace("2B", "18", 1) if body[5:7] == "2B" else body
+    corsica = {"2A": "19", "2B": "18"}.get(body[5:7])
+    if corsica is not None:
+        body = body[:5] + corsica + body[7:]
     return 97 - int(body) % 97 == key

@@ -135,7 +135,9 @@ def _check_requester(
         if deceased:
             raise ActionError("Le patient est décédé : la demande relève d'un ayant droit.")
         if received < adult_on:
-            raise ActionError("La tutelle concerne un patient majeur : pour un mineur, choisissez l'autorité parentale.")
+            raise ActionError(
+                "La tutelle concerne un patient majeur : pour un mineur, choisissez l'autorité parentale."
+            )
     elif requester == Requester.HEIR:
         if not deceased:
             raise ActionError("Un ayant droit ne peut demander que le dossier d'un patient décédé.")
@@ -148,7 +150,9 @@ def _check_requester(
                 "Indiquez le motif de l'ayant droit : causes de la mort, mémoire du défunt ou faire valoir ses droits."
             )
         if deceased_objected:
-            raise ActionError("Le patient s'est opposé de son vivant à la communication de son dossier à ses ayants droit.")
+            raise ActionError(
+                "Le patient s'est opposé de son vivant à la communication de son dossier à ses ayants droit."
+            )
     else:
         raise ActionError("Demandeur inconnu.")
 
@@ -426,8 +430,8 @@ class ErasureAssessment:
 
 
 def assess_erasure(request: RightsRequest) -> ErasureAssessment:
-    from hygie.retention import actions as retention_actions
     from hygie.access.records import retention_patients_by_id
+    from hygie.retention import actions as retention_actions
 
     if request.patient_id is None:
         raise ActionError("Le dossier de cette demande a été effacé.")

@@ -44,14 +44,16 @@ def register(request: HttpRequest) -> HttpResponse:
 def request_create(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     patient = records.get_patient(user, public_id, Cap.RIGHTS_RECORD)
-    form = forms.RequestForm(request.POST or None, initial={"received_at": timezone.localtime().replace(second=0, microsecond=0)})
+    now = timezone.localtime().replace(second=0, microsecond=0)
+    form = forms.RequestForm(request.POST or None, initial={"received_at": now})
     if request.method == "POST" and form.is_valid():
         try:
             created = actions.record_request(actor=user, patient=patient, **form.cleaned_data)
         except actions.ActionError as exc:
             show_refusal(form, exc)
         else:
-            messages.success(request, _("Demande enregistrée. Échéance : %(day)s.") % {"day": created.due_on.strftime("%d/%m/%Y")})
+            day = created.due_on.strftime("%d/%m/%Y")
+            messages.success(request, _("Demande enregistrée. Échéance : %(day)s.") % {"day": day})
             return redirect("rights_request", public_id=created.public_id)
     return render(request, "rights/request_form.html", {"patient": patient, "form": form})
 
@@ -103,7 +105,9 @@ def request_extend(request: HttpRequest, public_id: Any) -> HttpResponse:
     rights_request = _answering(request, public_id)
     form = forms.ExtendForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Indiquez la date à laquelle le patient a été informé et le motif : rien n'a changé."))
+        messages.error(
+            request, _("Indiquez la date à laquelle le patient a été informé et le motif : rien n'a changé.")
+        )
         return redirect("rights_request", public_id=rights_request.public_id)
     return _done(
         request, rights_request,

@@ -3,33 +3,35 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
+from datetime import datetime as dt
 
 import pytest
 
 from hygie.lib import rights
 from hygie.lib.rights import Right
 
+ACCESS, OLD, EXTENDED = "CSP-L1111-7", "CSP-L1111-7-5ANS", "RGPD-12.3-PROLONGE"
 
 # (right, received, old information, extension notice) -> (earliest, due, rule)
 TABLE = [
     # CSP L1111-7: 8 days at the latest, not before 48 hours.
-    (Right.ACCESS, datetime(2025, 3, 3, 10, 30), False, None, datetime(2025, 3, 5, 10, 30), date(2025, 3, 11), "CSP-L1111-7"),
+    (Right.ACCESS, dt(2025, 3, 3, 10, 30), False, None, dt(2025, 3, 5, 10, 30), date(2025, 3, 11), ACCESS),
     # A Friday request: 8 days later is a Saturday; the legal deadline does not move.
-    (Right.ACCESS, datetime(2025, 3, 7, 9, 0), False, None, datetime(2025, 3, 9, 9, 0), date(2025, 3, 15), "CSP-L1111-7"),
+    (Right.ACCESS, dt(2025, 3, 7, 9, 0), False, None, dt(2025, 3, 9, 9, 0), date(2025, 3, 15), ACCESS),
     # Information older than 5 years: 2 months.
-    (Right.ACCESS, datetime(2025, 3, 3, 10, 30), True, None, datetime(2025, 3, 5, 10, 30), date(2025, 5, 3), "CSP-L1111-7-5ANS"),
+    (Right.ACCESS, dt(2025, 3, 3, 10, 30), True, None, dt(2025, 3, 5, 10, 30), date(2025, 5, 3), OLD),
     # 2 months from 31 December: 28 February (clamped, never later than the text).
-    (Right.ACCESS, datetime(2024, 12, 31, 8, 0), True, None, datetime(2025, 1, 2, 8, 0), date(2025, 2, 28), "CSP-L1111-7-5ANS"),
+    (Right.ACCESS, dt(2024, 12, 31, 8, 0), True, None, dt(2025, 1, 2, 8, 0), date(2025, 2, 28), OLD),
     # RGPD art. 12.3: one month.
-    (Right.PORTABILITY, datetime(2025, 1, 31, 12, 0), False, None, None, date(2025, 2, 28), "RGPD-12.3"),
-    (Right.RECTIFICATION, datetime(2025, 3, 3, 12, 0), False, None, None, date(2025, 4, 3), "RGPD-12.3"),
-    (Right.ERASURE, datetime(2025, 3, 3, 12, 0), True, None, None, date(2025, 4, 3), "RGPD-12.3"),
-    (Right.RESTRICTION, datetime(2024, 2, 29, 12, 0), False, None, None, date(2024, 3, 29), "RGPD-12.3"),
-    (Right.OBJECTION, datetime(2025, 3, 3, 12, 0), False, None, None, date(2025, 4, 3), "RGPD-12.3"),
+    (Right.PORTABILITY, dt(2025, 1, 31, 12, 0), False, None, None, date(2025, 2, 28), "RGPD-12.3"),
+    (Right.RECTIFICATION, dt(2025, 3, 3, 12, 0), False, None, None, date(2025, 4, 3), "RGPD-12.3"),
+    (Right.ERASURE, dt(2025, 3, 3, 12, 0), True, None, None, date(2025, 4, 3), "RGPD-12.3"),
+    (Right.RESTRICTION, dt(2024, 2, 29, 12, 0), False, None, None, date(2024, 3, 29), "RGPD-12.3"),
+    (Right.OBJECTION, dt(2025, 3, 3, 12, 0), False, None, None, date(2025, 4, 3), "RGPD-12.3"),
     # Extended by two months, the patient told within the first month.
-    (Right.ERASURE, datetime(2025, 3, 3, 12, 0), False, date(2025, 3, 20), None, date(2025, 6, 3), "RGPD-12.3-PROLONGE"),
-    (Right.PORTABILITY, datetime(2024, 11, 30, 12, 0), False, date(2024, 12, 30), None, date(2025, 2, 28), "RGPD-12.3-PROLONGE"),
+    (Right.ERASURE, dt(2025, 3, 3, 12, 0), False, date(2025, 3, 20), None, date(2025, 6, 3), EXTENDED),
+    (Right.PORTABILITY, dt(2024, 11, 30, 12, 0), False, date(2024, 12, 30), None, date(2025, 2, 28), EXTENDED),
 ]
 
 
@@ -47,7 +49,7 @@ def test_it_finds_information_older_than_five_years():
 
 
 def test_it_allows_the_extension_within_the_first_month_only():
-    received = datetime(2025, 1, 31, 9, 0)
+    received = dt(2025, 1, 31, 9, 0)
     rights.check_extension(Right.ERASURE, received, date(2025, 2, 28), today=date(2025, 3, 1))
     with pytest.raises(rights.RightsInputError, match="dans le mois"):
         rights.check_extension(Right.ERASURE, received, date(2025, 3, 1), today=date(2025, 3, 1))
@@ -59,7 +61,7 @@ def test_it_allows_the_extension_within_the_first_month_only():
 
 def test_it_never_extends_the_communication_of_the_record():
     with pytest.raises(rights.RightsInputError, match="ne se prolonge pas"):
-        rights.check_extension(Right.ACCESS, datetime(2025, 3, 3), date(2025, 3, 4), today=date(2025, 3, 4))
+        rights.check_extension(Right.ACCESS, dt(2025, 3, 3), date(2025, 3, 4), today=date(2025, 3, 5))
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,9 @@ class Command(HygieCommand):
         export.add_argument("--request", help="Identifiant de la demande (sinon : la demande ouverte du patient).")
         export.add_argument("--json", action="store_true", help="Sortie JSON.")
         export.add_argument("--passphrase-file", help="Phrase de passe du fichier de clés (première ligne).")
-        export.add_argument("--passphrase-stdin", action="store_true", help="Lit la phrase de passe sur l'entrée standard.")
+        export.add_argument(
+            "--passphrase-stdin", action="store_true", help="Lit la phrase de passe sur l'entrée standard."
+        )
 
     def handle(self, *args: Any, **opts: Any) -> None:
         self._export(opts)
@@ -89,7 +91,9 @@ class Command(HygieCommand):
                 raise CommandError("--request : identifiant de demande illisible.") from None
             request = found.filter(public_id=key).first()
             if request is None:
-                raise CommandError("--request : aucune demande d'accès ou de portabilité de ce patient ne porte cet identifiant.")
+                raise CommandError(
+                    "--request : aucune demande d'accès ou de portabilité de ce patient ne porte cet identifiant."
+                )
             return request
         first = Right.ACCESS if fmt == "pdf" else Right.PORTABILITY
         candidates = sorted(found.filter(status=Status.OPEN), key=lambda r: (r.right != first, r.received_at))
