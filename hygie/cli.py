@@ -41,6 +41,9 @@ Utilisation : hygie COMMANDE [options]
   incident lockdown | allow | lift | status | breach open | evidence | fiche
                         Incidents : isoler Hygie et lever l'isolement, ouvrir une violation
                         (délai de 72 heures), preuves, fiche réflexe (docs/incidents.md).
+  rights export --patient P-… --format fhir|pdf --out FICHIER
+                        Droits des patients : la copie d'un dossier qui répond à une demande
+                        enregistrée, hors du répertoire de données (docs/rights.md).
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
@@ -60,6 +63,7 @@ COMMANDS = {
     "diagnostic": "diagnostic",
     "retention": "retention",
     "incident": "incident",
+    "rights": "rights",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 # Django commands that would change an account behind the approvals (hygie.approvals): a password

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "hygie.checklist",  # the practice's security checklist (docs/checklist.md)
     "hygie.retention",  # legal retention, archive, purge (docs/retention.md)
     "hygie.incidents",  # emergency switch, breach register, 72-hour clock (docs/incidents.md)
+    "hygie.rights",  # patients' rights requests, their deadlines and answers (docs/rights.md)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",

@@ -17,6 +17,7 @@ urlpatterns = [
     path("securite/", include("hygie.checklist.urls")),
     path("conservation/", include("hygie.retention.urls")),
     path("incidents/", include("hygie.incidents.urls")),
+    path("droits/", include("hygie.rights.urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

@@ -27,6 +27,7 @@ from hygie.checklist import actions as checklist_actions
 from hygie.incidents.models import Incident
 from hygie.patients import actions as patient_actions
 from hygie.retention.models import LegalHold
+from hygie.rights import actions as rights_actions
 from tests.architecture.test_permission_docs import _doc_matrix
 from tests.factories import Personas, make_appointment, make_care_sheet, make_consultation
 
@@ -135,6 +136,19 @@ PAGES = [
     Page("incident_step", "incident", Cap.INCIDENT_MANAGE, "POST"),
     Page("incident_cnil", "incident", Cap.INCIDENT_MANAGE),
     Page("incident_evidence", "incident", Cap.INCIDENT_MANAGE),
+    Page("rights", None, Cap.RIGHTS_RECORD),
+    Page("rights_request_create", "patient", Cap.RIGHTS_RECORD),
+    Page("rights_request", "rights_request", Cap.RIGHTS_RECORD),
+    Page("rights_request_extend", "rights_request", Cap.RIGHTS_ANSWER, "POST"),
+    Page("rights_request_answer", "rights_request", Cap.RIGHTS_ANSWER, "POST"),
+    Page("rights_request_refuse", "rights_request", Cap.RIGHTS_ANSWER, "POST"),
+    # Billing and the secretary never export medical data: 403 within reach, 404 outside.
+    Page("rights_export_pdf", "rights_request", Cap.RIGHTS_ANSWER),
+    Page("rights_export_fhir", "rights_request", Cap.RIGHTS_ANSWER),
+    Page("rights_erasure", "rights_erasure", Cap.RIGHTS_ANSWER),
+    Page("rights_erasure_accept", "rights_erasure", Cap.RIGHTS_ANSWER, "POST"),
+    Page("rights_restriction_set", "rights_request", Cap.RIGHTS_ANSWER, "POST"),
+    Page("rights_restriction_lift", "restriction", Cap.RIGHTS_ANSWER, "POST"),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
@@ -201,6 +215,20 @@ def _objects(p: Personas, owner: str) -> dict:
         "incident": _incident(),
         "hold": LegalHold.objects.create(
             patient=patient, started_on=date(2024, 1, 1), reason="Réclamation amiable", set_by=practitioner
+        ),
+        **_rights_objects(practitioner, patient),
+    }
+
+
+def _rights_objects(practitioner, patient) -> dict:
+    from tests.rights.helpers import record
+
+    restriction_request = record(practitioner, patient, "limitation")
+    return {
+        "rights_request": record(practitioner, patient, "portabilite"),
+        "rights_erasure": record(practitioner, patient, "effacement"),
+        "restriction": rights_actions.set_restriction(
+            actor=practitioner, request=restriction_request, processing="rappels"
         ),
     }
 

@@ -70,6 +70,12 @@ class Cap(StrEnum):
     INCIDENT_MANAGE = "incident:manage"
     # Lift the isolation from the web (re-authenticated, a second admin or referent confirming).
     INCIDENT_LIFT = "incident:lift"
+    # Patients' rights (docs/rights.md): record a request (titulaire, secretary); answer it
+    # (exports, rectification, erasure decision, restriction: the titulaire); watch the
+    # deadlines in codes only (titulaire, referent).
+    RIGHTS_RECORD = "rights:record"
+    RIGHTS_ANSWER = "rights:answer"
+    RIGHTS_WATCH = "rights:watch"
 
 
 _PRACTITIONER = frozenset(
@@ -100,6 +106,9 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
         Cap.RETENTION_MANAGE,
         Cap.RETENTION_COUNTS,
         Cap.INCIDENT_MANAGE,
+        Cap.RIGHTS_RECORD,
+        Cap.RIGHTS_ANSWER,
+        Cap.RIGHTS_WATCH,
     },
     # A locum works on the replaced practitioner's patients, during the replacement only
     # (the scope says when); erasing records or reshaping care teams stays with the titulaire.
@@ -113,6 +122,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.AGENDA_VIEW,
             Cap.AGENDA_EDIT,
             Cap.CHECKLIST_VIEW,
+            Cap.RIGHTS_RECORD,
         }
     ),
     Role.FACTURATION: frozenset({Cap.BILLING_VIEW, Cap.BILLING_EDIT, Cap.CHECKLIST_VIEW}),
@@ -126,6 +136,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.CHECKLIST_EDIT,
             Cap.RETENTION_COUNTS,
             Cap.INCIDENT_MANAGE,
+            Cap.RIGHTS_WATCH,
         }
     ),
     Role.ADMIN: frozenset(

@@ -554,3 +554,96 @@ def incident_other_names(user: Any, ids: Any, but: int) -> list[str]:
     for p in Patient.objects.filter(pk__in=[int(i) for i in ids if int(i) != but]):
         out += [p.birth_name, p.usage_name]
     return [n for n in out if n]
+# --- Patients' rights (docs/rights.md) ----------------------------------------------------------
+# The register of a titulaire's patientèle: the titulaire answers, the secretary records; the
+# referent watches the deadlines in codes only. A request outlives an erased record: its
+# titulaire (`practitioner`) is its scope.
+
+def rights_requests(user: Any) -> QuerySet[Any]:
+    from hygie.rights.models import RightsRequest
+
+    if not can(user, Cap.RIGHTS_RECORD):
+        return RightsRequest.objects.none()
+    return RightsRequest.objects.filter(practitioner_id__in=practitioner_scope(user)).select_related("patient")
+
+
+def get_rights_request(user: Any, public_id: Any, cap: Cap) -> Any:
+    """One request: 404 outside the user's patientèles, 403 for a role without `cap`."""
+    from hygie.rights.models import RightsRequest
+
+    request = RightsRequest.objects.select_related("patient").filter(public_id=_parse(public_id)).first()
+    if request is None:
+        raise Http404
+    if request.practitioner_id not in practitioner_scope(user):
+        if request.patient is not None:
+            raise OutOfScope(request.patient)
+        raise Http404
+    if not role_can(user.role, cap):
+        raise PermissionDenied
+    return request
+
+
+def rights_requests_of(user: Any, patient: Patient) -> QuerySet[Any]:
+    """The requests of one patient the user has already reached (patient page)."""
+    return rights_requests(user).filter(patient=patient)
+
+
+def rights_deadlines(user: Any) -> QuerySet[Any]:
+    """Open requests, for the dashboard: a titulaire's own; every one for the referent, who is
+    shown their codes only."""
+    from hygie.rights.models import RightsRequest, Status
+
+    if not can(user, Cap.RIGHTS_WATCH):
+        return RightsRequest.objects.none()
+    open_requests = RightsRequest.objects.filter(status=Status.OPEN)
+    if user.role == Role.TITULAIRE:
+        return open_requests.filter(practitioner_id=user.pk)
+    return open_requests
+
+
+def all_rights_requests() -> QuerySet[Any]:
+    """No user: the compliance pack counts the answers (codes and dates only: hygie.rights.pack)."""
+    from hygie.rights.models import RightsRequest
+
+    return RightsRequest.objects.all()
+
+
+def get_restriction(user: Any, public_id: Any) -> Any:
+    from hygie.rights.models import RecordRestriction
+
+    restriction = RecordRestriction.objects.select_related("patient").filter(public_id=_parse(public_id)).first()
+    if restriction is None:
+        raise Http404
+    get_patient(user, restriction.patient.public_id, Cap.RIGHTS_ANSWER)
+    return restriction
+
+
+def restrictions_in_force(patient: Patient) -> QuerySet[Any]:
+    """No user: whether a processing may run on this record (hygie.rights.restrictions)."""
+    from hygie.rights.models import RecordRestriction
+
+    return RecordRestriction.objects.filter(patient=patient, lifted_at__isnull=True)
+
+
+def record_material(user: Any, patient: Patient) -> dict[str, Any]:
+    """Everything the rights exports put in a patient's copy, for a user who may answer for them:
+    consultations, antécédents and their versions, documents, appointments."""
+    get_patient(user, patient.public_id, Cap.RIGHTS_ANSWER)
+    get_patient(user, patient.public_id, Cap.MEDICAL_VIEW)
+    return {
+        "consultations": list(patient.consultations.select_related("practitioner").order_by("date")),
+        "history_revisions": list(HistoryRevision.objects.filter(patient=patient).select_related("author")),
+        "documents": list(patient.documents.order_by("created_at")),
+        "appointments": list(Appointment.objects.filter(patient=patient).select_related("practitioner")),
+        "care_team": [m.practitioner for m in patient.care_team.select_related("practitioner")],
+    }
+
+
+def patient_by_code(user: Any, code: str, cap: Cap) -> Patient:
+    """A patient of the user's scope by pseudonymous code (the command line): 404 otherwise."""
+    patient = patient_scope(user).filter(code=(code or "").strip().upper()).first()
+    if patient is None:
+        raise Http404
+    if not role_can(user.role, cap):
+        raise PermissionDenied
+    return patient

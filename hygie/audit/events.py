@@ -149,6 +149,17 @@ class Ev(StrEnum):
     EXERCISE_STARTED = "incident:exercise:started"
     EXERCISE_STEP = "incident:exercise:step"
     EXERCISE_ENDED = "incident:exercise:ended"
+    # Patients' rights (docs/rights.md): requests, deadlines, answers, exports. Codes, rights and
+    # dates only: never a name, never what was seen of an identity document.
+    RIGHTS_REQUEST_RECORDED = "patient:rights:request-recorded"
+    RIGHTS_REQUEST_EXTENDED = "patient:rights:request-extended"
+    RIGHTS_REQUEST_ANSWERED = "patient:rights:request-answered"
+    RIGHTS_REQUEST_REFUSED = "patient:rights:request-refused"
+    RIGHTS_EXPORTED = "patient:rights:exported"
+    RIGHTS_ERASURE_ACCEPTED = "patient:rights:erasure-accepted"
+    RIGHTS_RESTRICTION_SET = "patient:rights:restriction-set"
+    RIGHTS_RESTRICTION_LIFTED = "patient:rights:restriction-lifted"
+    RIGHTS_REGISTER_VIEWED = "rights:register:viewed"
 
 
 class Outcome(StrEnum):

@@ -319,6 +319,9 @@ def erase_patient(
     if retention is not None:
         rule, expired_on = str(retention["rule"]), retention["expired_on"]
         details.update(rule=rule, expired_on=expired_on.isoformat(), via=retention.get("via", ""))
+        if retention.get("request"):
+            # The patient's erasure request this purge answers (hygie.rights).
+            details["request"] = str(retention["request"])
     with transaction.atomic():
         journal.record(Ev.PATIENT_ERASED, actor=actor, target=patient, details=details, actor_role=actor_role)
         _shred(patient_pk, rule=rule, expired_on=expired_on)

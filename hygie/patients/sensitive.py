@@ -64,6 +64,13 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
     },
     "retention.RetentionState": {},
     "retention.PurgeNotice": {},
+    "rights.RightsRequest": {
+        "requester_name": Kind.PERSONAL,
+        "identity_seen": Kind.PERSONAL,
+        "quality_seen": Kind.PERSONAL,
+        "answer_note": Kind.MEDICAL,
+    },
+    "rights.RecordRestriction": {},
 }
 
 # Fields of those models that are knowingly stored as they are, and why.
@@ -82,6 +89,14 @@ NOT_SENSITIVE: dict[str, set[str]] = {
     "retention.ArchiveAccess": {"expires_at"},
     "retention.RetentionState": {"last_intervention", "expires_on", "rule", "computed_at"},
     "retention.PurgeNotice": {"expires_on", "rule", "notified_at", "purge_after"},
+    # The register proves the answer without naming anyone: the pseudonymous code, the right,
+    # choices, the dates and the rule (hygie.rights.models).
+    "rights.RightsRequest": {
+        "patient_code", "right", "received_at", "channel", "requester", "heir_ground", "identity_document",
+        "old_information", "earliest_at", "due_on", "rule", "extended_on", "status", "answered_on",
+        "refusal_ground", "kept_until",
+    },
+    "rights.RecordRestriction": {"kind", "processing", "lifted_at"},
 }
 
 # The document files themselves are medical content too.

@@ -246,6 +246,7 @@ def purge(
     patient_ids: Iterable[int] | None = None,
     via: str,
     today: date | None = None,
+    request: str | None = None,
 ) -> list[dict[str, str]]:
     """Destroy, for good, the due records of `practitioner` (all, or those of `patient_ids`).
 
@@ -253,7 +254,8 @@ def purge(
     that exists (crypto-shredding, hygie.patients.actions.erase_patient), with the rule and the
     expiry written to the erasure register; then one journal event for the decision. `via` is
     "web" (the titulaire, re-authenticated), "cli" (the operator at the machine, for the
-    titulaire) or "automatic" (HYGIE_RETENTION_AUTO_PURGE, after the notice).
+    titulaire) or "automatic" (HYGIE_RETENTION_AUTO_PURGE, after the notice). `request`: the
+    public id of the patient's erasure request that this purge answers (hygie.rights), journaled.
     """
     if practitioner is None or practitioner.role != Role.TITULAIRE or not practitioner.is_active:
         raise ActionError("La destruction se fait au nom d'un praticien titulaire actif.")
@@ -271,7 +273,12 @@ def purge(
             patient_actions.erase_patient(
                 actor=None if via == "automatic" else practitioner,
                 patient=item.patient,
-                retention={"rule": item.decision.rule, "expired_on": item.expired_on, "via": via},
+                retention={
+                    "rule": item.decision.rule,
+                    "expired_on": item.expired_on,
+                    "via": via,
+                    **({"request": request} if request else {}),
+                },
                 actor_role=_role(via),
             )
             done.append(entry)

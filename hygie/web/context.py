@@ -24,6 +24,7 @@ def hygie(request: HttpRequest) -> dict[str, Any]:
             "checklist": records.can(user, Cap.CHECKLIST_VIEW),
             "retention": records.can(user, Cap.RETENTION_COUNTS),
             "incidents": records.can(user, Cap.INCIDENT_MANAGE),
+            "rights": records.can(user, Cap.RIGHTS_RECORD),
         }
     return {
         "nav": nav,

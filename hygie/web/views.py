@@ -20,6 +20,7 @@ from hygie.backups import status as backup_status
 from hygie.backups import targets
 from hygie.checklist import board as checklist_board
 from hygie.incidents.views import dashboard_context as incidents_context
+from hygie.rights.views import dashboard_context as rights_context
 
 
 @login_required
@@ -76,6 +77,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "backup_warnings": backup_warnings,
             **grants_context(user, previous["at"] if previous else None),
             **incidents_context(user),
+            **rights_context(user),
         },
     )
 
