@@ -38,6 +38,8 @@ Utilisation : hygie COMMANDE [options]
   retention explain | due | purge
                         Conservation légale des dossiers : échéance d'un dossier, dossiers à
                         détruire, destruction au nom d'un titulaire (docs/retention.md).
+  gdpr register --format json|csv|pdf --out FICHIER | pack --out FICHIER.zip
+                        Registre RGPD des traitements, dossier « contrôle CNIL » (docs/compliance.md).
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
@@ -56,6 +58,7 @@ COMMANDS = {
     "checklist": "checklist",
     "diagnostic": "diagnostic",
     "retention": "retention",
+    "gdpr": "gdpr",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 # Django commands that would change an account behind the approvals (hygie.approvals): a password

@@ -65,6 +65,9 @@ class Cap(StrEnum):
     RETENTION_MANAGE = "retention:manage"
     # The "Conservation" page in counts only (how many records expire when, holds, last purge).
     RETENTION_COUNTS = "retention:counts"
+    # Proof of compliance (docs/compliance.md): the practice profile, the GDPR register, the
+    # processors and their contracts, the notices, the « contrôle CNIL » pack. No patient data.
+    COMPLIANCE_MANAGE = "compliance:manage"
 
 
 _PRACTITIONER = frozenset(
@@ -119,6 +122,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.CHECKLIST_VIEW,
             Cap.CHECKLIST_EDIT,
             Cap.RETENTION_COUNTS,
+            Cap.COMPLIANCE_MANAGE,
         }
     ),
     Role.ADMIN: frozenset(
@@ -129,6 +133,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.BACKUPS_MANAGE,
             Cap.CHECKLIST_VIEW,
             Cap.CHECKLIST_EDIT,
+            Cap.COMPLIANCE_MANAGE,
         }
     ),
 }

@@ -128,6 +128,15 @@ class Ev(StrEnum):
     RETENTION_PURGE_APPROVED = "retention:purge:approved"
     RETENTION_DATA_PURGED = "retention:data:purged"
     ACCOUNT_PERSONAL_DATA_PURGED = "user:personal-data:purged"
+    # Proof of compliance (docs/compliance.md): profile, processors, register versions, pack.
+    COMPLIANCE_PROFILE_CHANGED = "compliance:profile:changed"
+    COMPLIANCE_PROCESSOR_ADDED = "compliance:processor:added"
+    COMPLIANCE_PROCESSOR_CHANGED = "compliance:processor:changed"
+    COMPLIANCE_PROCESSOR_REMOVED = "compliance:processor:removed"
+    COMPLIANCE_CONTRACT_DOWNLOADED = "compliance:contract:downloaded"
+    COMPLIANCE_REGISTER_GENERATED = "compliance:register:generated"
+    COMPLIANCE_NOTICE_EXPORTED = "compliance:notice:exported"
+    COMPLIANCE_PACK_EXPORTED = "compliance:pack:exported"
 
 
 class Outcome(StrEnum):

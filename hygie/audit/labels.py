@@ -116,6 +116,14 @@ LABELS = {
     Ev.RETENTION_PURGE_APPROVED: _("Destruction de dossiers échus approuvée"),
     Ev.RETENTION_DATA_PURGED: _("Données échues supprimées (durée de conservation)"),
     Ev.ACCOUNT_PERSONAL_DATA_PURGED: _("Données personnelles d'un ancien compte effacées"),
+    Ev.COMPLIANCE_PROFILE_CHANGED: _("Profil RGPD du cabinet modifié"),
+    Ev.COMPLIANCE_PROCESSOR_ADDED: _("Sous-traitant ajouté au registre"),
+    Ev.COMPLIANCE_PROCESSOR_CHANGED: _("Sous-traitant modifié"),
+    Ev.COMPLIANCE_PROCESSOR_REMOVED: _("Sous-traitant retiré du registre"),
+    Ev.COMPLIANCE_CONTRACT_DOWNLOADED: _("Contrat de sous-traitance téléchargé"),
+    Ev.COMPLIANCE_REGISTER_GENERATED: _("Registre des traitements généré"),
+    Ev.COMPLIANCE_NOTICE_EXPORTED: _("Note d'information RGPD imprimée"),
+    Ev.COMPLIANCE_PACK_EXPORTED: _("Dossier « contrôle CNIL » produit"),
 }
 
 OUTCOMES = {

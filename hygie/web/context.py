@@ -23,6 +23,7 @@ def hygie(request: HttpRequest) -> dict[str, Any]:
             "backups": records.can(user, Cap.BACKUPS_MANAGE),
             "checklist": records.can(user, Cap.CHECKLIST_VIEW),
             "retention": records.can(user, Cap.RETENTION_COUNTS),
+            "compliance": records.can(user, Cap.COMPLIANCE_MANAGE),
         }
     return {
         "nav": nav,

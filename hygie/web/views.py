@@ -19,6 +19,7 @@ from hygie.audit.models import Event
 from hygie.backups import status as backup_status
 from hygie.backups import targets
 from hygie.checklist import board as checklist_board
+from hygie.compliance import dashboard as compliance_dashboard
 
 
 @login_required
@@ -74,6 +75,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "backup_late": backup_items is not None and backup_status.any_late(backup_items),
             "backup_warnings": backup_warnings,
             **grants_context(user, previous["at"] if previous else None),
+            **compliance_dashboard.context(user),
         },
     )
 
