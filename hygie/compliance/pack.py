@@ -38,6 +38,7 @@ from hygie.compliance import contracts, pdf
 from hygie.compliance import register as reg
 from hygie.compliance.models import Processor
 from hygie.lib import gdpr
+from hygie.lib.text import fold
 
 Files = dict[str, bytes]
 
@@ -179,7 +180,8 @@ def _iso(when: datetime | None) -> str:
 
 
 def _slug(name: str) -> str:
-    keep = "".join(ch if ch.isalnum() else "-" for ch in name.lower())
+    # ASCII file names: every archive tool and file system reads them.
+    keep = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in fold(name).lower())
     return "-".join(part for part in keep.split("-") if part)[:40] or "contrat"
 
 
