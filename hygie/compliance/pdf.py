@@ -26,7 +26,8 @@ SMALL = ParagraphStyle("small", parent=BODY, fontSize=8, leading=10)
 H1 = _styles["Title"]
 H2 = ParagraphStyle("h2", parent=_styles["Heading2"], fontSize=13, spaceBefore=6, spaceAfter=4)
 H3 = ParagraphStyle("h3", parent=_styles["Heading3"], fontSize=10.5, spaceBefore=4, spaceAfter=2)
-BIG = ParagraphStyle("big", parent=BODY, fontSize=12, leading=15.5)
+POSTER_HEAD = ParagraphStyle("posterhead", parent=BODY, fontName="Helvetica-Bold", fontSize=11, leading=13.5)
+POSTER_BODY = ParagraphStyle("posterbody", parent=BODY, fontSize=9.5, leading=12)
 TODO = "À COMPLÉTER"
 LABEL_W, VALUE_W = 48 * mm, 130 * mm
 
@@ -166,7 +167,9 @@ def notice_sections(register: dict[str, Any]) -> list[tuple[str, list[str]]]:
                    + ", ".join(c["titulaires"]) + ".")
     patient = [a for a in register["activities"] if a.get("key") != "comptes"]
     why = [a["name"] for a in patient]
-    what = sorted({cat["label"] for a in patient for cat in a["data_categories"]})
+    seen = {cat["category"] for a in patient for cat in a["data_categories"]}
+    what = [label + (" (donnée sensible)" if key in gdpr.SENSITIVE_CATEGORIES else "")
+            for key, label in gdpr.DATA_CATEGORIES if key in seen]
     how_long = [f"{r['category']} : {r['duration']}" for a in patient for r in a["retention"]]
     receivers = sorted({r["role"] for a in patient for r in a["recipients"]["internal"]})
     external = sorted({e for a in patient for e in a["recipients"]["external"]})
@@ -212,10 +215,22 @@ def notice_pdf(register: dict[str, Any], *, kind: str = "poster") -> bytes:
     buf = io.BytesIO()
     title = "Vos données personnelles au cabinet"
     story: list[Any] = [_p(title, H1)]
-    body = BIG if kind == "poster" else BODY
-    for heading, lines in notice_sections(register):
-        story.append(_p(heading, H2 if kind == "poster" else H3))
-        story += [_p(("• " if len(lines) > 1 else "") + line, body) for line in lines]
+    if kind == "poster":
+        # One A4 page for the waiting room: a heading per row, read from across the room.
+        rows = [[_p(heading, POSTER_HEAD), Paragraph("<br/>".join(
+            ("• " if len(lines) > 1 else "") + escape(line) for line in lines), POSTER_BODY)]
+            for heading, lines in notice_sections(register)]
+        table = Table(rows, colWidths=[38 * mm, 140 * mm])
+        table.setStyle(TableStyle([
+            ("LINEBELOW", (0, 0), (-1, -1), 0.5, colors.HexColor("#9aa5b4")),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+        ]))
+        story.append(table)
+    else:
+        for heading, lines in notice_sections(register):
+            story.append(_p(heading, H3))
+            story += [_p(("• " if len(lines) > 1 else "") + line, BODY) for line in lines]
     if kind == "handout":
         staff = notice_staff_sections(register)
         if staff:

@@ -18,12 +18,16 @@ def practice(db) -> Practice:
     return Practice.objects.create(name="Cabinet des Tilleuls")
 
 
-def pdf_text(data: bytes, tmp_path: Path) -> str:
-    """The real pdftotext (poppler-utils), as a controller's reader would see the text."""
+def pdf_text(data: bytes, tmp_path: Path, *, mode: str = "-layout") -> str:
+    """The real pdftotext (poppler-utils), as a controller's reader would see the text.
+    mode "-raw": in drawing order, whitespace folded (text wrapped in table cells reads whole)."""
     path = tmp_path / "out.pdf"
     path.write_bytes(data)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    text = subprocess.run(["pdftotext", mode, str(path), "-"], check=True, capture_output=True, text=True).stdout
+    if mode == "-raw":
+        pages = text.split("\f")
+        return "\f".join(" ".join(page.split()) for page in pages)
+    return text
 
 
 def gdpr_cli(*args: str) -> str:
