@@ -179,23 +179,25 @@ CSV_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
-def register_csv(activities: Sequence[Mapping[str, Any]], header: Iterable[tuple[str, str]] = ()) -> bytes:
+def register_csv(activities: Sequence[Mapping[str, Any]], header: Iterable[tuple[str, Any]] = ()) -> bytes:
     """One row per activity, `;`-separated, UTF-8 with a BOM (Excel reads the accents then;
     LibreOffice ignores it). `header`: (label, value) lines written above the table."""
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=";", quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    header = list(header)
     for label, value in header:
         writer.writerow([_guard(label), _guard(_cell(value))])
     if header:
         writer.writerow([])
     writer.writerow([label for _key, label in CSV_COLUMNS])
     for activity in activities:
-        row = []
+        row: list[str] = []
         for key, _label in CSV_COLUMNS:
+            cell: Any
             if key.startswith("security_measures."):
-                value = activity.get("security_measures", {}).get(key.split(".", 1)[1])
+                cell = activity.get("security_measures", {}).get(key.split(".", 1)[1])
             else:
-                value = activity.get(key)
-            row.append(_guard(_cell(value)))
+                cell = activity.get(key)
+            row.append(_guard(_cell(cell)))
         writer.writerow(row)
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
