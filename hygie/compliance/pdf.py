@@ -58,7 +58,8 @@ def _doc(buf: io.BytesIO, title: str) -> SimpleDocTemplate:
                              bottomMargin=14 * mm, title=title, author="Hygie", creator="Hygie")
 
 
-def _d(iso: str | None) -> str:
+def day(iso: str | None) -> str:
+    """An ISO date as JJ/MM/AAAA (À COMPLÉTER when there is none)."""
     if not iso:
         return TODO
     y, m, d = iso[:10].split("-")
@@ -70,7 +71,7 @@ def register_pdf(register: dict[str, Any]) -> bytes:
     c = register["controller"]
     story: list[Any] = [_p("Registre des activités de traitement", H1),
                         _p(f"Article 30 du RGPD — modèle de la CNIL. Généré par {register['software']} le "
-                           f"{_d(register['generated_on'])}, à partir de la configuration du logiciel.", SMALL)]
+                           f"{day(register['generated_on'])}, à partir de la configuration du logiciel.", SMALL)]
     if register.get("version"):
         story.append(_p(f"Version {register['version']['sha256'][:16]}… (empreinte SHA-256 au journal).", SMALL))
     if register["missing"]:
@@ -93,7 +94,7 @@ def register_pdf(register: dict[str, Any]) -> bytes:
            if register["dpo"] else ("Obligatoire pour ce type d'exercice (MSP, CPTS) : " + TODO)
            if register["dpo_required"] else "Non obligatoire pour ce type d'exercice ; non désigné."),
         _p("Analyse d'impact (AIPD)", H3),
-        _p(register["aipd"]["result"] + (f" Critères renseignés le {_d(register['aipd']['screened_on'])}."
+        _p(register["aipd"]["result"] + (f" Critères renseignés le {day(register['aipd']['screened_on'])}."
                                           if register["aipd"]["screened_on"] else "")),
         _p("Activités de traitement", H2),
         _lines([a["name"] for a in register["activities"]]),
@@ -102,8 +103,8 @@ def register_pdf(register: dict[str, Any]) -> bytes:
         a = reg.flat(activity)
         m = activity["security_measures"]
         story += [PageBreak(), _p(activity["name"], H2), _grid([
-            ("Date de création", _d(activity["created_on"])),
-            ("Dernière mise à jour", _d(activity["updated_on"])),
+            ("Date de création", day(activity["created_on"])),
+            ("Dernière mise à jour", day(activity["updated_on"])),
             ("Responsables conjoints", a["joint_controllers"] or "—"),
             ("Logiciel", a["software"]),
             ("Finalités", a["purposes"]),
@@ -123,7 +124,7 @@ def register_pdf(register: dict[str, Any]) -> bytes:
 def processors_pdf(register: dict[str, Any]) -> bytes:
     buf = io.BytesIO()
     story: list[Any] = [_p("Registre des sous-traitants", H1),
-                        _p(f"{register['controller']['name']} — généré le {_d(register['generated_on'])}.", SMALL)]
+                        _p(f"{register['controller']['name']} — généré le {day(register['generated_on'])}.", SMALL)]
     if register["warnings"]:
         story += [_p("Points à régler", H3), _lines(register["warnings"])]
     if not register["processors"]:
@@ -134,8 +135,8 @@ def processors_pdf(register: dict[str, Any]) -> bytes:
             ("Lieu des données", (p["location"] or TODO) + ("" if p["in_eu"] else " (hors UE)")),
             ("Garanties de transfert", p["transfer_safeguards"] or "—"),
             ("Certificat HDS", p["hds_number"] or ("AUCUN" if p["health_data"] else "—")),
-            ("Validité HDS", _d(p["hds_expires_on"]) if p["hds_expires_on"] else "—"),
-            ("Contrat (art. 28)", (f"signé le {_d(p['contract_signed_on'])}" if p["contract_signed_on"] else "oui")
+            ("Validité HDS", day(p["hds_expires_on"]) if p["hds_expires_on"] else "—"),
+            ("Contrat (art. 28)", (f"signé le {day(p['contract_signed_on'])}" if p["contract_signed_on"] else "oui")
              if p["contract"] else "MANQUANT"),
             ("Destination de sauvegarde", p["backup_destination"] or "—"),
         ])]))
@@ -239,7 +240,7 @@ def notice_pdf(register: dict[str, Any], *, kind: str = "poster") -> bytes:
                 story.append(_p(heading, H3))
                 story += [_p("• " + line, BODY) for line in lines]
     story.append(Spacer(1, 3 * mm))
-    story.append(_p(f"Document établi le {_d(register['generated_on'])} à partir du registre des traitements du "
+    story.append(_p(f"Document établi le {day(register['generated_on'])} à partir du registre des traitements du "
                     "cabinet.", SMALL))
     doc = _doc(buf, title)
     if kind == "poster":

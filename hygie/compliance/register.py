@@ -437,7 +437,7 @@ def build(facts: Facts | None = None) -> dict[str, Any]:
             activities.append(built)
     processors = [_processor_entry(p) for p in f.processors]
     warnings = [w for p in f.processors for w in gdpr.processor_warnings(p.facts(), f.today)]
-    return {
+    register = {
         "controller": controller,
         "dpo": dpo,
         "dpo_required": gdpr.dpo_required(f.profile.practice_type if f.profile else ""),
@@ -449,6 +449,8 @@ def build(facts: Facts | None = None) -> dict[str, Any]:
         "software": SOFTWARE,
         "generated_on": f.today.isoformat(),
     }
+    _carry_dates(register, latest_version())
+    return register
 
 
 def _comparable(register: dict[str, Any]) -> dict[str, Any]:
@@ -460,28 +462,32 @@ def _comparable(register: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-@transaction.atomic
-def generate(*, actor: Any = None, actor_role: str | None = None, fmt: str = "json",
-             today: date | None = None) -> dict[str, Any]:
-    """Build the register, keep it as a new version when it changed, journal its fingerprint.
-
-    An activity's "updated_on" is the day its content last changed (kept from the previous
-    version otherwise); "created_on" the day the practice started with Hygie."""
-    register = build(gather(today))
-    previous = RegisterVersion.objects.order_by("-created_at", "-id").first()
+def _carry_dates(register: dict[str, Any], previous: RegisterVersion | None) -> None:
+    """An activity's "updated_on" is the day its content last changed: kept from the previous
+    version when the activity is the same; "created_on" the day the practice started with Hygie."""
     before = {a.get("key"): a for a in (previous.content.get("activities", []) if previous else [])}
     for activity in register["activities"]:
         old = before.get(activity.get("key"))
-        if old is not None and _comparable({"activities": [old]})["activities"] == \
-                _comparable({"activities": [activity]})["activities"]:
+        if old is not None and _comparable({"activities": [old]}) == _comparable({"activities": [activity]}):
             activity["updated_on"] = old.get("updated_on", activity["updated_on"])
+
+
+def latest_version() -> RegisterVersion | None:
+    return RegisterVersion.objects.order_by("-created_at", "-id").first()
+
+
+@transaction.atomic
+def generate(*, actor: Any = None, actor_role: str | None = None, fmt: str = "json",
+             today: date | None = None) -> dict[str, Any]:
+    """Build the register, keep it as a new version when it changed, journal its fingerprint."""
+    register = build(gather(today))
+    previous = latest_version()
     sha = gdpr.fingerprint(_comparable(register))
-    if previous is None or previous.sha256 != sha:
+    new = previous is None or previous.sha256 != sha
+    if new:
         previous = RegisterVersion.objects.create(sha256=sha, content=register,
                                                   created_by=actor if getattr(actor, "pk", None) else None)
-        new = True
-    else:
-        new = False
+    assert previous is not None
     register["version"] = {"id": str(previous.public_id), "sha256": sha,
                            "since": timezone.localtime(previous.created_at).isoformat()}
     journal.record(Ev.COMPLIANCE_REGISTER_GENERATED, actor=actor, target=previous, actor_role=actor_role,

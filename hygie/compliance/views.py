@@ -35,7 +35,7 @@ def index(request: HttpRequest) -> HttpResponse:
     register = reg.build()
     return render(request, "compliance/index.html", {
         "register": register,
-        "activities": [reg.flat(a) for a in register["activities"]],
+        "activities": [{**reg.flat(a), "updated_label": pdf.day(a["updated_on"])} for a in register["activities"]],
         "processors": Processor.objects.select_related("target"),
         "warnings": processors.warnings(timezone.localdate()),
         "versions": RegisterVersion.objects.select_related("created_by")[:10],
