@@ -107,3 +107,17 @@ def test_an_unwritable_destination_is_refused_and_leaves_nothing(personas, pract
     with pytest.raises(CommandError, match="Impossible d'écrire"):
         gdpr_cli("register", "--format", "pdf", "--out", str(folder / "r.pdf"))
     assert [p.name for p in folder.iterdir()] == ["r.pdf"]
+
+
+def test_the_hygie_command_routes_gdpr():
+    from hygie.cli import COMMANDS, HELP, _route
+
+    assert _route(["gdpr", "pack", "--out", "x.zip"]) == [COMMANDS["gdpr"], "pack", "--out", "x.zip"]
+    assert "gdpr register --format json|csv|pdf --out FICHIER" in HELP
+
+
+def test_the_register_on_standard_output(personas, practice):
+    data = json.loads(gdpr_cli("register", "--format", "json", "--out", "-"))
+    assert data["controller"]["name"] == "Cabinet des Tilleuls"
+    with pytest.raises(CommandError, match="PDF"):
+        gdpr_cli("register", "--format", "pdf", "--out", "-")
