@@ -479,7 +479,11 @@ def latest_version() -> RegisterVersion | None:
 @transaction.atomic
 def generate(*, actor: Any = None, actor_role: str | None = None, fmt: str = "json",
              today: date | None = None) -> dict[str, Any]:
-    """Build the register, keep it as a new version when it changed, journal its fingerprint."""
+    """Build the register, keep it as a new version when it changed, journal its fingerprint.
+    Remote backup destinations not yet in the processors register are added first (to complete)."""
+    from hygie.compliance import processors
+
+    processors.sync_backup_targets()
     register = build(gather(today))
     previous = latest_version()
     sha = gdpr.fingerprint(_comparable(register))

@@ -106,6 +106,9 @@ def test_a_new_backup_destination_shows_with_its_last_success(personas, practice
     assert "dernier test de restauration réussi jamais" in backups
     assert "Coffre distant" in csv_text
     assert "Coffre distant" in pdf_text
+    # The remote destination is also listed as a processor to complete (health data, no HDS yet).
+    assert [p["backup_destination"] for p in data["processors"]] == ["Coffre distant"]
+    assert any("« Coffre distant » héberge des données de santé sans certificat HDS" in w for w in data["warnings"])
 
 
 @override_settings(IDLE_LOCK_MINUTES=2)
