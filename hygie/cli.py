@@ -44,6 +44,8 @@ Utilisation : hygie COMMANDE [options]
   rights export --patient P-… --format fhir|pdf --out FICHIER
                         Droits des patients : la copie d'un dossier qui répond à une demande
                         enregistrée, hors du répertoire de données (docs/rights.md).
+  gdpr register --format json|csv|pdf --out FICHIER | pack --out FICHIER.zip
+                        Registre RGPD des traitements, dossier « contrôle CNIL » (docs/compliance.md).
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
@@ -64,6 +66,7 @@ COMMANDS = {
     "retention": "retention",
     "incident": "incident",
     "rights": "rights",
+    "gdpr": "gdpr",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 # Django commands that would change an account behind the approvals (hygie.approvals): a password

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "hygie.retention",  # legal retention, archive, purge (docs/retention.md)
     "hygie.incidents",  # emergency switch, breach register, 72-hour clock (docs/incidents.md)
     "hygie.rights",  # patients' rights requests, their deadlines and answers (docs/rights.md)
+    "hygie.compliance",  # GDPR register, processors, notices, « contrôle CNIL » pack (docs/compliance.md)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",

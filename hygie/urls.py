@@ -18,6 +18,7 @@ urlpatterns = [
     path("conservation/", include("hygie.retention.urls")),
     path("incidents/", include("hygie.incidents.urls")),
     path("droits/", include("hygie.rights.urls")),
+    path("conformite/", include("hygie.compliance.urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

@@ -25,6 +25,7 @@ from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
 from hygie.checklist import actions as checklist_actions
 from hygie.incidents.models import Incident
+from hygie.compliance import actions as compliance_actions
 from hygie.patients import actions as patient_actions
 from hygie.retention.models import LegalHold
 from hygie.rights import actions as rights_actions
@@ -153,6 +154,19 @@ PAGES = [
 
 # Objects that belong to no patientèle: only the capability decides.
 NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof", "incident"}
+    Page("compliance", None, Cap.COMPLIANCE_MANAGE),
+    Page("compliance_profile", None, Cap.COMPLIANCE_MANAGE),
+    Page("compliance_register", None, Cap.COMPLIANCE_MANAGE),
+    Page("compliance_notice", None, Cap.COMPLIANCE_MANAGE),
+    Page("compliance_pack", None, Cap.COMPLIANCE_MANAGE),
+    Page("compliance_processor_add", None, Cap.COMPLIANCE_MANAGE),
+    Page("compliance_processor_edit", "processor", Cap.COMPLIANCE_MANAGE),
+    Page("compliance_processor_remove", "processor", Cap.COMPLIANCE_MANAGE, "POST"),
+    Page("compliance_contract", "processor", Cap.COMPLIANCE_MANAGE),
+]
+
+# Objects that belong to no patientèle: only the capability decides.
+NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof", "processor"}
 
 # Pages about the signed-in user only, open to every role, holding no patient data.
 EVERY_SIGNED_IN_USER = {
@@ -213,6 +227,9 @@ def _objects(p: Personas, owner: str) -> dict:
         "grant": _grant(p, practitioner),
         "checklist_proof": _checklist_proof(personas=p),
         "incident": _incident(),
+        "processor": compliance_actions.add_processor(
+            actor=p.regine, name="Hébergeur", service="hosting", data_seen="health", contract=PDF
+        ),
         "hold": LegalHold.objects.create(
             patient=patient, started_on=date(2024, 1, 1), reason="Réclamation amiable", set_by=practitioner
         ),

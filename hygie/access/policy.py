@@ -76,6 +76,9 @@ class Cap(StrEnum):
     RIGHTS_RECORD = "rights:record"
     RIGHTS_ANSWER = "rights:answer"
     RIGHTS_WATCH = "rights:watch"
+    # Proof of compliance (docs/compliance.md): the practice profile, the GDPR register, the
+    # processors and their contracts, the notices, the « contrôle CNIL » pack. No patient data.
+    COMPLIANCE_MANAGE = "compliance:manage"
 
 
 _PRACTITIONER = frozenset(
@@ -137,6 +140,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.RETENTION_COUNTS,
             Cap.INCIDENT_MANAGE,
             Cap.RIGHTS_WATCH,
+            Cap.COMPLIANCE_MANAGE,
         }
     ),
     Role.ADMIN: frozenset(
@@ -149,6 +153,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.CHECKLIST_EDIT,
             Cap.INCIDENT_MANAGE,
             Cap.INCIDENT_LIFT,
+            Cap.COMPLIANCE_MANAGE,
         }
     ),
 }

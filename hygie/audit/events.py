@@ -160,6 +160,15 @@ class Ev(StrEnum):
     RIGHTS_RESTRICTION_SET = "patient:rights:restriction-set"
     RIGHTS_RESTRICTION_LIFTED = "patient:rights:restriction-lifted"
     RIGHTS_REGISTER_VIEWED = "rights:register:viewed"
+    # Proof of compliance (docs/compliance.md): profile, processors, register versions, pack.
+    COMPLIANCE_PROFILE_CHANGED = "compliance:profile:changed"
+    COMPLIANCE_PROCESSOR_ADDED = "compliance:processor:added"
+    COMPLIANCE_PROCESSOR_CHANGED = "compliance:processor:changed"
+    COMPLIANCE_PROCESSOR_REMOVED = "compliance:processor:removed"
+    COMPLIANCE_CONTRACT_DOWNLOADED = "compliance:contract:downloaded"
+    COMPLIANCE_REGISTER_GENERATED = "compliance:register:generated"
+    COMPLIANCE_NOTICE_EXPORTED = "compliance:notice:exported"
+    COMPLIANCE_PACK_EXPORTED = "compliance:pack:exported"
 
 
 class Outcome(StrEnum):

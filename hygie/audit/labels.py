@@ -145,6 +145,14 @@ LABELS = {
     Ev.EXERCISE_STARTED: _("Exercice d'incident commencé"),
     Ev.EXERCISE_STEP: _("Étape d'un exercice d'incident"),
     Ev.EXERCISE_ENDED: _("Exercice d'incident terminé"),
+    Ev.COMPLIANCE_PROFILE_CHANGED: _("Profil RGPD du cabinet modifié"),
+    Ev.COMPLIANCE_PROCESSOR_ADDED: _("Sous-traitant ajouté au registre"),
+    Ev.COMPLIANCE_PROCESSOR_CHANGED: _("Sous-traitant modifié"),
+    Ev.COMPLIANCE_PROCESSOR_REMOVED: _("Sous-traitant retiré du registre"),
+    Ev.COMPLIANCE_CONTRACT_DOWNLOADED: _("Contrat de sous-traitance téléchargé"),
+    Ev.COMPLIANCE_REGISTER_GENERATED: _("Registre des traitements généré"),
+    Ev.COMPLIANCE_NOTICE_EXPORTED: _("Note d'information RGPD imprimée"),
+    Ev.COMPLIANCE_PACK_EXPORTED: _("Dossier « contrôle CNIL » produit"),
 }
 
 OUTCOMES = {

@@ -29,6 +29,7 @@ from hygie.agenda.models import Appointment
 from hygie.audit import journal
 from hygie.audit.events import Ev
 from hygie.billing.models import CareSheet
+from hygie.compliance import demo as compliance_demo
 from hygie.core.actions import CLI_ROLE, create_practice
 from hygie.lib.text import fold
 from hygie.patients import documents
@@ -151,6 +152,7 @@ def _create(n_patients: int, stored: list[str]) -> None:
         journal.record(Ev.MFA_ENROLLED, target=user, details={"type": "totp"}, actor_role=CLI_ROLE)
 
     today = timezone.localdate()
+    compliance_demo.fill(today=today, pdf=tiny_pdf, actor_role=CLI_ROLE)
     for i in range(n_patients):
         practitioner = martin if i % 2 == 0 else nguyen
         kine = practitioner is nguyen

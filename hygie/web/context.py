@@ -25,6 +25,7 @@ def hygie(request: HttpRequest) -> dict[str, Any]:
             "retention": records.can(user, Cap.RETENTION_COUNTS),
             "incidents": records.can(user, Cap.INCIDENT_MANAGE),
             "rights": records.can(user, Cap.RIGHTS_RECORD),
+            "compliance": records.can(user, Cap.COMPLIANCE_MANAGE),
         }
     return {
         "nav": nav,

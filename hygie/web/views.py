@@ -21,6 +21,7 @@ from hygie.backups import targets
 from hygie.checklist import board as checklist_board
 from hygie.incidents.views import dashboard_context as incidents_context
 from hygie.rights.views import dashboard_context as rights_context
+from hygie.compliance import dashboard as compliance_dashboard
 
 
 @login_required
@@ -78,6 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             **grants_context(user, previous["at"] if previous else None),
             **incidents_context(user),
             **rights_context(user),
+            **compliance_dashboard.context(user),
         },
     )
 

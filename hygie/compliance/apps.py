@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class ComplianceConfig(AppConfig):
+    name = "hygie.compliance"
+    label = "compliance"
+    verbose_name = "Preuve de conformité RGPD"
