@@ -24,8 +24,8 @@ from hygie.approvals.models import GrantRequest
 from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
 from hygie.checklist import actions as checklist_actions
-from hygie.incidents.models import Incident
 from hygie.compliance import actions as compliance_actions
+from hygie.incidents.models import Incident
 from hygie.patients import actions as patient_actions
 from hygie.retention.models import LegalHold
 from hygie.rights import actions as rights_actions
@@ -150,10 +150,6 @@ PAGES = [
     Page("rights_erasure_accept", "rights_erasure", Cap.RIGHTS_ANSWER, "POST"),
     Page("rights_restriction_set", "rights_request", Cap.RIGHTS_ANSWER, "POST"),
     Page("rights_restriction_lift", "restriction", Cap.RIGHTS_ANSWER, "POST"),
-]
-
-# Objects that belong to no patientèle: only the capability decides.
-NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof", "incident"}
     Page("compliance", None, Cap.COMPLIANCE_MANAGE),
     Page("compliance_profile", None, Cap.COMPLIANCE_MANAGE),
     Page("compliance_register", None, Cap.COMPLIANCE_MANAGE),
@@ -166,7 +162,7 @@ NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof", "
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
-NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof", "processor"}
+NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof", "incident", "processor"}
 
 # Pages about the signed-in user only, open to every role, holding no patient data.
 EVERY_SIGNED_IN_USER = {

@@ -19,9 +19,9 @@ from hygie.audit.models import Event
 from hygie.backups import status as backup_status
 from hygie.backups import targets
 from hygie.checklist import board as checklist_board
+from hygie.compliance import dashboard as compliance_dashboard
 from hygie.incidents.views import dashboard_context as incidents_context
 from hygie.rights.views import dashboard_context as rights_context
-from hygie.compliance import dashboard as compliance_dashboard
 
 
 @login_required
