@@ -16,6 +16,9 @@ urlpatterns = [
     path("auth/", include("hygie.accounts.reset_urls")),
     path("securite/", include("hygie.checklist.urls")),
     path("conservation/", include("hygie.retention.urls")),
+    path("pro-sante-connect/", include("hygie.psc.urls")),
+    # allauth's social-account pages (connections, social sign-up): not used, closed (hygie.psc).
+    path("auth/3rdparty/", include("hygie.psc.closed_urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

@@ -128,6 +128,12 @@ class Ev(StrEnum):
     RETENTION_PURGE_APPROVED = "retention:purge:approved"
     RETENTION_DATA_PURGED = "retention:data:purged"
     ACCOUNT_PERSONAL_DATA_PURGED = "user:personal-data:purged"
+    # Pro Santé Connect (hygie/psc): channel and assurance level, never a token or a name.
+    PSC_LOGIN_REFUSED = "account:psc:refused"
+    PSC_LOGIN_UNKNOWN = "account:psc:unknown"
+    PSC_LINKED = "user:psc:linked"
+    PSC_UNLINKED = "user:psc:unlinked"
+    PSC_ONLY_CHANGED = "user:psc:only-changed"
 
 
 class Outcome(StrEnum):

@@ -116,6 +116,11 @@ LABELS = {
     Ev.RETENTION_PURGE_APPROVED: _("Destruction de dossiers échus approuvée"),
     Ev.RETENTION_DATA_PURGED: _("Données échues supprimées (durée de conservation)"),
     Ev.ACCOUNT_PERSONAL_DATA_PURGED: _("Données personnelles d'un ancien compte effacées"),
+    Ev.PSC_LOGIN_REFUSED: _("Connexion Pro Santé Connect refusée"),
+    Ev.PSC_LOGIN_UNKNOWN: _("Connexion Pro Santé Connect d'un professionnel non relié"),
+    Ev.PSC_LINKED: _("Compte relié à Pro Santé Connect"),
+    Ev.PSC_UNLINKED: _("Compte détaché de Pro Santé Connect"),
+    Ev.PSC_ONLY_CHANGED: _("Connexion par Pro Santé Connect uniquement : réglage modifié"),
 }
 
 OUTCOMES = {
