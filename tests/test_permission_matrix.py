@@ -117,6 +117,9 @@ PAGES = [
     Page("archive_open", "patient", Cap.RETENTION_MANAGE),
     Page("hold_create", "patient", Cap.RETENTION_MANAGE),
     Page("hold_lift", "hold", Cap.RETENTION_MANAGE),
+    Page("psc_admin", None, Cap.USERS_MANAGE),
+    Page("psc_unlink", "user", Cap.USERS_MANAGE, "POST"),
+    Page("psc_only", "user", Cap.USERS_MANAGE, "POST"),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.

@@ -19,6 +19,11 @@ DISCOVERY = {
     "bas": "https://auth.bas.psc.esante.gouv.fr/auth/realms/esante-wallet/.well-known/wallet-openid-configuration",
     "production": "https://auth.esw.esante.gouv.fr/auth/realms/esante-wallet/.well-known/wallet-openid-configuration",
 }
+# Where the authorization endpoint lives (another host than the discovery document's).
+AUTHORIZE_ORIGINS = {
+    "bas": "https://wallet.bas.psc.esante.gouv.fr",
+    "production": "https://wallet.esw.esante.gouv.fr",
+}
 SCOPE = ("openid", "scope_all")
 # eIDAS substantial: e-CPS or CPS card. The only level Hygie accepts as both factors.
 ACR = "eidas1"
@@ -64,6 +69,12 @@ def discovery_url(environment: str) -> str:
         return DISCOVERY[environment]
     except KeyError:
         raise ValueError(f"environnement Pro Santé Connect inconnu : {environment!r} (bas ou production)") from None
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port] of an absolute URL ("" if it is not one)."""
+    match = re.match(r"^(https?://[^/?#\s]+)", url or "")
+    return match.group(1) if match else ""
 
 
 def normalize_national_id(value: str) -> str | None:

@@ -20,6 +20,17 @@ def discovery_url() -> str:
     return settings.PSC_DISCOVERY_URL or psc.discovery_url(settings.PSC_ENVIRONMENT)
 
 
+def form_action_origins() -> tuple[str, ...]:
+    """The PSC origins our forms lead to (login button, logout with end-session), for the CSP's
+    form-action: nothing while PSC is not configured."""
+    if not enabled():
+        return ()
+    found = {psc.origin(discovery_url())}
+    if not settings.PSC_DISCOVERY_URL:
+        found.add(psc.AUTHORIZE_ORIGINS[settings.PSC_ENVIRONMENT])
+    return tuple(sorted(o for o in found if o))
+
+
 def allauth_apps() -> list[dict[str, Any]]:
     """SOCIALACCOUNT_PROVIDERS[…]["APPS"], computed at each request so that nothing is kept
     of a client the practice removed."""

@@ -73,9 +73,13 @@ def _user(public_id: str) -> User:
 
 @login_required
 @require_POST
-@reauthentication_required
 def unlink(request: HttpRequest, public_id: str) -> HttpResponse:
-    records.require(request.user, Cap.USERS_MANAGE)
+    records.require(request.user, Cap.USERS_MANAGE)  # the role first (403), then re-authentication
+    return _unlink(request, public_id)
+
+
+@reauthentication_required
+def _unlink(request: HttpRequest, public_id: str) -> HttpResponse:
     try:
         actions.unlink(actor=request.user, user=_user(public_id))
         messages.success(request, _("Compte détaché de Pro Santé Connect."))
@@ -86,9 +90,13 @@ def unlink(request: HttpRequest, public_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-@reauthentication_required
 def psc_only(request: HttpRequest, public_id: str) -> HttpResponse:
     records.require(request.user, Cap.USERS_MANAGE)
+    return _psc_only(request, public_id)
+
+
+@reauthentication_required
+def _psc_only(request: HttpRequest, public_id: str) -> HttpResponse:
     wanted = request.POST.get("psc_only") == "1"
     try:
         actions.set_psc_only(actor=request.user, user=_user(public_id), psc_only=wanted)
