@@ -10,13 +10,13 @@ from playwright.sync_api import expect
 from hygie.audit.events import Ev
 from hygie.audit.models import Event
 from hygie.psc import actions
-from tests.browser.conftest import artifacts, browser, page, people  # noqa: F401 (fixtures)
 from tests.browser.flows import sign_in
+from tests.psc.fixtures import psc_op, psc_settings  # noqa: F401 (fixtures: the local PSC provider)
 
 pytestmark = pytest.mark.browser
 
 
-def _psc_step(page, national_id: str) -> None:  # noqa: F811
+def _psc_step(page, national_id: str) -> None:
     page.goto("/auth/login/")
     page.get_by_role("button", name="Se connecter avec Pro Santé Connect").click()
     page.wait_for_url(re.compile(r"/auth/realms/esante-wallet/interaction/"))
