@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "hygie.incidents",  # emergency switch, breach register, 72-hour clock (docs/incidents.md)
     "hygie.rights",  # patients' rights requests, their deadlines and answers (docs/rights.md)
     "hygie.compliance",  # GDPR register, processors, notices, « contrôle CNIL » pack (docs/compliance.md)
+    "hygie.psc",  # Pro Santé Connect login (docs/operations.md « Pro Santé Connect »)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",
@@ -101,6 +102,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "allauth.socialaccount",  # Pro Santé Connect only (hygie.psc)
 ]
 
 MIDDLEWARE = [
@@ -268,6 +270,23 @@ MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
 MFA_RATE_LIMITS = {"authenticate": "5/5m/user", "activate_totp": "10/5m/user"}
 MFA_TRUST_ENABLED = False
+
+# --- Pro Santé Connect (hygie/psc, docs/operations.md « Pro Santé Connect ») -------------------
+# The practice's client (DataPass). Without both, no button and the flow answers 404.
+PSC_CLIENT_ID = envstr("HYGIE_PSC_CLIENT_ID", "")
+PSC_CLIENT_SECRET = envsecret("HYGIE_PSC_CLIENT_SECRET") or ""
+# "bas" (sandbox, test identities) or "production"; the sandbox by default outside production.
+PSC_ENVIRONMENT = envstr("HYGIE_PSC_ENVIRONMENT", "production" if HYGIE_ENV == "production" else "bas")
+if PSC_ENVIRONMENT not in {"bas", "production"}:
+    raise ConfigError("HYGIE_PSC_ENVIRONMENT doit valoir bas ou production.")
+# Another discovery document (the tests' local provider); empty: the ANS's for PSC_ENVIRONMENT.
+PSC_DISCOVERY_URL = envstr("HYGIE_PSC_DISCOVERY_URL", "")
+# Logging out of Hygie also ends the PSC session (end-session endpoint), if the practice wants.
+PSC_END_SESSION = envbool("HYGIE_PSC_END_SESSION", False)
+SOCIALACCOUNT_ADAPTER = "hygie.psc.adapter.PscSocialAccountAdapter"
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_STORE_TOKENS = False
+SOCIALACCOUNT_LOGIN_ON_GET = False
 
 # --- Sessions ----------------------------------------------------------------------------
 IDLE_LOCK_MINUTES = envint("HYGIE_IDLE_LOCK_MINUTES", 5, minimum=1, maximum=15)

@@ -19,6 +19,9 @@ urlpatterns = [
     path("incidents/", include("hygie.incidents.urls")),
     path("droits/", include("hygie.rights.urls")),
     path("conformite/", include("hygie.compliance.urls")),
+    path("pro-sante-connect/", include("hygie.psc.urls")),
+    # allauth's social-account pages (connections, social sign-up): not used, closed (hygie.psc).
+    path("auth/3rdparty/", include("hygie.psc.closed_urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

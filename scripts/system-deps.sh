@@ -13,9 +13,21 @@ command -v pdftotext >/dev/null || need+=(poppler-utils)
 # TLS reverse proxies run in front of `hygie serve` (tests/core/test_serve_proxy.py).
 command -v caddy >/dev/null || need+=(caddy)
 [ -x /usr/sbin/nginx ] || need+=(nginx)
-if [ ${#need[@]} -eq 0 ]; then exit 0; fi
+# Node runs the local OpenID Connect provider shaped like Pro Santé Connect (tests/psc).
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
+# Its npm packages, exactly as tests/oidc/package-lock.json pins them.
+install_oidc() {
+  local dir
+  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/oidc"
+  if [ ! -d "$dir/node_modules/oidc-provider" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --silent)
+  fi
+}
+if [ ${#need[@]} -eq 0 ]; then install_oidc; exit 0; fi
 echo "Installation des paquets Debian : ${need[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+install_oidc

@@ -159,6 +159,9 @@ PAGES = [
     Page("compliance_processor_edit", "processor", Cap.COMPLIANCE_MANAGE),
     Page("compliance_processor_remove", "processor", Cap.COMPLIANCE_MANAGE, "POST"),
     Page("compliance_contract", "processor", Cap.COMPLIANCE_MANAGE),
+    Page("psc_admin", None, Cap.USERS_MANAGE),
+    Page("psc_unlink", "user", Cap.USERS_MANAGE, "POST"),
+    Page("psc_only", "user", Cap.USERS_MANAGE, "POST"),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.

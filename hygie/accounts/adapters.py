@@ -37,6 +37,12 @@ class AccountAdapter(DefaultAccountAdapter):
         if self.request is not None:
             setattr(self.request, REQUEST_JOURNALED, True)
 
+    def get_logout_redirect_url(self, request: HttpRequest) -> str:
+        # A Pro Santé Connect session ends at PSC too, if the practice chose it (hygie.psc).
+        from hygie.psc.logout import end_session_url
+
+        return end_session_url(request) or str(super().get_logout_redirect_url(request))
+
     def get_login_stages(self) -> list[str]:
         # allauth's second-factor stage, which skips a code already checked with the password.
         return [

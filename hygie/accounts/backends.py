@@ -13,6 +13,15 @@ class HygieBackend(AuthenticationBackend):
     The same rule runs on every request (get_user), so such a session ends at once.
     """
 
+    def authenticate(self, request: Any, **credentials: Any) -> Any:
+        user = super().authenticate(request, **credentials)
+        if user is not None:
+            from hygie.psc.actions import is_psc_only
+
+            if is_psc_only(user):
+                return None  # "PSC only": no password login at all, same answer as a wrong one
+        return user
+
     def user_can_authenticate(self, user: Any) -> bool:
         return bool(user.can_sign_in_at())
 

@@ -102,6 +102,10 @@ class RequireSecondFactorMiddleware:
         )
         if request.path in session_paths:
             return self.get_response(request)
+        if session.strong_login(request):
+            # Pro Santé Connect at eidas1 (e-CPS, CPS card) satisfies both factors: no password
+            # to change, no Hygie second factor to enrol (hygie.psc).
+            return self.get_response(request)
         if user.must_change_password:
             target = reverse("account_change_password")
             if request.path != target:

@@ -27,6 +27,8 @@ SEEN_AT = "hygie.seen_at"
 LOCKED_AT = "hygie.locked_at"
 EPOCH = "hygie.epoch"
 PREVIOUS_LOGIN = "hygie.previous_login"
+# How this session was opened: {"channel": "password"} or {"channel": "psc", "acr": "eidas1"}.
+CHANNEL = "hygie.login_channel"
 
 
 def start(request: HttpRequest, user: Any) -> None:
@@ -36,6 +38,13 @@ def start(request: HttpRequest, user: Any) -> None:
     request.session[SEEN_AT] = now
     request.session[EPOCH] = user.session_epoch
     request.session.pop(LOCKED_AT, None)
+    request.session[CHANNEL] = dict(getattr(request, "_hygie_login_channel", None) or {"channel": "password"})
+
+
+def strong_login(request: HttpRequest) -> bool:
+    """The session was opened by Pro Santé Connect at eidas1 (e-CPS or CPS card): both factors."""
+    channel = request.session.get(CHANNEL) or {}
+    return channel.get("channel") == "psc" and channel.get("acr") == "eidas1"
 
 
 def idle_seconds() -> int:

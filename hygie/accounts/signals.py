@@ -20,8 +20,10 @@ def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
         from hygie.accounts.session import start
 
         start(request, user)
+    # The channel (password, or Pro Santé Connect with its assurance level: hygie.psc), never a token.
+    channel = getattr(request, "_hygie_login_channel", None) or {"channel": "password"}
     with transaction.atomic():
-        journal.record(Ev.LOGIN_SUCCEEDED, actor=user, target=user)
+        journal.record(Ev.LOGIN_SUCCEEDED, actor=user, target=user, details=dict(channel))
 
 
 @receiver(auth_signals.user_login_failed)

@@ -12,6 +12,11 @@ from hygie.accounts.adapters import CODE_CHECKED
 
 class AuthenticateStage(AllauthAuthenticateStage):
     def _should_handle(self, request: Any) -> bool:
+        # Pro Santé Connect at eidas1 is both factors already (hygie.psc.actions sets the channel
+        # only after verifying the ID token's acr): no TOTP asked.
+        channel = getattr(request, "_hygie_login_channel", None) or {}
+        if channel.get("channel") == "psc" and channel.get("acr") == "eidas1":
+            return False
         # Under the account-wide throttle the login form asks the password and the code at once
         # (hygie.accounts.adapters): that code was checked in this very request, for this user.
         checked = getattr(request, CODE_CHECKED, None)

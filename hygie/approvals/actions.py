@@ -233,6 +233,16 @@ def _apply(req: GrantRequest, batch: list[GrantRequest]) -> None:
             accounts.apply_role(actor=actor, user=account, role=req.payload["role"], request=ref)
         elif req.kind == Kind.REACTIVATION:
             accounts.apply_reactivation(actor=actor, user=account, request=ref)
+        elif req.kind == Kind.PSC:
+            from hygie.psc import actions as psc_actions
+
+            try:
+                psc_actions.apply_link(
+                    actor=actor, user=account, national_id=req.payload["national_id"],
+                    psc_only=bool(req.payload.get("psc_only")), request=ref,
+                )
+            except psc_actions.ActionError as exc:
+                raise accounts.ActionError(str(exc)) from None
         else:  # pragma: no cover - a kind without its applier is a programming error
             raise ValueError(req.kind)
     except accounts.ActionError as exc:

@@ -21,6 +21,7 @@ class Kind(models.TextChoices):
     MFA = "mfa", _("Réinitialisation du second facteur")
     ROLE = "role", _("Rôle de praticien titulaire rendu")
     REACTIVATION = "reactivation", _("Réactivation du compte")
+    PSC = "psc", _("Connexion Pro Santé Connect reliée au compte")
 
 
 class Status(models.TextChoices):

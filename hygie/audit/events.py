@@ -169,6 +169,12 @@ class Ev(StrEnum):
     COMPLIANCE_REGISTER_GENERATED = "compliance:register:generated"
     COMPLIANCE_NOTICE_EXPORTED = "compliance:notice:exported"
     COMPLIANCE_PACK_EXPORTED = "compliance:pack:exported"
+    # Pro Santé Connect (hygie/psc): channel and assurance level, never a token or a name.
+    PSC_LOGIN_REFUSED = "account:psc:refused"
+    PSC_LOGIN_UNKNOWN = "account:psc:unknown"
+    PSC_LINKED = "user:psc:linked"
+    PSC_UNLINKED = "user:psc:unlinked"
+    PSC_ONLY_CHANGED = "user:psc:only-changed"
 
 
 class Outcome(StrEnum):

@@ -153,6 +153,11 @@ LABELS = {
     Ev.COMPLIANCE_REGISTER_GENERATED: _("Registre des traitements généré"),
     Ev.COMPLIANCE_NOTICE_EXPORTED: _("Note d'information RGPD imprimée"),
     Ev.COMPLIANCE_PACK_EXPORTED: _("Dossier « contrôle CNIL » produit"),
+    Ev.PSC_LOGIN_REFUSED: _("Connexion Pro Santé Connect refusée"),
+    Ev.PSC_LOGIN_UNKNOWN: _("Connexion Pro Santé Connect d'un professionnel non relié"),
+    Ev.PSC_LINKED: _("Compte relié à Pro Santé Connect"),
+    Ev.PSC_UNLINKED: _("Compte détaché de Pro Santé Connect"),
+    Ev.PSC_ONLY_CHANGED: _("Connexion par Pro Santé Connect uniquement : réglage modifié"),
 }
 
 OUTCOMES = {

@@ -1,6 +1,10 @@
 """The one place that builds the Content-Security-Policy. No inline script, no CDN."""
 
-CONTENT_SECURITY_POLICY = "; ".join(
+def policy(form_action: tuple[str, ...] = ()) -> str:
+    """The policy; `form_action`: other origins a form of ours may lead to (the Pro Santé Connect
+    login and logout redirect there, hygie.psc.config.form_action_origins)."""
+    targets = " ".join(("'self'", *form_action))
+    return "; ".join(
     [
         "default-src 'self'",
         "script-src 'self'",
@@ -11,9 +15,12 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "connect-src 'self'",
         "object-src 'none'",
         "base-uri 'none'",
-        "form-action 'self'",
+        f"form-action {targets}",
         "frame-ancestors 'none'",
     ]
-)
+    )
+
+
+CONTENT_SECURITY_POLICY = policy()
 
 PERMISSIONS_POLICY = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"

@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from hygie.access.records import OutOfScope
 from hygie.audit import context, journal
 from hygie.audit.events import Ev, Outcome
-from hygie.web.csp import CONTENT_SECURITY_POLICY, PERMISSIONS_POLICY
+from hygie.web.csp import PERMISSIONS_POLICY, policy
 
 
 class RequestContextMiddleware:
@@ -37,7 +37,9 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        from hygie.psc.config import form_action_origins
+
+        response.setdefault("Content-Security-Policy", policy(form_action_origins()))
         response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         if not request.path.startswith("/static/"):

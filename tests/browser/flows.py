@@ -16,7 +16,7 @@ def sign_in(page: Page, user: Any, password: str = PASSWORD) -> None:
     page.goto("/auth/login/")
     page.fill("#id_login", user.username)
     page.fill("#id_password", password)
-    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("button", name="Se connecter", exact=True).click()
     page.wait_for_url("**/auth/2fa/authenticate/")
     page.fill("#id_code", fresh_totp_code(totp_secret(user)))
     page.locator("#id_code").press("Enter")
