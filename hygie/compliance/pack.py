@@ -9,12 +9,11 @@ its place, never an error. Other apps plug their sections in from their AppConfi
     from hygie.compliance.pack import register_section
     register_section("droits", "Demandes d'exercice des droits et réponses", build_rights_files)
 
-Registering a name again replaces the builder: the rights (issue 10) and incidents (issue 11)
-capabilities replace the placeholders "droits" and "violations" below.
+Registering a name again replaces the builder.
 
-The archive is a ZIP. It is not encrypted: the exchange capability (encrypted archives) does not
-exist yet, and NOTE.txt inside says so. It holds no patient data: rights requests and breaches
-are plugged in by their apps, which decide what of them is a proof.
+The archive is a ZIP. It is not encrypted: NOTE.txt inside says so. It holds no patient data:
+the rights requests (hygie.rights.pack) and the breaches (hygie.incidents.pack) come as codes,
+rights, categories, counts and dates.
 """
 
 from __future__ import annotations
@@ -146,12 +145,6 @@ def _procedures(register: dict[str, Any]) -> Files:
     return {name: text.encode("utf-8") for name, text in texts.items()}
 
 
-def _not_yet(what: str) -> Callable[[dict[str, Any]], Files]:
-    def build(register: dict[str, Any]) -> Files:
-        raise NotAvailable(what)
-    return build
-
-
 def _journal(register: dict[str, Any]) -> Files:
     last = Event.objects.filter(action=Ev.JOURNAL_VERIFIED).order_by("-id").first()
     if last is None:
@@ -175,6 +168,55 @@ def _backup_history(register: dict[str, Any]) -> Files:
     return {"historique.csv": ("\ufeff" + buf.getvalue()).encode("utf-8")}
 
 
+def _table(header: list[str], rows: list[list[Any]]) -> bytes:
+    """A CSV for a spreadsheet (BOM, « ; »), formula injection neutralised like the register's."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([gdpr.csv_cell(v) for v in row])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _json(data: Any) -> bytes:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=str).encode("utf-8")
+
+
+def _rights_files(register: dict[str, Any]) -> Files:
+    """The register of patients' requests and the answers given (hygie.rights): codes, rights,
+    dates and statuses, never a name (seed 004: « les réponses apportées »)."""
+    from hygie.rights import pack as rights_pack
+
+    entries = rights_pack.entries()
+    columns = ["request", "patient_code", "right", "requester", "channel", "received_on", "due_on", "rule",
+               "extended_on", "status", "answered_on", "on_time", "refusal_ground", "kept_until", "record_erased"]
+    header = ["Demande", "Patient (code)", "Droit", "Demandeur", "Canal", "Reçue le", "Échéance", "Règle",
+              "Prolongée le", "Statut", "Répondue le", "Dans les délais", "Motif de refus", "Conservé jusqu'au",
+              "Dossier effacé"]
+    return {
+        "demandes.json": _json(entries),
+        "demandes.csv": _table(header, [[e[c] for c in columns] for e in entries]),
+    }
+
+
+def _breach_files(register: dict[str, Any]) -> Files:
+    """The register of breaches, notified or not (art. 33(5), hygie.incidents; exercises left
+    out), and the practice's fiche réflexe. An empty register is itself a proof."""
+    from hygie.incidents import pack as incidents_pack
+
+    entries = incidents_pack.entries()
+    columns = ["id", "title", "discovered_at", "aware_at", "started_at", "ended_at", "origin", "cause",
+               "nature", "persons_count", "records_count", "notification", "notified_at", "art34", "closed_at"]
+    header = ["Incident", "Intitulé", "Découvert le", "Connaissance le", "Début", "Fin", "Origine", "Cause",
+              "Nature", "Personnes", "Enregistrements", "Notification CNIL", "Notifié le", "Art. 34", "Clos le"]
+    rows = [[e[c] for c in columns] for e in entries]
+    return {
+        "registre-violations.json": _json(entries),
+        "registre-violations.csv": _table(header, rows),
+        "fiche-reflexe.pdf": incidents_pack.fiche_reflexe_pdf(),
+    }
+
+
 def _iso(when: datetime | None) -> str:
     return timezone.localtime(when).strftime("%d/%m/%Y %H:%M") if when else ""
 
@@ -189,12 +231,8 @@ register_section("registre", "Registre des activités de traitement (RGPD art. 3
 register_section("sous-traitants", "Registre des sous-traitants et contrats (RGPD art. 28)", _processor_files)
 register_section("information", "Note d'information des patients et du personnel (RGPD art. 13)", _notice_files)
 register_section("procedures", "Procédures écrites", _procedures)
-register_section("droits", "Demandes d'exercice des droits et réponses", _not_yet(
-    "Non disponible : la gestion des demandes d'exercice des droits n'existe pas encore dans Hygie. Conservez "
-    "les demandes reçues et vos réponses à part et joignez-les à ce dossier."))
-register_section("violations", "Registre des violations de données (RGPD art. 33.5)", _not_yet(
-    "Non disponible : le registre des violations n'existe pas encore dans Hygie. Joignez votre registre tenu à "
-    "part (même vide : « aucune violation constatée à ce jour »)."))
+register_section("droits", "Demandes d'exercice des droits et réponses", _rights_files)
+register_section("violations", "Registre des violations de données (RGPD art. 33.5)", _breach_files)
 register_section("journal", "Dernière vérification du journal des accès", _journal)
 register_section("sauvegardes", "Historique des sauvegardes et des tests de restauration", _backup_history)
 

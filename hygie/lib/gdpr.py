@@ -161,6 +161,11 @@ def _guard(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
+def csv_cell(value: Any) -> str:
+    """One spreadsheet cell: lists joined, booleans in French, formulas neutralised."""
+    return _guard(_cell(value))
+
+
 CSV_COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", "Activité"),
     ("created_on", "Date de création"),

@@ -53,17 +53,56 @@ def test_the_index_checks_with_sha256sum(archive, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_missing_capabilities_are_said_not_hidden(archive):
+def test_missing_proofs_are_said_not_hidden(archive):
     out, text = archive
     with zipfile.ZipFile(out) as z:
         index = json.loads(z.read("INDEX.json"))
-        assert set(index["unavailable"]) >= {"droits", "violations", "journal"}
-        rights = z.read("droits/NON-DISPONIBLE.txt").decode()
-        assert "n'existe pas encore" in rights
+        assert "journal" in index["unavailable"]  # never verified in this practice
+        assert "jamais été vérifié" in z.read("journal/NON-DISPONIBLE.txt").decode()
         note = z.read("NOTE.txt").decode()
         assert "n'est pas chiffrée" in note
-        assert "droits/ : Demandes d'exercice des droits et réponses — NON DISPONIBLE" in note
     assert "Archive non chiffrée" in text
+
+
+def test_it_holds_the_answers_to_rights_requests_in_codes(personas, practice, tmp_path):
+    from tests.factories import make_patient
+    from tests.rights.helpers import record
+
+    patient = make_patient(personas.alice, birth_name="Moreau", first_names="Jeanne")
+    request = record(personas.alice, patient)
+    out = tmp_path / "controle.zip"
+    gdpr_cli("pack", "--out", str(out))
+    with zipfile.ZipFile(out) as z:
+        index = json.loads(z.read("INDEX.json"))
+        assert "droits" not in index["unavailable"]
+        rows = json.loads(z.read("droits/demandes.json"))
+        table = z.read("droits/demandes.csv").decode("utf-8-sig")
+    assert [(r["request"], r["patient_code"], r["right"]) for r in rows] == [(str(request.public_id), patient.code, "acces")]
+    assert patient.code in table and "Moreau" not in table and "Jeanne" not in table
+
+
+def test_it_holds_the_breach_register_and_the_fiche_reflexe(personas, practice, tmp_path):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hygie.incidents import actions as incident_actions
+
+    now = timezone.now()
+    incident_actions.open_incident(actor=personas.regine, title="Portable volé", discovered_at=now - timedelta(hours=2),
+                                   aware_at=now - timedelta(hours=1))
+    incident_actions.open_incident(actor=personas.regine, title="Exercice annuel", discovered_at=now,
+                                   aware_at=now, exercise=True)
+    out = tmp_path / "controle.zip"
+    gdpr_cli("pack", "--out", str(out))
+    with zipfile.ZipFile(out) as z:
+        index = json.loads(z.read("INDEX.json"))
+        assert "violations" not in index["unavailable"]
+        rows = json.loads(z.read("violations/registre-violations.json"))
+        assert z.read("violations/fiche-reflexe.pdf").startswith(b"%PDF")
+        table = z.read("violations/registre-violations.csv").decode("utf-8-sig")
+    assert [r["title"] for r in rows] == ["Portable volé"]  # an exercise is no breach
+    assert "Portable volé" in table and "Exercice annuel" not in table
 
 
 def test_the_contract_inside_is_the_one_uploaded(archive):
