@@ -77,7 +77,8 @@ def test_it_holds_the_answers_to_rights_requests_in_codes(personas, practice, tm
         assert "droits" not in index["unavailable"]
         rows = json.loads(z.read("droits/demandes.json"))
         table = z.read("droits/demandes.csv").decode("utf-8-sig")
-    assert [(r["request"], r["patient_code"], r["right"]) for r in rows] == [(str(request.public_id), patient.code, "acces")]
+    expected = [(str(request.public_id), patient.code, "acces")]
+    assert [(r["request"], r["patient_code"], r["right"]) for r in rows] == expected
     assert patient.code in table and "Moreau" not in table and "Jeanne" not in table
 
 
