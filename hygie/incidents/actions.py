@@ -533,9 +533,9 @@ def simulate_lockdown(*, actor: Any, incident: Incident) -> Lockdown:
         raise ActionError("L'isolement a déjà été simulé dans cet exercice.")
     row = _run_switch(actor=actor, reason="EXERCICE — " + incident.title, allow=None, incident=incident)
     counts = {s["key"]: s["count"] for s in row.steps}
-    text = ("EXERCICE — isolement simulé (personne n'a été déconnecté) : "
-            f"{counts['sessions']} session(s) auraient été fermées, {counts['logins']} compte(s) n'auraient plus pu "
-            f"se connecter, {counts['backups']} destination(s) de sauvegarde se seraient arrêtées.")
+    text = ("EXERCICE — isolement simulé, personne n'a été déconnecté. Auraient été fermées : "
+            f"{counts['sessions']} sessions ; refusés : {counts['logins']} comptes ; arrêtées : "
+            f"{counts['backups']} destinations de sauvegarde.")
     entry = _entry(incident, actor, text, step="isolate")
     journal.record(Ev.EXERCISE_STEP, actor=actor, actor_role=_role(actor), target=incident,
                    details={"incident": str(incident.public_id), "step": "isolate", "simulated": True,

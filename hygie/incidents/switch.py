@@ -74,8 +74,7 @@ def _sessions(dry_run: bool) -> Step:
         # Each account's session epoch bumped: every session, in every server process, ends.
         accounts.update(session_epoch=F("session_epoch") + 1)
     n = sum(live.values())
-    return Step("sessions", "Fermer toutes les sessions",
-                f"{n} session(s) ouverte(s) de {len(live)} compte(s) fermée(s)", count=n)
+    return Step("sessions", "Fermer toutes les sessions", f"sessions ouvertes : {n} (comptes : {len(live)})", count=n)
 
 
 def _logins(dry_run: bool, allowed: User | None) -> Step:
@@ -87,10 +86,9 @@ def _logins(dry_run: bool, allowed: User | None) -> Step:
     labels = dict(Role.choices)
     items = [f"{labels.get(r, r)} : {n}" for r, n in sorted(by_role.items())]
     n = sum(by_role.values())
-    who = (f" ; seul {allowed.username} peut se connecter (pages Incidents)" if allowed else
+    who = (f" ; seul {allowed.username} se connecte (pages Incidents)" if allowed else
            " ; un administrateur désigné sur la machine (hygie incident allow) pourra se connecter")
-    return Step("logins", "Refuser les nouvelles connexions", f"{n} compte(s) ne peuvent plus se connecter{who}",
-                count=n, items=items)
+    return Step("logins", "Refuser les nouvelles connexions", f"comptes refusés : {n}{who}", count=n, items=items)
 
 
 def _downloads(dry_run: bool) -> Step:
@@ -99,7 +97,7 @@ def _downloads(dry_run: bool) -> Step:
     since = timezone.now() - timedelta(days=1)
     n = Event.objects.filter(action__in=EXPORTS, at__gte=since).count()
     return Step("downloads", "Refuser téléchargements, exports et archives",
-                f"tous refusés ({n} dans les dernières 24 heures)", count=n)
+                f"tous refusés (dernières 24 heures : {n})", count=n)
 
 
 def _backups(dry_run: bool) -> Step:
@@ -109,17 +107,17 @@ def _backups(dry_run: bool) -> Step:
     targets = list(Target.objects.filter(enabled=True).order_by("name"))
     stopped = [t.name for t in targets if not locked_objects(t)]
     kept = [t.name for t in targets if locked_objects(t)]
-    effect = f"{len(stopped)} destination(s) arrêtée(s)"
-    effect += f", {len(kept)} à verrouillage des objets continue(nt) : {', '.join(kept)}" if kept else \
-        ", aucune destination à verrouillage des objets"
+    effect = f"destinations arrêtées : {len(stopped)} ; "
+    effect += f"à verrouillage des objets, continuent : {', '.join(kept)}" if kept else \
+        "aucune destination à verrouillage des objets"
     return Step("backups", "Arrêter les sauvegardes non verrouillées et les tests de restauration",
                 effect, count=len(stopped), items=stopped)
 
 
 def _alert(dry_run: bool) -> Step:
     to = list(settings.ALERT_EMAIL)
-    effect = "alerte grave au tableau de bord" + (f" et par e-mail ({len(to)} adresse(s))" if to else
-                                                    " (pas d'e-mail : HYGIE_ALERT_EMAIL vide)")
+    effect = "alerte grave au tableau de bord ; " + (f"e-mail, adresses : {len(to)}" if to else
+                                                       "pas d'e-mail (HYGIE_ALERT_EMAIL vide)")
     return Step("alert", "Alerter", effect, count=len(to))
 
 
@@ -144,8 +142,8 @@ def lift_steps(*, dry_run: bool, actor: Any, allowed_id: int | None) -> list[Ste
         if actor is not None:
             others = others.exclude(pk=actor.pk)
         n = others.count()
-        effect = ("administrateur ré-authentifié ; " + (f"confirmation par l'un des {n} autre(s) administrateur(s) "
-                  "ou référent(s)" if n else "seul administrateur : pas de second confirmant")) if actor is not None \
+        effect = ("administrateur ré-authentifié ; " + (f"autres administrateurs ou référents pouvant confirmer : {n}"
+                  if n else "seul administrateur : pas de second confirmant")) if actor is not None \
             else "sur la machine (hygie incident lift) : pas de confirmation"
         return Step("confirm", "Ré-authentifier l'administrateur, faire confirmer", effect, count=n)
 
@@ -153,8 +151,7 @@ def lift_steps(*, dry_run: bool, actor: Any, allowed_id: int | None) -> list[Ste
         if allowed_id is not None and not dry_run:
             User.objects.filter(pk=allowed_id).update(session_epoch=F("session_epoch") + 1)
         n = 1 if allowed_id is not None else 0
-        return Step("crisis", "Fermer la session de crise", f"{n} session de l'administrateur autorisé fermée",
-                    count=n)
+        return Step("crisis", "Fermer la session de crise", f"sessions de l'administrateur autorisé : {n}", count=n)
 
     def restore() -> Step:
         accounts = User.objects.filter(is_active=True).count()
@@ -162,7 +159,7 @@ def lift_steps(*, dry_run: bool, actor: Any, allowed_id: int | None) -> list[Ste
 
         targets = Target.objects.filter(enabled=True).count()
         return Step("restore", "Rétablir le service",
-                    f"{accounts} compte(s) peuvent se reconnecter ; téléchargements et exports rétablis ; "
-                    f"{targets} destination(s) de sauvegarde reprennent", count=accounts)
+                    f"comptes qui peuvent se reconnecter : {accounts} ; téléchargements et exports rétablis ; "
+                    f"destinations de sauvegarde qui reprennent : {targets}", count=accounts)
 
     return [_timed(confirm), _timed(crisis_session), _timed(restore)]
