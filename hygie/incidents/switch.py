@@ -58,10 +58,10 @@ def open_sessions() -> dict[int, int]:
     found: dict[int, int] = {}
     for row in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
         data = row.get_decoded()
-        try:
-            user_id = int(data.get(SESSION_KEY))
-        except (TypeError, ValueError):
+        raw = data.get(SESSION_KEY)
+        if raw is None or not str(raw).isdigit():
             continue
+        user_id = int(raw)
         if user_id in epochs and data.get(hygie_session.EPOCH) == epochs[user_id]:
             found[user_id] = found.get(user_id, 0) + 1
     return found
@@ -79,7 +79,9 @@ def _sessions(dry_run: bool) -> Step:
 
 def _logins(dry_run: bool, allowed: User | None) -> Step:
     # The refusal itself is the Lockdown row (hygie.incidents.lockdown.may_sign_in): nothing to change here.
-    refused = User.objects.filter(is_active=True).exclude(pk=allowed.pk if allowed else None)
+    refused = User.objects.filter(is_active=True)
+    if allowed is not None:
+        refused = refused.exclude(pk=allowed.pk)
     by_role: dict[str, int] = {}
     for role in refused.values_list("role", flat=True):
         by_role[role] = by_role.get(role, 0) + 1
