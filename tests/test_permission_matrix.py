@@ -135,6 +135,8 @@ PAGES = [
     Page("incident_art34", "incident", Cap.INCIDENT_MANAGE, "POST"),
     Page("incident_close", "incident", Cap.INCIDENT_MANAGE, "POST"),
     Page("incident_step", "incident", Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_drill", "incident", Cap.INCIDENT_MANAGE, "POST"),
+    Page("incident_drill_lift", "incident", Cap.INCIDENT_MANAGE, "POST"),
     Page("incident_cnil", "incident", Cap.INCIDENT_MANAGE),
     Page("incident_evidence", "incident", Cap.INCIDENT_MANAGE),
     Page("rights", None, Cap.RIGHTS_RECORD),

@@ -19,6 +19,7 @@ from hygie.audit import alerts, journal
 from hygie.audit.events import Ev, Outcome
 from hygie.audit.models import AlertKind, Event, Severity
 from hygie.incidents import lockdown as state
+from hygie.incidents import switch
 from hygie.incidents.models import Contacts, Entry, Incident, Lockdown, Notification, PatientNotice
 from hygie.lib import breach
 from hygie.lib.breach import Art34
@@ -45,34 +46,44 @@ def _alert(event: Event, key: str, severity: str, **details: Any) -> None:
 
 
 @transaction.atomic
-def start_lockdown(*, actor: Any, reason: str, allow: User | None = None, exercise: bool = False) -> Lockdown:
+def start_lockdown(*, actor: Any, reason: str, allow: User | None = None) -> Lockdown:
     """« Isoler Hygie »: every session ends (each account's session epoch is bumped: the check
     is against the database, so sessions served by other processes end too), new logins are
     refused, downloads, exports and archives too, backups stop except to locked destinations.
-    An exercise records the same steps and locks nothing."""
+    The steps are hygie.incidents.switch's; their counts and times stay in the row. An
+    exercise runs the same steps in simulation: simulate_lockdown."""
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON:
         raise ActionError("Indiquez en quelques mots le motif de l'isolement.")
     if actor is not None and not records.can(actor, Cap.INCIDENT_MANAGE):
         raise ActionError("Votre rôle ne permet pas d'isoler Hygie.")
-    if not exercise and state.is_active():
+    if state.is_active():
         raise ActionError("Hygie est déjà isolé.")
     if allow is not None:
         _check_allowed(allow)
-    row = Lockdown.objects.create(
-        started_at=timezone.now(), started_by=actor, reason=reason, exercise=exercise,
-        channel="web" if actor is not None else CLI, allowed_user=allow,
-    )
-    ended = 0
-    if not exercise:
-        ended = User.objects.filter(is_active=True).update(session_epoch=F("session_epoch") + 1)
+    row = _run_switch(actor=actor, reason=reason, allow=allow, incident=None)
+    counts = {s["key"]: s["count"] for s in row.steps}
     event = journal.record(
         Ev.LOCKDOWN_STARTED, actor=actor, actor_role=_role(actor), target=row,
-        details={"lockdown": str(row.public_id), "exercise": exercise, "accounts_signed_out": ended,
+        details={"lockdown": str(row.public_id), "exercise": False, "sessions": counts["sessions"],
+                 "accounts_refused": counts["logins"], "destinations_stopped": counts["backups"],
                  "admin_allowed": allow.pk if allow else None},
     )
-    if not exercise:
-        _alert(event, f"lockdown:{row.public_id}", Severity.CRITICAL, lockdown=str(row.public_id))
+    _alert(event, f"lockdown:{row.public_id}", Severity.CRITICAL, lockdown=str(row.public_id))
+    return row
+
+
+def _run_switch(*, actor: Any, reason: str, allow: User | None, incident: Incident | None) -> Lockdown:
+    """The switch's row, then its steps (for real, or in simulation when `incident` is an
+    exercise). The row first: from that instant every guard refuses (a real row only)."""
+    exercise = incident is not None
+    row = Lockdown.objects.create(
+        started_at=timezone.now(), started_by=actor, reason=reason, exercise=exercise, incident=incident,
+        channel="web" if actor is not None else CLI, allowed_user=allow,
+    )
+    steps = switch.lockdown_steps(dry_run=exercise, allowed=allow)
+    row.steps = [{"phase": "lockdown", **step.as_dict()} for step in steps]
+    row.save(update_fields=["steps"])
     return row
 
 
@@ -123,10 +134,10 @@ def lift_lockdown(*, actor: Any, confirmer: User | None = None) -> Lockdown:
     row.lifted_at = timezone.now()
     row.lifted_by = actor
     row.confirmed_by = confirmer
-    row.save(update_fields=["lifted_at", "lifted_by", "confirmed_by"])
     # The allowed admin's session was a crisis session: it ends with the crisis.
-    if row.allowed_user_id:
-        User.objects.filter(pk=row.allowed_user_id).update(session_epoch=F("session_epoch") + 1)
+    steps = switch.lift_steps(dry_run=False, actor=actor, allowed_id=row.allowed_user_id)
+    row.steps = [*row.steps, *({"phase": "lift", **s.as_dict()} for s in steps)]
+    row.save(update_fields=["lifted_at", "lifted_by", "confirmed_by", "steps"])
     event = journal.record(
         Ev.LOCKDOWN_LIFTED, actor=actor, actor_role=_role(actor), target=row,
         details={"lockdown": str(row.public_id), "confirmed_by": confirmer.pk if confirmer else None,
@@ -500,3 +511,59 @@ def end_exercise(*, actor: Any, incident: Incident) -> dict[str, int]:
     journal.record(Ev.EXERCISE_ENDED, actor=actor, actor_role=_role(actor), target=incident,
                    details={"incident": str(incident.public_id), "seconds": total})
     return {"total": total, **durations}
+
+
+def current_drill(incident: Incident) -> Lockdown | None:
+    """The exercise's simulated switch, if it was pressed."""
+    return incident.drills.order_by("-started_at", "-id").first()
+
+
+@transaction.atomic
+def simulate_lockdown(*, actor: Any, incident: Incident) -> Lockdown:
+    """EXERCICE: « Isoler Hygie » in simulation. The switch's own steps run with dry_run
+    (hygie.incidents.switch): what would be cut is counted, each step timed, nothing changes —
+    no session ends, no login, download or backup is refused. Recorded as the exercise's
+    « isolate » step (its time since the previous step) and journaled as an exercise step."""
+    _require(actor)
+    if not incident.exercise:
+        raise ActionError("La simulation de l'isolement n'existe que dans un exercice.")
+    if incident.closed_at is not None:
+        raise ActionError("Cet exercice est terminé.")
+    if incident.drills.exists():
+        raise ActionError("L'isolement a déjà été simulé dans cet exercice.")
+    row = _run_switch(actor=actor, reason="EXERCICE — " + incident.title, allow=None, incident=incident)
+    counts = {s["key"]: s["count"] for s in row.steps}
+    text = ("EXERCICE — isolement simulé, personne n'a été déconnecté. Auraient été fermées : "
+            f"{counts['sessions']} sessions ; refusés : {counts['logins']} comptes ; arrêtées : "
+            f"{counts['backups']} destinations de sauvegarde.")
+    entry = _entry(incident, actor, text, step="isolate")
+    journal.record(Ev.EXERCISE_STEP, actor=actor, actor_role=_role(actor), target=incident,
+                   details={"incident": str(incident.public_id), "step": "isolate", "simulated": True,
+                            "seconds": entry.seconds, "sessions": counts["sessions"],
+                            "accounts_refused": counts["logins"], "destinations_stopped": counts["backups"],
+                            "ms": {s["key"]: s["ms"] for s in row.steps}})
+    return row
+
+
+@transaction.atomic
+def simulate_lift(*, actor: Any, incident: Incident) -> Lockdown:
+    """EXERCICE: the lift in simulation, after simulate_lockdown: same steps as lift_lockdown,
+    counted and timed, nothing changed."""
+    _require(actor)
+    if not incident.exercise or incident.closed_at is not None:
+        raise ActionError("Aucun exercice en cours ici.")
+    row = current_drill(incident)
+    if row is None:
+        raise ActionError("Simulez d'abord l'isolement.")
+    if row.lifted_at is not None:
+        raise ActionError("La levée a déjà été simulée dans cet exercice.")
+    steps = switch.lift_steps(dry_run=True, actor=actor, allowed_id=None)
+    row.lifted_at, row.lifted_by = timezone.now(), actor
+    row.steps = [*row.steps, *({"phase": "lift", **s.as_dict()} for s in steps)]
+    row.save(update_fields=["lifted_at", "lifted_by", "steps"])
+    entry = _entry(incident, actor, "EXERCICE — levée de l'isolement simulée : "
+                   + " ; ".join(s.effect for s in steps) + ".", step="lift")
+    journal.record(Ev.EXERCISE_STEP, actor=actor, actor_role=_role(actor), target=incident,
+                   details={"incident": str(incident.public_id), "step": "lift", "simulated": True,
+                            "seconds": entry.seconds, "ms": {s.key: s.ms for s in steps}})
+    return row

@@ -132,4 +132,5 @@ class ExerciseForm(forms.Form):
 
 
 class StepForm(forms.Form):
-    step = forms.ChoiceField(choices=[(k, label) for k, label in scenarios.STEPS])
+    # Isolating and lifting are simulated by their own buttons (the switch's steps, dry run).
+    step = forms.ChoiceField(choices=[(k, label) for k, label in scenarios.STEPS if k not in scenarios.SIMULATED])

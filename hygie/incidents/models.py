@@ -17,7 +17,12 @@ from hygie.lib.breach import Art34
 class Lockdown(models.Model):
     """One press of « Isoler Hygie ». In force while `lifted_at` is empty (and it is not an
     exercise). The one admin account allowed to sign in during it is chosen at the machine
-    (`hygie incident lockdown --allow`, `hygie incident allow`), never from the web."""
+    (`hygie incident lockdown --allow`, `hygie incident allow`), never from the web.
+
+    An exercise's row (`exercise`, `incident` the simulated incident) is the switch run in
+    simulation: it never locks anything (hygie.incidents.lockdown reads only real rows).
+    `steps`: what each step of the switch and of its lift cut or would cut, and how long it
+    took (hygie.incidents.switch), for real and simulated runs alike."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     started_at = models.DateTimeField(db_index=True)
@@ -28,6 +33,10 @@ class Lockdown(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     exercise = models.BooleanField(default=False)
+    incident = models.ForeignKey(
+        "Incident", null=True, blank=True, on_delete=models.CASCADE, related_name="drills"
+    )
+    steps = models.JSONField(default=list, blank=True)
     lifted_at = models.DateTimeField(null=True, blank=True)
     lifted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

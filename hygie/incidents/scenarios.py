@@ -30,7 +30,7 @@ SCENARIOS = [
 
 # The plan's steps, in order (fiche réflexe, seed 003), as timed in an exercise.
 STEPS = [
-    ("isolate", "Isoler : débrancher le poste du réseau, presser « Isoler Hygie » (simulé)"),
+    ("isolate", "Isoler : débrancher le poste du réseau, presser « Isoler Hygie » (simulé : rien n'est coupé)"),
     ("call", "Appeler 17Cyber puis le CSIRT régional ou le prestataire"),
     ("evidence", "Préserver les preuves : heure, photos des écrans, journaux"),
     ("register", "Remplir la fiche de l'incident au registre"),
@@ -39,6 +39,8 @@ STEPS = [
     ("art34", "Décider de l'information des patients (art. 34)"),
     ("lift", "Lever l'isolement (simulé)"),
 ]
+# The steps the exercise runs through the switch itself, in simulation (hygie.incidents.switch).
+SIMULATED = frozenset({"isolate", "lift"})
 
 
 def get(key: str) -> Scenario | None:

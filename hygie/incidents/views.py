@@ -13,6 +13,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -195,6 +196,8 @@ def _detail_context(user: Any, incident: Incident, **forms_given: Any) -> dict[s
         "letters": letters,
         "notices_count": incident.notices.count(),
         "steps": scenarios.STEPS,
+        "manual_steps": [(k, label) for k, label in scenarios.STEPS if k not in scenarios.SIMULATED],
+        "drill": actions.current_drill(incident) if incident.exercise else None,
         "done_steps": {e.step: e for e in incident.entries.all() if e.step},
         "cnil_fields": cnil.draft(incident, complement=incident.notified_at is not None),
     }
@@ -301,6 +304,36 @@ def incident_step(request: HttpRequest, public_id: Any) -> HttpResponse:
         except actions.ActionError as exc:
             messages.error(request, str(exc))
     return redirect("incident_detail", public_id=incident.public_id)
+
+
+@login_required
+@require_POST
+def incident_drill(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """EXERCICE: « Isoler Hygie » in simulation; nobody is signed out."""
+    user = request.user
+    incident = _incident(user, public_id)
+    try:
+        actions.simulate_lockdown(actor=user, incident=incident)
+    except actions.ActionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("EXERCICE : isolement simulé. Personne n'a été déconnecté ; voici ce qui "
+                                    "aurait été coupé."))
+    return redirect(f"{reverse('incident_detail', kwargs={'public_id': incident.public_id})}#drill")
+
+
+@login_required
+@require_POST
+def incident_drill_lift(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    incident = _incident(user, public_id)
+    try:
+        actions.simulate_lift(actor=user, incident=incident)
+    except actions.ActionError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("EXERCICE : levée simulée."))
+    return redirect(f"{reverse('incident_detail', kwargs={'public_id': incident.public_id})}#drill")
 
 
 @login_required

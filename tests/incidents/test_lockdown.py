@@ -114,11 +114,18 @@ def test_backups_go_only_to_locked_destinations(personas, tmp_path, settings):
     assert Event.objects.filter(action=Ev.LOCKDOWN_REFUSED, details__what="backup").count() == 2
 
 
-def test_an_exercise_locks_nothing(personas, client):
+def test_it_records_what_each_step_cut(personas, client):
     client.force_login(personas.alice, backend="hygie.accounts.backends.HygieBackend")
-    actions.start_lockdown(actor=personas.regine, reason="Exercice trimestriel", exercise=True)
-    assert not state.is_active()
-    assert client.get(reverse("patient_list")).status_code == 200
+    client.get(reverse("patient_list"))
+    row = actions.start_lockdown(actor=None, reason="Rançongiciel sur l'accueil")
+    steps = {s["key"]: s for s in row.steps}
+    assert list(steps) == ["sessions", "logins", "downloads", "backups", "alert"]
+    assert steps["sessions"]["count"] == 1
+    assert steps["logins"]["count"] == 7  # every active persona
+    event = Event.objects.get(action=Ev.LOCKDOWN_STARTED)
+    assert (event.details["sessions"], event.details["accounts_refused"]) == (1, 7)
+    lifted = actions.lift_lockdown(actor=None)
+    assert [s["key"] for s in lifted.steps if s["phase"] == "lift"] == ["confirm", "crisis", "restore"]
 
 
 # --- Lifting --------------------------------------------------------------------------------
