@@ -38,6 +38,9 @@ Utilisation : hygie COMMANDE [options]
   retention explain | due | purge
                         Conservation légale des dossiers : échéance d'un dossier, dossiers à
                         détruire, destruction au nom d'un titulaire (docs/retention.md).
+  exchange archive | wrap | receive
+                        Échange sécurisé : archive 7z chiffrée (AES-256) d'un dossier ou d'un
+                        export, classement d'une archive reçue (docs/exchange.md).
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
@@ -56,6 +59,7 @@ COMMANDS = {
     "checklist": "checklist",
     "diagnostic": "diagnostic",
     "retention": "retention",
+    "exchange": "exchange",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 # Django commands that would change an account behind the approvals (hygie.approvals): a password

@@ -65,6 +65,13 @@ class Cap(StrEnum):
     RETENTION_MANAGE = "retention:manage"
     # The "Conservation" page in counts only (how many records expire when, holds, last purge).
     RETENTION_COUNTS = "retention:counts"
+    # Secure exchange (docs/exchange.md): send medical content out (encrypted archive, MSSanté
+    # message), file received documents, vouch for an MSSanté address outside mssante.fr,
+    # configure the practice's MSSanté account (no patient data).
+    EXCHANGE_SEND = "exchange:send"
+    EXCHANGE_RECEIVE = "exchange:receive"
+    EXCHANGE_RECIPIENTS = "exchange:recipients"
+    EXCHANGE_CONFIGURE = "exchange:configure"
 
 
 _PRACTITIONER = frozenset(
@@ -80,6 +87,8 @@ _PRACTITIONER = frozenset(
         Cap.BILLING_VIEW,
         Cap.BILLING_EDIT,
         Cap.BILLING_SEES_NAMES,
+        Cap.EXCHANGE_SEND,
+        Cap.EXCHANGE_RECEIVE,
     }
 )
 
@@ -94,6 +103,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
         Cap.CHECKLIST_VIEW,
         Cap.RETENTION_MANAGE,
         Cap.RETENTION_COUNTS,
+        Cap.EXCHANGE_RECIPIENTS,
     },
     # A locum works on the replaced practitioner's patients, during the replacement only
     # (the scope says when); erasing records or reshaping care teams stays with the titulaire.
@@ -129,6 +139,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.BACKUPS_MANAGE,
             Cap.CHECKLIST_VIEW,
             Cap.CHECKLIST_EDIT,
+            Cap.EXCHANGE_CONFIGURE,
         }
     ),
 }

@@ -116,6 +116,17 @@ LABELS = {
     Ev.RETENTION_PURGE_APPROVED: _("Destruction de dossiers échus approuvée"),
     Ev.RETENTION_DATA_PURGED: _("Données échues supprimées (durée de conservation)"),
     Ev.ACCOUNT_PERSONAL_DATA_PURGED: _("Données personnelles d'un ancien compte effacées"),
+    Ev.EXCHANGE_ARCHIVE_CREATED: _("Archive chiffrée créée (envoi à un confrère)"),
+    Ev.EXCHANGE_ARCHIVE_DOWNLOADED: _("Archive chiffrée téléchargée"),
+    Ev.EXCHANGE_FILES_ARCHIVED: _("Export remis en archive chiffrée"),
+    Ev.EXCHANGE_MESSAGE_SENT: _("Message MSSanté envoyé"),
+    Ev.EXCHANGE_RECEIVED: _("Documents reçus classés dans le dossier"),
+    Ev.EXCHANGE_RECEPTION_REFUSED: _("Archive ou message reçu refusé"),
+    Ev.MSSANTE_INBOX_VIEWED: _("Boîte MSSanté consultée"),
+    Ev.MSSANTE_ACCOUNT_CHANGED: _("Compte MSSanté du cabinet configuré"),
+    Ev.MSSANTE_ACCOUNT_REMOVED: _("Compte MSSanté du cabinet retiré"),
+    Ev.MSSANTE_RECIPIENT_MARKED: _("Adresse déclarée comme MSSanté"),
+    Ev.MSSANTE_RECIPIENT_UNMARKED: _("Adresse MSSanté retirée"),
 }
 
 OUTCOMES = {

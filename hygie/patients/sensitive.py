@@ -64,6 +64,10 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
     },
     "retention.RetentionState": {},
     "retention.PurgeNotice": {},
+    # Who received or sent a patient's documents tells who cares for the patient.
+    "exchange.Exchange": {
+        "correspondent": Kind.MEDICAL,
+    },
 }
 
 # Fields of those models that are knowingly stored as they are, and why.
@@ -82,6 +86,10 @@ NOT_SENSITIVE: dict[str, set[str]] = {
     "retention.ArchiveAccess": {"expires_at"},
     "retention.RetentionState": {"last_intervention", "expires_on", "rule", "computed_at"},
     "retention.PurgeNotice": {"expires_on", "rule", "notified_at", "purge_after"},
+    # Counts, sizes, the direction, a random outbox file name, a time (hygie.exchange.models).
+    "exchange.Exchange": {
+        "direction", "documents", "consultations", "summary", "size", "outbox_name", "downloaded_at",
+    },
 }
 
 # The document files themselves are medical content too.
