@@ -275,13 +275,14 @@ _ZIP_AES = 99  # WinZip AES: compression method 99 (APPNOTE, appendix E)
 
 def _zip_member(info: zipfile.ZipInfo) -> Member:
     mode = info.external_attr >> 16
+    kind = stat.S_IFMT(mode)  # 0 when the archiver stored only permissions, or no Unix mode at all
     return Member(
         name=info.filename,
         size=info.file_size,
         packed=info.compress_size,
         is_dir=info.is_dir(),
-        is_symlink=stat.S_ISLNK(mode),
-        is_special=bool(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISLNK(mode)),
+        is_symlink=kind == stat.S_IFLNK,
+        is_special=kind not in (0, stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK),
     )
 
 
