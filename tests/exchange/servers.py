@@ -1,0 +1,141 @@
+"""Real local servers for the MSSanté tests, with certificates made for the test.
+
+`make_ca` / `server_cert` build a small PKI with `cryptography`; `SmtpServer` is aiosmtpd (a real
+SMTP server, in a thread) with STARTTLS required and password authentication; `Dovecot` (see
+test_imap.py) is Debian's IMAP server run as a child process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import socket
+import ssl
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+@dataclass
+class Pki:
+    cert: x509.Certificate
+    key: ec.EllipticCurvePrivateKey
+
+    @property
+    def pem(self) -> str:
+        return self.cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def make_ca(cn: str = "Autorité de test") -> Pki:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn)).issuer_name(_name(cn)).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                key_encipherment=False, data_encipherment=False, key_agreement=False,
+                encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    return Pki(cert, key)
+
+
+def server_cert(ca: Pki, host: str = "localhost") -> Pki:
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(host)).issuer_name(ca.cert.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(host), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca.key, hashes.SHA256())
+    )
+    return Pki(cert, key)
+
+
+def write_pem(pki: Pki, directory: Path, stem: str) -> tuple[Path, Path]:
+    cert = directory / f"{stem}.crt"
+    key = directory / f"{stem}.key"
+    cert.write_bytes(pki.cert.public_bytes(serialization.Encoding.PEM))
+    key.write_bytes(pki.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
+    key.chmod(0o600)
+    return cert, key
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Mailbox:
+    username: str = "cabinet"
+    password: str = "secret-de-test-smtp"
+    messages: list[bytes] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
+        self.messages.append(envelope.original_content or envelope.content)
+        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        return "250 OK"
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login.decode(), auth_data.password.decode()
+        ) == (self.username, self.password)
+        # handled=False: aiosmtpd answers 535 itself on a refusal.
+        return AuthResult(success=ok, handled=False)
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1 with STARTTLS (required) and AUTH (after TLS only)."""
+
+    def __init__(self, tmp: Path, pki: Pki, *, starttls: bool = True) -> None:
+        cert, key = write_pem(pki, tmp, f"smtp-{id(self)}")
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        self.mailbox = Mailbox()
+        self.port = free_port()
+        self.controller = Controller(
+            self.mailbox,
+            hostname="127.0.0.1",
+            port=self.port,
+            server_hostname="localhost",
+            tls_context=context if starttls else None,
+            require_starttls=starttls,
+            authenticator=self.mailbox.authenticate,
+            auth_required=True,
+            auth_require_tls=starttls,
+        )
+
+    def __enter__(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.controller.stop()
