@@ -13,6 +13,8 @@ command -v pdftotext >/dev/null || need+=(poppler-utils)
 # TLS reverse proxies run in front of `hygie serve` (tests/core/test_serve_proxy.py).
 command -v caddy >/dev/null || need+=(caddy)
 [ -x /usr/sbin/nginx ] || need+=(nginx)
+# A real IMAP server with STARTTLS for the MSSanté reception tests (tests/exchange/test_imap.py).
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 echo "Installation des paquets Debian : ${need[*]}"
 SUDO=""

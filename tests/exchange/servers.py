@@ -139,3 +139,122 @@ class SmtpServer:
 
     def __exit__(self, *exc: object) -> None:
         self.controller.stop()
+
+
+class Dovecot:
+    """Debian's dovecot (IMAP, STARTTLS on a free port), in the foreground as a child process,
+    with its own configuration, mailbox and users in a directory of its own under /tmp (its
+    unprivileged processes must reach it: pytest's tmp_path is private to root). Mail is owned by
+    `nobody` when the tests run as root (dovecot refuses root as a mail user), else by the user."""
+
+    def __init__(self, pki: Pki, *, username: str = "cabinet", password: str = "secret-imap") -> None:
+        import os
+        import pwd
+        import tempfile
+
+        self.tmp = Path(tempfile.mkdtemp(prefix="hygie-dovecot-"))
+        self.port = free_port()
+        self.username, self.password = username, password
+        cert, key = write_pem(pki, self.tmp, "imap")
+        uid = os.getuid()
+        if uid == 0:
+            who = pwd.getpwnam("nobody")
+            mail_uid, mail_gid = who.pw_uid, who.pw_gid
+            internal, login = "dovecot", "dovenull"
+        else:
+            mail_uid, mail_gid = uid, os.getgid()
+            internal = login = pwd.getpwuid(uid).pw_name
+        mail = self.tmp / "mail"
+        mail.mkdir()
+        os.chown(mail, mail_uid, mail_gid)
+        (self.tmp / "users").write_text(f"{username}:{{PLAIN}}{password}:{mail_uid}:{mail_gid}::{mail}\n")
+        os.chmod(self.tmp / "users", 0o644)  # the test account only; dovecot's auth user reads it
+        os.chmod(self.tmp, 0o755)
+        self.config = self.tmp / "dovecot.conf"
+        self.config.write_text(
+            f"""
+protocols = imap
+listen = 127.0.0.1
+base_dir = {self.tmp}/run
+state_dir = {self.tmp}/state
+log_path = {self.tmp}/dovecot.log
+default_internal_user = {internal}
+default_login_user = {login}
+first_valid_uid = 1
+last_valid_uid = 0
+ssl = required
+ssl_cert = <{cert}
+ssl_key = <{key}
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+mail_location = maildir:{mail}/Maildir
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN {self.tmp}/users
+}}
+userdb {{
+  driver = passwd-file
+  args = {self.tmp}/users
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+"""
+        )
+        self.process: object = None
+
+    def __enter__(self) -> Dovecot:
+        import subprocess
+        import time
+
+        self.process = subprocess.Popen(
+            ["/usr/sbin/dovecot", "-F", "-c", str(self.config)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:  # type: ignore[attr-defined]
+                    log = (self.tmp / "dovecot.log").read_text() if (self.tmp / "dovecot.log").exists() else ""
+                    self.__exit__()
+                    raise RuntimeError(f"dovecot did not start: {log[-2000:]}") from None
+                time.sleep(0.1)
+
+    def __exit__(self, *exc: object) -> None:
+        process = self.process
+        if process is not None:
+            process.terminate()  # type: ignore[attr-defined]
+            try:
+                process.wait(timeout=10)  # type: ignore[attr-defined]
+            except Exception:
+                process.kill()  # type: ignore[attr-defined]
+            self.process = None
+        import shutil
+
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def deliver(self, raw: bytes, ca_pem: str) -> None:
+        """Put a message in the box as the operator would (IMAP APPEND, over STARTTLS)."""
+        import imaplib
+
+        client = imaplib.IMAP4("localhost", self.port)
+        client.starttls(ssl_context=ssl.create_default_context(cadata=ca_pem))
+        client.login(self.username, self.password)
+        client.append("INBOX", "", imaplib.Time2Internaldate(dt.datetime.now(dt.UTC)), raw)
+        client.logout()
