@@ -36,7 +36,8 @@ class TransportError(Exception):
 def _why(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return _(
-            "le certificat du serveur n'est pas valide ou pas celui attendu ({detail}) : connexion interrompue, rien n'a été transmis"
+            "le certificat du serveur n'est pas valide ou pas celui attendu ({detail}) : connexion "
+            "interrompue, rien n'a été transmis"
         ).format(detail=exc.verify_message or "vérification impossible")
     if isinstance(exc, ssl.SSLError):
         return _("la connexion chiffrée (TLS) a échoué")

@@ -147,7 +147,7 @@ class Dovecot:
     unprivileged processes must reach it: pytest's tmp_path is private to root). Mail is owned by
     `nobody` when the tests run as root (dovecot refuses root as a mail user), else by the user."""
 
-    def __init__(self, pki: Pki, *, username: str = "cabinet", password: str = "secret-imap") -> None:
+    def __init__(self, pki: Pki, *, username: str = "cabinet", password: str = "secret-imap") -> None:  # noqa: S107
         import os
         import pwd
         import tempfile
@@ -169,7 +169,7 @@ class Dovecot:
         os.chown(mail, mail_uid, mail_gid)
         (self.tmp / "users").write_text(f"{username}:{{PLAIN}}{password}:{mail_uid}:{mail_gid}::{mail}\n")
         os.chmod(self.tmp / "users", 0o644)  # the test account only; dovecot's auth user reads it
-        os.chmod(self.tmp, 0o755)
+        os.chmod(self.tmp, 0o755)  # noqa: S103 (dovecot's unprivileged processes traverse it)
         self.config = self.tmp / "dovecot.conf"
         self.config.write_text(
             f"""
