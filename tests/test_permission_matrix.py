@@ -24,6 +24,9 @@ from hygie.approvals.models import GrantRequest
 from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
 from hygie.checklist import actions as checklist_actions
+from hygie.exchange import actions as exchange_actions
+from hygie.exchange.content import Selection
+from hygie.exchange.models import MssanteRecipient
 from hygie.patients import actions as patient_actions
 from hygie.retention.models import LegalHold
 from tests.architecture.test_permission_docs import _doc_matrix
@@ -117,10 +120,16 @@ PAGES = [
     Page("archive_open", "patient", Cap.RETENTION_MANAGE),
     Page("hold_create", "patient", Cap.RETENTION_MANAGE),
     Page("hold_lift", "hold", Cap.RETENTION_MANAGE),
+    Page("exchange_send", "patient", Cap.EXCHANGE_SEND),
+    Page("exchange_receive", "patient", Cap.EXCHANGE_RECEIVE),
+    Page("exchange_download", "exchange", Cap.EXCHANGE_SEND),
+    Page("mssante_account", None, Cap.EXCHANGE_CONFIGURE),
+    Page("mssante_recipients", None, Cap.EXCHANGE_RECIPIENTS),
+    Page("mssante_recipient_remove", "mssante_recipient", Cap.EXCHANGE_RECIPIENTS, "POST"),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
-NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof"}
+NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof", "mssante_recipient"}
 
 # Pages about the signed-in user only, open to every role, holding no patient data.
 EVERY_SIGNED_IN_USER = {
@@ -179,10 +188,17 @@ def _objects(p: Personas, owner: str) -> dict:
         "backup_target": _backup_target(),
         "grant": _grant(p, practitioner),
         "checklist_proof": _checklist_proof(personas=p),
+        "mssante_recipient": MssanteRecipient.objects.create(address="labo@ch-lilas.fr", marked_by=p.alice),
         "hold": LegalHold.objects.create(
             patient=patient, started_on=date(2024, 1, 1), reason="Réclamation amiable", set_by=practitioner
         ),
     }
+
+
+def _exchange(p: Personas, owner: str, objects: dict):
+    # An archive the owner made from their patient's record, waiting to be downloaded.
+    selection = Selection(patient=objects["patient"], documents=[objects["document"]])
+    return exchange_actions.write_archive(actor=getattr(p, owner), selection=selection).exchange
 
 
 def _alert() -> Alert:
@@ -226,6 +242,8 @@ CASES = [
 @pytest.mark.parametrize(("page", "who", "owner"), CASES)
 def test_it_applies_the_permission_matrix(page: Page, who: str, owner: str, personas, client):
     objects = _objects(personas, owner)
+    if page.obj == "exchange":  # written only where a page needs it: it is a whole .7z
+        objects["exchange"] = _exchange(personas, owner, objects)
     url = _url(page, objects)
     if who != "anonymous":
         client.force_login(getattr(personas, who), backend="hygie.accounts.backends.HygieBackend")

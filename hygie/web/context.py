@@ -23,6 +23,8 @@ def hygie(request: HttpRequest) -> dict[str, Any]:
             "backups": records.can(user, Cap.BACKUPS_MANAGE),
             "checklist": records.can(user, Cap.CHECKLIST_VIEW),
             "retention": records.can(user, Cap.RETENTION_COUNTS),
+            "mssante_account": records.can(user, Cap.EXCHANGE_CONFIGURE),
+            "mssante_recipients": records.can(user, Cap.EXCHANGE_RECIPIENTS),
         }
     return {
         "nav": nav,
