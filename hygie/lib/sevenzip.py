@@ -33,10 +33,12 @@ import py7zr.io
 
 from hygie.lib.exchange import ArchiveRefused, Budget, Limits, Member, check_members
 
-# LZMA2 at preset 1 then AES-256: documents are mostly PDF and JPEG, already compressed; a higher
-# preset costs far more time for little (docs/performance.md, « Échange sécurisé »).
+# Stored ("Copy") then AES-256: what leaves is PDF and images, already compressed, which LZMA2
+# would not shrink while costing ~50 times the time (10 s of CPU for 20 MB even at preset 1 here,
+# against 0.2 s: docs/performance.md, « Échange sécurisé »). The headers are still LZMA-packed
+# and encrypted by py7zr. Stock 7z lists the method as "Copy 7zAES".
 FILTERS: list[dict[str, Any]] = [
-    {"id": lzma.FILTER_LZMA2, "preset": 1},
+    {"id": py7zr.FILTER_COPY},
     {"id": py7zr.FILTER_CRYPTO_AES256_SHA256},
 ]
 
