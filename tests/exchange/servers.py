@@ -58,6 +58,28 @@ def make_ca(cn: str = "Autorité de test") -> Pki:
     return Pki(cert, key)
 
 
+def client_cert(ca: Pki, cn: str = "CABINET DES LILAS") -> Pki:
+    """A client certificate, as IGC-Santé issues software certificates to application mailboxes."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn)).issuer_name(ca.cert.subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1)).not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca.key, hashes.SHA256())
+    )
+    return Pki(cert, key)
+
+
+def key_pem(pki: Pki) -> str:
+    return pki.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
 def server_cert(ca: Pki, host: str = "localhost") -> Pki:
     key = ec.generate_private_key(ec.SECP256R1())
     now = dt.datetime.now(dt.UTC)
@@ -115,10 +137,14 @@ class Mailbox:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1 with STARTTLS (required) and AUTH (after TLS only)."""
 
-    def __init__(self, tmp: Path, pki: Pki, *, starttls: bool = True) -> None:
+    def __init__(self, tmp: Path, pki: Pki, *, starttls: bool = True, client_ca: Pki | None = None) -> None:
         cert, key = write_pem(pki, tmp, f"smtp-{id(self)}")
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(cert, key)
+        if client_ca is not None:
+            # Certificate authentication: the TLS session itself proves who the client is.
+            context.load_verify_locations(cadata=client_ca.pem)
+            context.verify_mode = ssl.CERT_REQUIRED
         self.mailbox = Mailbox()
         self.port = free_port()
         self.controller = Controller(
@@ -129,7 +155,7 @@ class SmtpServer:
             tls_context=context if starttls else None,
             require_starttls=starttls,
             authenticator=self.mailbox.authenticate,
-            auth_required=True,
+            auth_required=client_ca is None,
             auth_require_tls=starttls,
         )
 

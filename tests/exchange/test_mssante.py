@@ -22,7 +22,7 @@ from hygie.exchange.content import Selection
 from hygie.exchange.models import Direction, Exchange, MssanteAccount
 from hygie.lib import exchange as rules
 from tests.exchange.conftest import PDF, PNG
-from tests.exchange.servers import SmtpServer, free_port, make_ca, server_cert
+from tests.exchange.servers import SmtpServer, client_cert, free_port, key_pem, make_ca, server_cert
 
 pytestmark = pytest.mark.django_db
 
@@ -205,3 +205,30 @@ def test_the_account_form_rules(personas):
     with pytest.raises(actions.ActionError, match="rôle"):
         actions.save_account(actor=personas.alice, data={})
     assert accounts.current() is None
+
+
+def _certificate_account(personas, ca_pem: str, port: int, client) -> MssanteAccount:
+    return actions.save_account(
+        actor=personas.adam,
+        data={
+            "address": "cabinet.lilas@pro.mssante.fr",
+            "smtp_host": "localhost", "smtp_port": port, "smtp_security": "starttls",
+            "imap_host": "localhost", "imap_port": 143, "imap_security": "starttls",
+            "auth": "certificate", "client_cert_pem": client.pem, "private_key": key_pem(client), "ca_pem": ca_pem,
+        },
+    )
+
+
+def test_a_client_certificate_authenticates_the_practice(personas, record, tmp_path, pki):
+    # The operator's server requires a client certificate from its authority (IGC-Santé in real life).
+    authority = make_ca("IGC-Santé de test")
+    with SmtpServer(tmp_path, pki[1], client_ca=authority) as server:
+        acc = _certificate_account(personas, pki[0].pem, server.port, client_cert(authority))
+        assert "PRIVATE KEY" not in acc.client_cert_pem and b"PRIVATE" not in bytes(acc.secret)
+        actions.send_message(actor=personas.alice, selection=_selection(record), recipient=RECIPIENT)
+        assert len(server.mailbox.messages) == 1
+        # A certificate from another authority is refused by the server: nothing is delivered.
+        _certificate_account(personas, pki[0].pem, server.port, client_cert(make_ca("Autre")))
+        with pytest.raises(actions.ActionError, match="Envoi impossible"):
+            actions.send_message(actor=personas.alice, selection=_selection(record), recipient=RECIPIENT)
+        assert len(server.mailbox.messages) == 1
