@@ -179,3 +179,24 @@ def test_the_cli_refuses_to_overwrite(personas, record, practice, tmp_path):
     with pytest.raises(CommandError, match="existe déjà"):
         _cli("archive", "--patient", record[0].code, "--out", str(out))
     assert out.read_bytes() == b"keep"
+
+
+def test_the_cli_files_a_received_archive(personas, record, practice, tmp_path):
+    patient, before = record
+    out = tmp_path / "aller.7z"
+    result = _cli("archive", "--patient", patient.code, "--out", str(out))
+    secret = tmp_path / "phrase.txt"
+    secret.write_text(result["passphrase"] + "\n", encoding="utf-8")
+    filed = _cli("receive", "--patient", patient.code, "--archive", str(out), "--passphrase-file", str(secret))
+    assert filed == {"filed": 2, "patient": patient.code}
+    assert len(list(records.documents_of(personas.alice, patient))) == len(before) + 2
+    secret.write_text("mauvaise-phrase\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="Phrase de passe incorrecte"):
+        _cli("receive", "--patient", patient.code, "--archive", str(out), "--passphrase-file", str(secret))
+
+
+def test_the_hygie_command_routes_exchange():
+    from hygie import cli
+
+    assert cli._route(["exchange", "archive", "--patient", "P-X"]) == ["exchange", "archive", "--patient", "P-X"]
+    assert "exchange archive | wrap | receive" in cli.HELP
