@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -134,6 +135,13 @@ def main() -> None:
         print(json.dumps(child(Path(args.dir), args.child)))
         return
     tmp = Path(tempfile.mkdtemp(prefix="hygie-bench-exchange-"))
+    try:
+        _compare(tmp, args)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _compare(tmp: Path, args: argparse.Namespace) -> None:
     setup(tmp, args.mb, args.documents)
     results: dict[str, list[dict[str, float]]] = {"stream": [], "in-memory": []}
     for n in range(args.rounds):
