@@ -46,6 +46,9 @@ Utilisation : hygie COMMANDE [options]
                         enregistrée, hors du répertoire de données (docs/rights.md).
   gdpr register --format json|csv|pdf --out FICHIER | pack --out FICHIER.zip
                         Registre RGPD des traitements, dossier « contrôle CNIL » (docs/compliance.md).
+  exchange archive | wrap | receive
+                        Échange sécurisé : archive 7z chiffrée (AES-256) d'un dossier ou d'un
+                        export, classement d'une archive reçue (docs/exchange.md).
 
 Les autres commandes sont celles de Django (migrate, check…).
 « hygie COMMANDE --help » détaille les options d'une commande.
@@ -67,6 +70,7 @@ COMMANDS = {
     "incident": "incident",
     "rights": "rights",
     "gdpr": "gdpr",
+    "exchange": "exchange",
 }
 SUBCOMMANDS = {("patients", "import"): "import_patients"}
 # Django commands that would change an account behind the approvals (hygie.approvals): a password

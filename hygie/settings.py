@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "hygie.rights",  # patients' rights requests, their deadlines and answers (docs/rights.md)
     "hygie.compliance",  # GDPR register, processors, notices, « contrôle CNIL » pack (docs/compliance.md)
     "hygie.psc",  # Pro Santé Connect login (docs/operations.md « Pro Santé Connect »)
+    "hygie.exchange",  # secure exchange: 7z AES archives, MSSanté (docs/exchange.md)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",
@@ -339,6 +340,17 @@ APPOINTMENT_RETENTION_MONTHS = envint("HYGIE_APPOINTMENT_RETENTION_MONTHS", 12, 
 ACCOUNTING_RETENTION_YEARS = envint("HYGIE_ACCOUNTING_RETENTION_YEARS", 10, minimum=6, maximum=30)
 # Hours an archived record stays open after its titulaire gave a reason.
 ARCHIVE_ACCESS_HOURS = envint("HYGIE_ARCHIVE_ACCESS_HOURS", 12, minimum=1, maximum=72)
+
+# --- Secure exchange (docs/exchange.md) -----------------------------------------------------
+# MSSanté operators' domains outside mssante.fr (ANS « liste blanche »), comma separated.
+MSSANTE_DOMAINS = envlist("HYGIE_MSSANTE_DOMAINS", [])
+# Largest MSSanté message Hygie sends (MB): operators refuse larger ones, often above 10 MB.
+MSSANTE_MAX_MB = envint("HYGIE_MSSANTE_MAX_MB", 10, minimum=1, maximum=100)
+MSSANTE_TIMEOUT_SECONDS = envint("HYGIE_MSSANTE_TIMEOUT_SECONDS", 30, minimum=5, maximum=300)
+# A received archive or message, once decompressed (MB): above it, refused (decompression bomb).
+EXCHANGE_MAX_MB = envint("HYGIE_EXCHANGE_MAX_MB", 500, minimum=1, maximum=4096)
+# How long an archive made from a record waits to be downloaded (hours), then deleted.
+EXCHANGE_OUTBOX_HOURS = envint("HYGIE_EXCHANGE_OUTBOX_HOURS", 24, minimum=1, maximum=168)
 
 # --- Journal -----------------------------------------------------------------------------
 # Rolling retention window of the access journal, in days: 6 months to 3 years (CNIL 2021-122).

@@ -22,6 +22,7 @@ urlpatterns = [
     path("pro-sante-connect/", include("hygie.psc.urls")),
     # allauth's social-account pages (connections, social sign-up): not used, closed (hygie.psc).
     path("auth/3rdparty/", include("hygie.psc.closed_urls")),
+    path("echanges/", include("hygie.exchange.urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

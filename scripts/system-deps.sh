@@ -24,6 +24,8 @@ install_oidc() {
     (cd "$dir" && npm ci --no-audit --no-fund --silent)
   fi
 }
+# A real IMAP server with STARTTLS for the MSSanté reception tests (tests/exchange/test_imap.py).
+[ -x /usr/sbin/dovecot ] || need+=(dovecot-imapd)
 if [ ${#need[@]} -eq 0 ]; then install_oidc; exit 0; fi
 echo "Installation des paquets Debian : ${need[*]}"
 SUDO=""

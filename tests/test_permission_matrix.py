@@ -25,6 +25,9 @@ from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
 from hygie.checklist import actions as checklist_actions
 from hygie.compliance import actions as compliance_actions
+from hygie.exchange import actions as exchange_actions
+from hygie.exchange.content import Selection
+from hygie.exchange.models import MssanteRecipient
 from hygie.incidents.models import Incident
 from hygie.patients import actions as patient_actions
 from hygie.retention.models import LegalHold
@@ -164,10 +167,18 @@ PAGES = [
     Page("psc_admin", None, Cap.USERS_MANAGE),
     Page("psc_unlink", "user", Cap.USERS_MANAGE, "POST"),
     Page("psc_only", "user", Cap.USERS_MANAGE, "POST"),
+    Page("exchange_send", "patient", Cap.EXCHANGE_SEND),
+    Page("exchange_receive", "patient", Cap.EXCHANGE_RECEIVE),
+    Page("exchange_download", "exchange", Cap.EXCHANGE_SEND),
+    Page("mssante_account", None, Cap.EXCHANGE_CONFIGURE),
+    Page("mssante_recipients", None, Cap.EXCHANGE_RECIPIENTS),
+    Page("mssante_recipient_remove", "mssante_recipient", Cap.EXCHANGE_RECIPIENTS, "POST"),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
-NOT_PATIENT_DATA = {None, "user", "alert", "backup_target", "checklist_proof", "incident", "processor"}
+NOT_PATIENT_DATA = {
+    None, "user", "alert", "backup_target", "checklist_proof", "incident", "processor", "mssante_recipient",
+}
 
 # Pages about the signed-in user only, open to every role, holding no patient data.
 EVERY_SIGNED_IN_USER = {
@@ -231,6 +242,7 @@ def _objects(p: Personas, owner: str) -> dict:
         "processor": compliance_actions.add_processor(
             actor=p.regine, name="Hébergeur", service="hosting", data_seen="health", contract=PDF
         ),
+        "mssante_recipient": MssanteRecipient.objects.create(address="labo@ch-lilas.fr", marked_by=p.alice),
         "hold": LegalHold.objects.create(
             patient=patient, started_on=date(2024, 1, 1), reason="Réclamation amiable", set_by=practitioner
         ),
@@ -254,6 +266,10 @@ def _rights_objects(practitioner, patient) -> dict:
 def _incident() -> Incident:
     now = timezone.now()
     return Incident.objects.create(title="Portable volé", discovered_at=now, aware_at=now)
+def _exchange(p: Personas, owner: str, objects: dict):
+    # An archive the owner made from their patient's record, waiting to be downloaded.
+    selection = Selection(patient=objects["patient"], documents=[objects["document"]])
+    return exchange_actions.write_archive(actor=getattr(p, owner), selection=selection).exchange
 
 
 def _alert() -> Alert:
@@ -297,6 +313,8 @@ CASES = [
 @pytest.mark.parametrize(("page", "who", "owner"), CASES)
 def test_it_applies_the_permission_matrix(page: Page, who: str, owner: str, personas, client):
     objects = _objects(personas, owner)
+    if page.obj == "exchange":  # written only where a page needs it: it is a whole .7z
+        objects["exchange"] = _exchange(personas, owner, objects)
     url = _url(page, objects)
     if who != "anonymous":
         client.force_login(getattr(personas, who), backend="hygie.accounts.backends.HygieBackend")

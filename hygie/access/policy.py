@@ -79,6 +79,13 @@ class Cap(StrEnum):
     # Proof of compliance (docs/compliance.md): the practice profile, the GDPR register, the
     # processors and their contracts, the notices, the « contrôle CNIL » pack. No patient data.
     COMPLIANCE_MANAGE = "compliance:manage"
+    # Secure exchange (docs/exchange.md): send medical content out (encrypted archive, MSSanté
+    # message), file received documents, vouch for an MSSanté address outside mssante.fr,
+    # configure the practice's MSSanté account (no patient data).
+    EXCHANGE_SEND = "exchange:send"
+    EXCHANGE_RECEIVE = "exchange:receive"
+    EXCHANGE_RECIPIENTS = "exchange:recipients"
+    EXCHANGE_CONFIGURE = "exchange:configure"
 
 
 _PRACTITIONER = frozenset(
@@ -94,6 +101,8 @@ _PRACTITIONER = frozenset(
         Cap.BILLING_VIEW,
         Cap.BILLING_EDIT,
         Cap.BILLING_SEES_NAMES,
+        Cap.EXCHANGE_SEND,
+        Cap.EXCHANGE_RECEIVE,
     }
 )
 
@@ -112,6 +121,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
         Cap.RIGHTS_RECORD,
         Cap.RIGHTS_ANSWER,
         Cap.RIGHTS_WATCH,
+        Cap.EXCHANGE_RECIPIENTS,
     },
     # A locum works on the replaced practitioner's patients, during the replacement only
     # (the scope says when); erasing records or reshaping care teams stays with the titulaire.
@@ -154,6 +164,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[Cap]] = {
             Cap.INCIDENT_MANAGE,
             Cap.INCIDENT_LIFT,
             Cap.COMPLIANCE_MANAGE,
+            Cap.EXCHANGE_CONFIGURE,
         }
     ),
 }

@@ -175,6 +175,18 @@ class Ev(StrEnum):
     PSC_LINKED = "user:psc:linked"
     PSC_UNLINKED = "user:psc:unlinked"
     PSC_ONLY_CHANGED = "user:psc:only-changed"
+    # Secure exchange (docs/exchange.md): ids and counts, never an address or a file name.
+    EXCHANGE_ARCHIVE_CREATED = "exchange:archive:created"
+    EXCHANGE_ARCHIVE_DOWNLOADED = "exchange:archive:downloaded"
+    EXCHANGE_FILES_ARCHIVED = "exchange:files:archived"
+    EXCHANGE_MESSAGE_SENT = "exchange:message:sent"
+    EXCHANGE_RECEIVED = "exchange:reception:filed"
+    EXCHANGE_RECEPTION_REFUSED = "exchange:reception:refused"
+    MSSANTE_INBOX_VIEWED = "exchange:inbox:viewed"
+    MSSANTE_ACCOUNT_CHANGED = "exchange:account:changed"
+    MSSANTE_ACCOUNT_REMOVED = "exchange:account:removed"
+    MSSANTE_RECIPIENT_MARKED = "exchange:recipient:marked"
+    MSSANTE_RECIPIENT_UNMARKED = "exchange:recipient:unmarked"
 
 
 class Outcome(StrEnum):

@@ -158,6 +158,17 @@ LABELS = {
     Ev.PSC_LINKED: _("Compte relié à Pro Santé Connect"),
     Ev.PSC_UNLINKED: _("Compte détaché de Pro Santé Connect"),
     Ev.PSC_ONLY_CHANGED: _("Connexion par Pro Santé Connect uniquement : réglage modifié"),
+    Ev.EXCHANGE_ARCHIVE_CREATED: _("Archive chiffrée créée (envoi à un confrère)"),
+    Ev.EXCHANGE_ARCHIVE_DOWNLOADED: _("Archive chiffrée téléchargée"),
+    Ev.EXCHANGE_FILES_ARCHIVED: _("Export remis en archive chiffrée"),
+    Ev.EXCHANGE_MESSAGE_SENT: _("Message MSSanté envoyé"),
+    Ev.EXCHANGE_RECEIVED: _("Documents reçus classés dans le dossier"),
+    Ev.EXCHANGE_RECEPTION_REFUSED: _("Archive ou message reçu refusé"),
+    Ev.MSSANTE_INBOX_VIEWED: _("Boîte MSSanté consultée"),
+    Ev.MSSANTE_ACCOUNT_CHANGED: _("Compte MSSanté du cabinet configuré"),
+    Ev.MSSANTE_ACCOUNT_REMOVED: _("Compte MSSanté du cabinet retiré"),
+    Ev.MSSANTE_RECIPIENT_MARKED: _("Adresse déclarée comme MSSanté"),
+    Ev.MSSANTE_RECIPIENT_UNMARKED: _("Adresse MSSanté retirée"),
 }
 
 OUTCOMES = {

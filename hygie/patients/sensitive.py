@@ -71,6 +71,10 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
         "answer_note": Kind.MEDICAL,
     },
     "rights.RecordRestriction": {},
+    # Who received or sent a patient's documents tells who cares for the patient.
+    "exchange.Exchange": {
+        "correspondent": Kind.MEDICAL,
+    },
 }
 
 # Fields of those models that are knowingly stored as they are, and why.
@@ -97,6 +101,10 @@ NOT_SENSITIVE: dict[str, set[str]] = {
         "refusal_ground", "kept_until",
     },
     "rights.RecordRestriction": {"kind", "processing", "lifted_at"},
+    # Counts, sizes, the direction, a random outbox file name, a time (hygie.exchange.models).
+    "exchange.Exchange": {
+        "direction", "documents", "consultations", "summary", "size", "outbox_name", "downloaded_at",
+    },
 }
 
 # The document files themselves are medical content too.

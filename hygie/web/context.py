@@ -26,6 +26,8 @@ def hygie(request: HttpRequest) -> dict[str, Any]:
             "incidents": records.can(user, Cap.INCIDENT_MANAGE),
             "rights": records.can(user, Cap.RIGHTS_RECORD),
             "compliance": records.can(user, Cap.COMPLIANCE_MANAGE),
+            "mssante_account": records.can(user, Cap.EXCHANGE_CONFIGURE),
+            "mssante_recipients": records.can(user, Cap.EXCHANGE_RECIPIENTS),
         }
     return {
         "nav": nav,
