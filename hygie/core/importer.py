@@ -322,8 +322,8 @@ def write(
     *,
     advance: Callable[[int], None] | None = None,
     batch_seconds: float = BATCH_SECONDS,
-    first_batch: int = FIRST_BATCH_ROWS,
-    max_batch: int = MAX_BATCH_ROWS,
+    first_batch: int | None = None,
+    max_batch: int | None = None,
 ) -> Written:
     """Pass 2: the checked file written in batches. Raises ImportInterrupted, saying what was
     written, if the file changes or the database refuses a batch."""
@@ -331,7 +331,8 @@ def write(
         raise ValueError("write() needs a file without errors")
     written = Written(import_id=uuid.uuid4().hex[:16])
     gap = GAP_SECONDS if connection.vendor == "sqlite" else 0.0
-    size = max(1, min(first_batch, max_batch))
+    max_batch = MAX_BATCH_ROWS if max_batch is None else max_batch
+    size = max(1, min(FIRST_BATCH_ROWS if first_batch is None else first_batch, max_batch))
     pending: list[actions.PreparedPatient] = []
     memo: dict[tuple[str, str], int] = {}
     key = service.blind_key()
@@ -367,7 +368,7 @@ def write(
         # Next batch sized for batch_seconds, moving halfway there (a slow batch, e.g. one that
         # waited for a page, does not shrink the next ones at once).
         target = len(pending) * batch_seconds / max(elapsed, 1e-3)
-        size = int(max(MIN_BATCH_ROWS, min(max_batch, (size + target) / 2)))
+        size = int(min(max_batch, max(MIN_BATCH_ROWS, (size + target) / 2)))
         pending.clear()
 
     try:
