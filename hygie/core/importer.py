@@ -380,7 +380,7 @@ def write(
                 flush()
         if pending:
             flush()
-    except CsvFileError:
+    except (CsvFileError, ImportRefused):  # pass 1 read it whole: the file changed since
         raise ImportInterrupted(_CHANGED.format(done=_done(written)), written) from None
     except KeyboardInterrupt:
         raise ImportInterrupted(

@@ -266,3 +266,14 @@ def test_it_prints_a_refusal_in_json(personas, practice):
     with pytest.raises(CommandError):
         call_command("import_patients", "/dev/zero", "--practitioner", "alice", "--json", stdout=out, stderr=StringIO())
     assert "périphérique" in json.loads(out.getvalue())["refused"]
+
+
+def test_it_stops_cleanly_when_the_file_grows_past_the_limit_while_written(personas, practice, tmp_path):
+    path = _file(tmp_path, HEADER + _rows(5))
+    with importer.open_csv(str(path), limit=path.stat().st_size + 10) as source:
+        checked = importer.check(source, personas.alice)
+        with open(path, "a", encoding="utf-8") as more:
+            more.write(_rows(5, start=5))
+        with pytest.raises(importer.ImportInterrupted, match="modifié pendant l'import") as exc:
+            importer.write(source, personas.alice, checked)
+    assert exc.value.written.imported == []
