@@ -189,12 +189,12 @@ def main() -> int:
             done = subprocess.run([HYGIE, "patients", "import", str(csv_path), "--practitioner", "dr.bench",
                                    "--json"], env=env, capture_output=True, text=True, check=False)
             elapsed = time.perf_counter() - start
+        print(f"page, during the import:     {busy.summary()}")
         if done.returncode != 0:
-            print(done.stderr[-2000:])
+            print(f"import stopped (exit code {done.returncode}): {done.stderr[-2000:]}")
             return 0
         result = json.loads(done.stdout)
         imported = len(result["imported"])
-        print(f"page, during the import:     {busy.summary()}")
         print(f"import: {imported:,} patients in {elapsed:.0f} s ({imported / elapsed:,.0f} rows/s), "
               f"{result['batches']} batches")
     finally:
