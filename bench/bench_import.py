@@ -5,8 +5,9 @@ Run: .venv/bin/python bench/bench_import.py [--rows 500000] [--clients 2] [--wor
 In a throwaway practice (its own data dir, key file and checkpoint file, SQLite):
 1. generates a CSV of --rows distinct synthetic patients (names, birth date, sex, phone, a line
    of antécédents), not timed;
-2. starts a real `hygie serve --no-worker` and --clients threads that request the login page in
-   a loop (every page opens a write transaction on SQLite: ATOMIC_REQUESTS, IMMEDIATE), first
+2. starts a real `hygie serve --no-worker` and --clients threads that request, in a loop, the
+   login page and the dashboard of a signed-in titulaire (alternately by thread; every page
+   opens a write transaction on SQLite: ATOMIC_REQUESTS, IMMEDIATE), first
    with nothing else running (idle latency), then during `hygie patients import FILE --json`
    run as a subprocess (check, then batches). Prints p50 / p99 / longest wait and any error
    answer (a 500 "database is locked" is counted), and the import's rows/s;
@@ -81,6 +82,18 @@ def _baseline(n: int, workdir: Path) -> float:
     return n / elapsed
 
 
+def _signed_in(user) -> str:
+    """A session cookie of `user`, signed in with a second factor (as after a TOTP login)."""
+    from allauth.mfa.models import Authenticator
+    from django.conf import settings
+    from django.test import Client
+
+    Authenticator.objects.create(user=user, type=Authenticator.Type.TOTP, data={"secret": "JBSWY3DPEHPK3PXP"})
+    client = Client()
+    client.force_login(user, backend="hygie.accounts.backends.HygieBackend")
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -90,19 +103,23 @@ def _free_port() -> int:
 class Clients:
     """Threads requesting a page in a loop; each request's wait is recorded."""
 
-    def __init__(self, url: str, n: int) -> None:
-        self.url, self.n = url, n
+    def __init__(self, urls: list[tuple[str, dict[str, str]]], n: int) -> None:
+        self.urls, self.n = urls, n
         self.waits: list[float] = []
         self.errors: dict[str, int] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
-    def _loop(self) -> None:
+    def _loop(self, index: int) -> None:
+        url, headers = self.urls[index % len(self.urls)]
+        request = urllib.request.Request(url, headers=headers)  # noqa: S310 (local)
         while not self._stop.is_set():
             start = time.perf_counter()
             try:
-                with urllib.request.urlopen(self.url, timeout=60) as response:  # noqa: S310 (local)
+                with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 (local)
                     response.read()
+                    if response.url != url:  # redirected (to the login page: the session was lost)
+                        self.errors["redirect"] = self.errors.get("redirect", 0) + 1
             except urllib.error.HTTPError as exc:
                 self.errors[str(exc.code)] = self.errors.get(str(exc.code), 0) + 1
             except OSError as exc:
@@ -110,7 +127,7 @@ class Clients:
             self.waits.append(time.perf_counter() - start)
 
     def __enter__(self) -> Clients:
-        self._threads = [threading.Thread(target=self._loop, daemon=True) for _ in range(self.n)]
+        self._threads = [threading.Thread(target=self._loop, args=(i,), daemon=True) for i in range(self.n)]
         for t in self._threads:
             t.start()
         return self
@@ -160,7 +177,8 @@ def main() -> int:
 
     call_command("migrate", verbosity=0)
     Practice.objects.create(name="Cabinet de mesure")
-    User.objects.create(username="dr.bench", role=Role.TITULAIRE)
+    doctor = User.objects.create(username="dr.bench", role=Role.TITULAIRE)
+    cookie = _signed_in(doctor)
     connections.close_all()
 
     csv_path = work / "patients.csv"
@@ -173,6 +191,8 @@ def main() -> int:
     server = subprocess.Popen([HYGIE, "serve", "--no-worker", "--port", str(port)], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/auth/login/"
+    # The login page, and the dashboard of a signed-in titulaire: one client each (--clients 2).
+    pages = [(url, {}), (f"http://127.0.0.1:{port}/", {"Cookie": cookie})]
     try:
         for _ in range(200):
             try:
@@ -180,11 +200,11 @@ def main() -> int:
                 break
             except OSError:
                 time.sleep(0.1)
-        with Clients(url, args.clients) as idle:
+        with Clients(pages, args.clients) as idle:
             time.sleep(args.idle_seconds)
         print(f"page, nothing else running: {idle.summary()}")
 
-        with Clients(url, args.clients) as busy:
+        with Clients(pages, args.clients) as busy:
             start = time.perf_counter()
             done = subprocess.run([HYGIE, "patients", "import", str(csv_path), "--practitioner", "dr.bench",
                                    "--json"], env=env, capture_output=True, text=True, check=False)
