@@ -21,7 +21,7 @@ Utilisation : hygie COMMANDE [options]
   worker                Exécute les tâches de fond seules (--once : une fois, pour cron).
   demo                  Crée le cabinet de démonstration (données fictives) et affiche ses comptes.
   createuser            Crée un compte nominatif (--username, --role).
-  patients import FICHIER.csv --practitioner IDENTIFIANT
+  patients import FICHIER.csv --practitioner IDENTIFIANT [--dry-run] [--json]
                         Importe des patients depuis un fichier CSV (docs/import-format.md).
   audit verify | checkpoint | prune | alerts
                         Vérifie, signe ou purge le journal des accès ; cherche les anomalies.

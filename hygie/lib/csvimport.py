@@ -1,18 +1,28 @@
 """Read a CSV export of patients (from a spreadsheet or a former software). Pure: no Django.
 
-`parse(data)` returns the rows and every error found, each with its line number as the user
-sees it in a spreadsheet (the header is line 1) and a French reason. An error never repeats
-a value of the file: the terminal may be seen by others, and values are patient data.
+`RowReader(lines)` streams a file of any length: it yields each valid row and each error, with
+its line number as the user sees it in a spreadsheet (the header is line 1) and a French reason;
+`detect_encoding(chunks)` reads the encoding beforehand. `parse(data)` does both on bytes in
+memory. An error never repeats a value of the file: the terminal may be seen by others, and
+values are patient data.
+
+Adding a column: name it in REQUIRED or OPTIONAL (and _ALIASES for other spellings), read its
+cell in `_read_row`, add the field to `PatientRow` and `model_fields`.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import hashlib
 import io
+import itertools
 import re
 import unicodedata
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
+from typing import TextIO
 
 from hygie.lib import retention
 from hygie.lib.text import compact, fold
@@ -52,6 +62,10 @@ _SEX = {
     "i": "I",
     "indetermine": "I",
 }
+
+# A physical line longer than this is no patient row (a spreadsheet cell holds 32,767 characters).
+MAX_LINE_CHARS = 1_000_000
+_BINARY = "Ce fichier n'est pas un fichier CSV (contenu binaire)."
 
 _MAX_LENGTH = {"nom": 100, "nom_usage": 100, "prenom": 150, "telephone": 30, "email": 254}
 _DATE_FR = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
@@ -129,21 +143,51 @@ def identity_key(birth_name: str, first_names: str, birth_date: date) -> tuple[s
 
 def decode(data: bytes) -> tuple[str, str]:
     """The text and the name of its encoding: UTF-8 (with or without BOM), else Windows-1252."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise CsvFileError(
-            "Ce fichier est en UTF-16 (« texte Unicode »). Enregistrez-le au format "
-            "« CSV UTF-8 » ou « CSV (séparateur : point-virgule) » puis recommencez."
-        )
-    try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "windows-1252"
-    except UnicodeDecodeError:
-        raise CsvFileError(
-            "Encodage du fichier non reconnu : enregistrez-le en « CSV UTF-8 » ou en CSV Windows."
-        ) from None
+    encoding = detect_encoding([data])
+    return data.decode("utf-8-sig" if encoding == "utf-8" else encoding), encoding
+
+
+def detect_encoding(chunks: Iterable[bytes]) -> str:
+    """"utf-8" or "windows-1252", read from the whole file given in chunks (streamed: a file
+    is UTF-8 only if every byte of it decodes as UTF-8)."""
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    cp1252 = codecs.getincrementaldecoder("cp1252")()
+    is_utf8, is_cp1252, first = True, True, True
+    for chunk in chunks:
+        if first and chunk:
+            first = False
+            if chunk.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise CsvFileError(
+                    "Ce fichier est en UTF-16 (« texte Unicode »). Enregistrez-le au format "
+                    "« CSV UTF-8 » ou « CSV (séparateur : point-virgule) » puis recommencez."
+                )
+        if b"\x00" in chunk:
+            raise CsvFileError(_BINARY)
+        if is_utf8:
+            try:
+                utf8.decode(chunk)
+            except UnicodeDecodeError:
+                is_utf8 = False
+        if not is_utf8:
+            try:
+                cp1252.decode(chunk)
+            except UnicodeDecodeError:
+                is_cp1252 = False
+                break
+    if is_utf8:
+        try:
+            utf8.decode(b"", final=True)
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass  # cut in the middle of a character: not UTF-8
+    if is_cp1252:
+        return "windows-1252"
+    raise CsvFileError("Encodage du fichier non reconnu : enregistrez-le en « CSV UTF-8 » ou en CSV Windows.")
+
+
+def python_codec(encoding: str) -> str:
+    """The codec that reads a file of this encoding (the BOM of a UTF-8 file is dropped)."""
+    return "utf-8-sig" if encoding == "utf-8" else "cp1252"
 
 
 def detect_delimiter(header_line: str) -> str:
@@ -157,46 +201,96 @@ def detect_delimiter(header_line: str) -> str:
     return ";" if semicolons >= commas else ","
 
 
+def lines_of(text: TextIO, max_chars: int = MAX_LINE_CHARS) -> Iterator[str]:
+    """The lines of a text stream opened with newline="", each read on its own: a file with
+    no line break is refused once a line passes `max_chars` instead of being read whole."""
+    while True:
+        line = text.readline(max_chars + 1)
+        if not line:
+            return
+        if len(line) > max_chars:
+            limit = f"{max_chars:,}".replace(",", "\u202f")
+            raise CsvFileError(
+                f"Une ligne du fichier dépasse {limit} caractères : ce n'est pas un export de patients. "
+                "Vérifiez le fichier."
+            )
+        if "\x00" in line:
+            raise CsvFileError(_BINARY)
+        yield line
+
+
+class RowReader:
+    """Reads a CSV of patients one record at a time, without holding the file.
+
+    Iterating yields, in file order, a `PatientRow` for each valid row and a `RowError` for each
+    problem (several for one bad row). A file whose header is wrong yields the header's errors
+    only. Duplicates within the file are found through a digest of each identity (16 bytes a
+    row, whatever the length of the names). `delimiter` is known once iteration has begun.
+    """
+
+    def __init__(self, lines: Iterable[str]) -> None:
+        self._lines = iter(lines)
+        self.delimiter = ""
+        self.records = 0  # non-blank records read after the header
+
+    def __iter__(self) -> Iterator[PatientRow | RowError]:
+        skipped = 0  # blank lines before the header
+        header_line = ""
+        for line in self._lines:
+            if line.strip():
+                header_line = line
+                break
+            skipped += 1
+        if not header_line:
+            raise CsvFileError("Le fichier est vide.")
+        self.delimiter = detect_delimiter(header_line)
+        records = csv.reader(itertools.chain([header_line], self._lines), delimiter=self.delimiter, strict=True)
+        try:
+            # The header is the first non-blank row; line numbers stay those of the spreadsheet.
+            header = next(records)
+            columns, errors = _read_header(header, skipped + 1)
+            if errors:
+                yield from errors
+                return
+            seen: dict[bytes, int] = {}
+            for line, record in enumerate(records, start=skipped + 2):
+                if not any(cell.strip() for cell in record):
+                    continue  # an empty spreadsheet row
+                self.records += 1
+                row, row_errors, key = _read_row(line, columns, record)
+                yield from row_errors
+                # Duplicates are looked for even in rows with other errors: every error in one pass.
+                if key is not None:
+                    digest = hashlib.blake2b("\x1f".join(key).encode(), digest_size=16).digest()
+                    first = seen.setdefault(digest, line)
+                    if first != line:
+                        yield RowError(line, f"même identité qu'à la ligne {first} (doublon dans le fichier).")
+                        continue
+                if row is not None:
+                    yield row
+        except csv.Error:
+            raise CsvFileError(
+                "Le fichier CSV est mal formé (guillemets non refermés ?). Ouvrez-le dans un tableur "
+                "et enregistrez-le de nouveau au format CSV."
+            ) from None
+        if not self.records:
+            raise CsvFileError("Le fichier ne contient aucune ligne de patient après l'en-tête.")
+
+
 def parse(data: bytes) -> ParseResult:
+    """The whole file at once (small files, tests): every row, or every error."""
     text, encoding = decode(data)
-    if "\x00" in text:
-        raise CsvFileError("Ce fichier n'est pas un fichier CSV (contenu binaire).")
     if not text.strip():
         raise CsvFileError("Le fichier est vide.")
-    header_line = text.lstrip("\r\n").splitlines()[0]
-    delimiter = detect_delimiter(header_line)
-    try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
-    except csv.Error:
-        raise CsvFileError(
-            "Le fichier CSV est mal formé (guillemets non refermés ?). Ouvrez-le dans un tableur "
-            "et enregistrez-le de nouveau au format CSV."
-        ) from None
-    # The header is the first non-blank row; line numbers stay those of the spreadsheet.
-    header_no = next(i for i, record in enumerate(records) if any(cell.strip() for cell in record))
-    header, body = records[header_no], records[header_no + 1 :]
-    columns, errors = _read_header(header, header_no + 1)
-    if errors:
-        return ParseResult([], errors, encoding, delimiter)
-    if not any(any(cell.strip() for cell in record) for record in body):
-        raise CsvFileError("Le fichier ne contient aucune ligne de patient après l'en-tête.")
-
+    reader = RowReader(lines_of(io.StringIO(text, newline="")))
     rows: list[PatientRow] = []
-    seen: dict[tuple[str, str, str], int] = {}
-    for line, record in enumerate(body, start=header_no + 2):
-        if not any(cell.strip() for cell in record):
-            continue  # an empty spreadsheet row
-        row, row_errors, key = _read_row(line, columns, record)
-        errors.extend(row_errors)
-        # Duplicates are looked for even in rows with other errors: every error in one pass.
-        if key is not None:
-            if key in seen:
-                errors.append(RowError(line, f"même identité qu'à la ligne {seen[key]} (doublon dans le fichier)."))
-                continue
-            seen[key] = line
-        if row is not None:
-            rows.append(row)
-    return ParseResult(rows if not errors else [], errors, encoding, delimiter)
+    errors: list[RowError] = []
+    for item in reader:
+        if isinstance(item, RowError):
+            errors.append(item)
+        else:
+            rows.append(item)
+    return ParseResult(rows if not errors else [], errors, encoding, reader.delimiter)
 
 
 def _column_key(name: str) -> str:

@@ -84,10 +84,12 @@ def test_it_checks_without_writing_on_dry_run(personas, practice, tmp_path):
     assert Patient.objects.count() == before
 
 
-def test_it_writes_one_import_event_with_counts_only_and_one_per_patient(personas, practice, tmp_path):
+def test_it_writes_one_import_event_per_batch_with_counts_only_and_one_per_patient(personas, practice, tmp_path):
     _import(_write(tmp_path, GOOD))
     event = Event.objects.get(action=Ev.PATIENTS_IMPORTED)
-    assert event.details == {"rows": 2, "imported": 2, "already_present": 0}
+    details = dict(event.details)
+    assert len(details.pop("import")) == 16
+    assert details == {"batch": 1, "first_line": 2, "last_line": 3, "rows": 2, "imported": 2, "already_present": 0}
     assert (event.actor, event.actor_role, event.channel) == (None, "cli", "cli")
     assert Event.objects.filter(action=Ev.PATIENT_CREATED).count() == 2
 

@@ -110,3 +110,30 @@ def test_it_reads_the_example_of_the_documentation():
 def test_it_refuses_files_it_cannot_read(data, reason):
     with pytest.raises(CsvFileError, match=reason):
         parse(data)
+
+
+def test_it_streams_rows_without_reading_the_whole_file():
+    from hygie.lib.csvimport import PatientRow, RowReader
+
+    consumed = []
+
+    def lines():
+        yield f"{HEADER}\n"
+        for i in range(1_000_000):
+            consumed.append(i)
+            yield f"Nom{i};Prénom;01/01/2000;F\n"
+
+    first = next(iter(RowReader(lines())))
+    assert isinstance(first, PatientRow) and first.line == 2
+    assert len(consumed) == 1
+
+
+def test_it_detects_utf8_when_a_character_is_split_between_chunks():
+    from hygie.lib.csvimport import detect_encoding
+
+    data = "nom;prenom\nLefèvre;Hélène\n".encode()
+    cut = data.index("è".encode()) + 1  # inside the two bytes of « è »
+    assert detect_encoding([data[:cut], data[cut:]]) == "utf-8"
+    assert detect_encoding([data[:cut], data[cut:-1], "é".encode("cp1252")]) == "windows-1252"
+    with pytest.raises(CsvFileError, match="binaire"):
+        detect_encoding([b"nom;prenom\n", b"A;\x00B\n"])
