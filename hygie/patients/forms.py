@@ -66,7 +66,12 @@ class IdentityForm(forms.Form):
     usage_name = forms.CharField(label=_("Nom d'usage"), max_length=100, required=False)
     first_names = forms.CharField(label=_("Prénoms"), max_length=150)
     birth_date = _date_field(_("Date de naissance"))
-    sex = forms.ChoiceField(label=_("Sexe"), choices=Sex.choices)
+    # No default: a pre-selected sex would be saved unread by a hurried user.
+    sex = forms.ChoiceField(
+        label=_("Sexe"),
+        choices=[("", _("— choisir —")), *Sex.choices],
+        error_messages={"required": _("Indiquez le sexe du patient.")},
+    )
     ins = forms.CharField(
         label=_("INS / NIR"),
         max_length=21,
