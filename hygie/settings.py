@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "hygie.approvals",  # approval of anything that opens a titulaire's medical data
     "hygie.checklist",  # the practice's security checklist (docs/checklist.md)
     "hygie.retention",  # legal retention, archive, purge (docs/retention.md)
+    "hygie.clinical",  # record: allergies, treatments, vitals charts, drafts, letters (docs/record.md)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",

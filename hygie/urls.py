@@ -16,6 +16,7 @@ urlpatterns = [
     path("auth/", include("hygie.accounts.reset_urls")),
     path("securite/", include("hygie.checklist.urls")),
     path("conservation/", include("hygie.retention.urls")),
+    path("dossier/", include("hygie.clinical.urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

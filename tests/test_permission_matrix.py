@@ -24,6 +24,7 @@ from hygie.approvals.models import GrantRequest
 from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
 from hygie.checklist import actions as checklist_actions
+from hygie.clinical import actions as clinical_actions
 from hygie.patients import actions as patient_actions
 from hygie.retention.models import LegalHold
 from tests.architecture.test_permission_docs import _doc_matrix
@@ -117,6 +118,14 @@ PAGES = [
     Page("archive_open", "patient", Cap.RETENTION_MANAGE),
     Page("hold_create", "patient", Cap.RETENTION_MANAGE),
     Page("hold_lift", "hold", Cap.RETENTION_MANAGE),
+    Page("record_item_add", "patient", Cap.MEDICAL_EDIT, "POST"),
+    Page("record_item_end", "record_item", Cap.MEDICAL_EDIT, "POST"),
+    Page("document_view", "document", Cap.MEDICAL_VIEW),
+    Page("draft_new", "patient", Cap.MEDICAL_EDIT, "POST"),
+    Page("draft_edit", "consultation", Cap.MEDICAL_EDIT, "POST"),
+    Page("letter_new", "patient", Cap.MEDICAL_EDIT),
+    Page("letter_templates", None, Cap.MEDICAL_EDIT),
+    Page("letter_template_new", None, Cap.MEDICAL_EDIT),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
@@ -135,7 +144,9 @@ EVERY_SIGNED_IN_USER = {
 # The break-the-glass page is tested on its own below (it opens patients outside the reach).
 # The unlock page of a locked server (passphrase mode) comes before any user exists, holds no
 # data and only redirects once unlocked: tests/keys/test_unlock_page.py.
-SPECIAL = {"break_glass_open", "keys_unlock"}
+# A draft and a letter template are their author's only (anyone else: 404), on top of the
+# capability: tests/clinical/test_drafts.py and tests/clinical/test_letters.py.
+SPECIAL = {"break_glass_open", "keys_unlock", "draft_discard", "letter_template_edit"}
 
 ROLES_OF = {
     "alice": Role.TITULAIRE,
@@ -179,6 +190,8 @@ def _objects(p: Personas, owner: str) -> dict:
         "backup_target": _backup_target(),
         "grant": _grant(p, practitioner),
         "checklist_proof": _checklist_proof(personas=p),
+        "record_item": clinical_actions.add_item(actor=practitioner, patient=patient, kind="allergie",
+                                                 label="Pénicilline"),
         "hold": LegalHold.objects.create(
             patient=patient, started_on=date(2024, 1, 1), reason="Réclamation amiable", set_by=practitioner
         ),

@@ -128,6 +128,16 @@ class Ev(StrEnum):
     RETENTION_PURGE_APPROVED = "retention:purge:approved"
     RETENTION_DATA_PURGED = "retention:data:purged"
     ACCOUNT_PERSONAL_DATA_PURGED = "user:personal-data:purged"
+    # The record (docs/record.md): structured lists, documents opened inline, drafts, letters.
+    RECORD_ITEM_ADDED = "patient:record-item:added"
+    RECORD_ITEM_ENDED = "patient:record-item:ended"
+    DOCUMENT_VIEWED = "patient:document:viewed"
+    DRAFT_SAVED = "patient:draft:saved"
+    DRAFT_RESUMED = "patient:draft:resumed"
+    DRAFT_DISCARDED = "patient:draft:discarded"
+    LETTER_CREATED = "patient:letter:created"
+    LETTER_TEMPLATE_SAVED = "letter-template:saved"
+    LETTER_TEMPLATE_DELETED = "letter-template:deleted"
 
 
 class Outcome(StrEnum):

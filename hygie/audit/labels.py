@@ -116,6 +116,15 @@ LABELS = {
     Ev.RETENTION_PURGE_APPROVED: _("Destruction de dossiers échus approuvée"),
     Ev.RETENTION_DATA_PURGED: _("Données échues supprimées (durée de conservation)"),
     Ev.ACCOUNT_PERSONAL_DATA_PURGED: _("Données personnelles d'un ancien compte effacées"),
+    Ev.RECORD_ITEM_ADDED: _("Allergie, traitement ou alerte ajouté au dossier"),
+    Ev.RECORD_ITEM_ENDED: _("Allergie, traitement ou alerte arrêté"),
+    Ev.DOCUMENT_VIEWED: _("Document ouvert dans le navigateur"),
+    Ev.DRAFT_SAVED: _("Brouillon de consultation enregistré"),
+    Ev.DRAFT_RESUMED: _("Brouillon de consultation repris"),
+    Ev.DRAFT_DISCARDED: _("Brouillon de consultation abandonné"),
+    Ev.LETTER_CREATED: _("Courrier ou certificat rédigé et classé au dossier"),
+    Ev.LETTER_TEMPLATE_SAVED: _("Modèle de courrier enregistré"),
+    Ev.LETTER_TEMPLATE_DELETED: _("Modèle de courrier supprimé"),
 }
 
 OUTCOMES = {

@@ -35,10 +35,28 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
     "patients.Consultation": {
         "motif": Kind.MEDICAL,
         "observations": Kind.MEDICAL,
+        "examination": Kind.MEDICAL,
+        "conclusion": Kind.MEDICAL,
+        "plan": Kind.MEDICAL,
+        "weight_kg": Kind.MEDICAL,
+        "height_cm": Kind.MEDICAL,
+        "systolic": Kind.MEDICAL,
+        "diastolic": Kind.MEDICAL,
+        "pulse": Kind.MEDICAL,
+        "temperature": Kind.MEDICAL,
     },
     "patients.ConsultationRevision": {
         "motif": Kind.MEDICAL,
         "observations": Kind.MEDICAL,
+        "examination": Kind.MEDICAL,
+        "conclusion": Kind.MEDICAL,
+        "plan": Kind.MEDICAL,
+        "weight_kg": Kind.MEDICAL,
+        "height_cm": Kind.MEDICAL,
+        "systolic": Kind.MEDICAL,
+        "diastolic": Kind.MEDICAL,
+        "pulse": Kind.MEDICAL,
+        "temperature": Kind.MEDICAL,
     },
     "patients.HistoryRevision": {
         "text": Kind.MEDICAL,
@@ -63,6 +81,13 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
         "reason": Kind.MEDICAL,
     },
     "retention.RetentionState": {},
+    "clinical.RecordItem": {
+        "label": Kind.MEDICAL,
+        "detail": Kind.MEDICAL,
+    },
+    "clinical.ConsultationDraft": {
+        "content": Kind.MEDICAL,
+    },
     "retention.PurgeNotice": {},
 }
 
@@ -82,6 +107,10 @@ NOT_SENSITIVE: dict[str, set[str]] = {
     "retention.ArchiveAccess": {"expires_at"},
     "retention.RetentionState": {"last_intervention", "expires_on", "rule", "computed_at"},
     "retention.PurgeNotice": {"expires_on", "rule", "notified_at", "purge_after"},
+    # Whether a line is an allergy, a treatment or an alert, and when it was stopped: the record
+    # lists the current ones in SQL; what they say is encrypted.
+    "clinical.RecordItem": {"kind", "ended_at"},
+    "clinical.ConsultationDraft": set(),
 }
 
 # The document files themselves are medical content too.

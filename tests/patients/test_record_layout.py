@@ -37,7 +37,7 @@ def test_the_edit_form_keeps_the_recorded_sex(personas, login):
 
 def test_erasing_sits_in_a_danger_zone_away_from_identity_edits(personas, login):
     body = login(personas.alice).get(f"/patients/{personas.alice_patient.public_id}/").content.decode()
-    identity = re.search(r'<section class="card" aria-labelledby="identity-title">.*?</section>', body, re.S).group(0)
+    identity = re.search(r'<section class="card" id="identite".*?</section>', body, re.S).group(0)
     assert "Effacer le dossier" not in identity
     danger = re.search(r'<section class="card danger-zone".*?</section>', body, re.S).group(0)
     assert "/effacer/" in danger and "Zone de danger" in danger
