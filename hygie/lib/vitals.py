@@ -46,24 +46,35 @@ class VitalsError(ValueError):
         self.field = field
 
 
-def check(values: dict[str, Decimal | None]) -> None:
-    """Raise VitalsError for the first implausible value, or a diastolic above the systolic."""
+def problems(values: dict[str, Decimal | None]) -> list[VitalsError]:
+    """Every implausible value, and a blood pressure given by half or upside down."""
+    found: list[VitalsError] = []
     for name, value in values.items():
         if value is None or name not in MEASURES:
             continue
         m = MEASURES[name]
         if not m.low <= value <= m.high:
-            raise VitalsError(
+            found.append(VitalsError(
                 name, f"{m.label} : saisissez une valeur entre {_fr(m.low)} et {_fr(m.high)} {m.unit}."
-            )
+            ))
     systolic, diastolic = values.get("systolic"), values.get("diastolic")
     if (systolic is None) != (diastolic is None):
-        raise VitalsError(
+        found.append(VitalsError(
             "diastolic" if diastolic is None else "systolic",
             "Pression artérielle : saisissez la systolique et la diastolique.",
-        )
-    if systolic is not None and diastolic is not None and diastolic >= systolic:
-        raise VitalsError("diastolic", "Pression artérielle : la diastolique doit être inférieure à la systolique.")
+        ))
+    elif systolic is not None and diastolic is not None and diastolic >= systolic:
+        found.append(VitalsError(
+            "diastolic", "Pression artérielle : la diastolique doit être inférieure à la systolique."
+        ))
+    return found
+
+
+def check(values: dict[str, Decimal | None]) -> None:
+    """Raise the first of `problems`."""
+    found = problems(values)
+    if found:
+        raise found[0]
 
 
 def bmi(weight_kg: Decimal | None, height_cm: Decimal | None) -> Decimal | None:

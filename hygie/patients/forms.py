@@ -232,10 +232,9 @@ class ConsultationForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        try:
-            vitals.check({name: data.get(name) for name in self.VITAL_FIELDS if name not in self.errors})
-        except vitals.VitalsError as exc:
-            self.add_error(exc.field, str(exc))
+        for problem in vitals.problems({name: data.get(name) for name in self.VITAL_FIELDS
+                                         if name not in self.errors}):
+            self.add_error(problem.field, str(problem))
         for name in self.TEXT_FIELDS:
             if isinstance(data.get(name), str):
                 data[name] = data[name].strip()
