@@ -1,6 +1,6 @@
 """hygie.lib.vitals: BMI (WHO: kg / m²), age, plausible ranges, the SVG chart."""
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal as D
 
 import pytest
@@ -56,7 +56,7 @@ def test_plausible_values_pass():
 
 
 def test_the_chart_places_points_by_date_and_escapes_its_label():
-    t = lambda d: datetime(2025, 1, d, tzinfo=timezone.utc)  # noqa: E731
+    t = lambda d: datetime(2025, 1, d, tzinfo=UTC)  # noqa: E731
     series = vitals.Series("Poids <x>", "kg", (vitals.Point(t(1), D("70")), vitals.Point(t(2), D("71")),
                                               vitals.Point(t(31), D("72"))))
     svg = vitals.svg(series)
