@@ -64,11 +64,11 @@ class RecordItem(models.Model):
 
 
 class ConsultationDraft(models.Model):
-    """A consultation being typed, saved as the practitioner types (and by « Enregistrer le
+    """A consultation being typed, saved as the practitioner types (and by « Garder comme
     brouillon »), so that the idle lock loses nothing. One per author, patient and consultation
     (None: a new one). Its content is the form's fields as JSON, encrypted with the patient's key;
     nothing ever goes to the browser's storage. Gone when the consultation is saved or the draft
-    abandoned; the retention purge removes the old ones (hygie.clinical.jobs)."""
+    abandoned by its author (no expiry yet: docs/record.md)."""
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")

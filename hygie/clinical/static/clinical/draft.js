@@ -1,6 +1,6 @@
 // Drafts of a consultation (hygie.clinical): what is typed is sent to the server, which encrypts
 // it with the patient's key. Nothing is kept in the browser (no localStorage, no IndexedDB).
-// Without JavaScript the form's « Enregistrer le brouillon » button does the same.
+// Without JavaScript the form's « Garder comme brouillon » button does the same.
 (function () {
   "use strict";
   var form = document.querySelector("form[data-draft-url]");
