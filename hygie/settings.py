@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "hygie.compliance",  # GDPR register, processors, notices, « contrôle CNIL » pack (docs/compliance.md)
     "hygie.psc",  # Pro Santé Connect login (docs/operations.md « Pro Santé Connect »)
     "hygie.exchange",  # secure exchange: 7z AES archives, MSSanté (docs/exchange.md)
+    "hygie.clinical",  # record: allergies, treatments, vitals charts, drafts, letters (docs/record.md)
     "hygie.worker",
     "hygie.core",
     "django.contrib.auth",

@@ -23,6 +23,7 @@ urlpatterns = [
     # allauth's social-account pages (connections, social sign-up): not used, closed (hygie.psc).
     path("auth/3rdparty/", include("hygie.psc.closed_urls")),
     path("echanges/", include("hygie.exchange.urls")),
+    path("dossier/", include("hygie.clinical.urls")),
     # allauth: login, second factor, password change, re-authentication.
     path("auth/", include("allauth.urls")),
 ]

@@ -10,6 +10,8 @@ command -v 7z >/dev/null || need+=(p7zip-full)
 command -v oathtool >/dev/null || need+=(oathtool)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 command -v pdftotext >/dev/null || need+=(poppler-utils)
+# npm installs axe-core for the accessibility checks of the browser tests (make .venv/.dev-installed).
+command -v npm >/dev/null || need+=(npm)
 # TLS reverse proxies run in front of `hygie serve` (tests/core/test_serve_proxy.py).
 command -v caddy >/dev/null || need+=(caddy)
 [ -x /usr/sbin/nginx ] || need+=(nginx)

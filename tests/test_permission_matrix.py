@@ -24,6 +24,7 @@ from hygie.approvals.models import GrantRequest
 from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
 from hygie.checklist import actions as checklist_actions
+from hygie.clinical import actions as clinical_actions
 from hygie.compliance import actions as compliance_actions
 from hygie.exchange import actions as exchange_actions
 from hygie.exchange.content import Selection
@@ -173,6 +174,14 @@ PAGES = [
     Page("mssante_account", None, Cap.EXCHANGE_CONFIGURE),
     Page("mssante_recipients", None, Cap.EXCHANGE_RECIPIENTS),
     Page("mssante_recipient_remove", "mssante_recipient", Cap.EXCHANGE_RECIPIENTS, "POST"),
+    Page("record_item_add", "patient", Cap.MEDICAL_EDIT, "POST"),
+    Page("record_item_end", "record_item", Cap.MEDICAL_EDIT, "POST"),
+    Page("document_view", "document", Cap.MEDICAL_VIEW),
+    Page("draft_new", "patient", Cap.MEDICAL_EDIT, "POST"),
+    Page("draft_edit", "consultation", Cap.MEDICAL_EDIT, "POST"),
+    Page("letter_new", "patient", Cap.MEDICAL_EDIT),
+    Page("letter_templates", None, Cap.MEDICAL_EDIT),
+    Page("letter_template_new", None, Cap.MEDICAL_EDIT),
 ]
 
 # Objects that belong to no patientèle: only the capability decides.
@@ -194,7 +203,9 @@ EVERY_SIGNED_IN_USER = {
 # The unlock page of a locked server (passphrase mode) comes before any user exists, holds no
 # data and only redirects once unlocked: tests/keys/test_unlock_page.py.
 # The letter to one patient of a breach: tests/incidents/test_register.py (the patient's own reach).
-SPECIAL = {"break_glass_open", "keys_unlock", "incident_notice"}
+# A draft and a letter template are their author's only (anyone else: 404), on top of the
+# capability: tests/clinical/test_drafts.py and tests/clinical/test_letters.py.
+SPECIAL = {"break_glass_open", "keys_unlock", "incident_notice", "draft_discard", "letter_template_edit"}
 
 ROLES_OF = {
     "alice": Role.TITULAIRE,
@@ -243,6 +254,8 @@ def _objects(p: Personas, owner: str) -> dict:
             actor=p.regine, name="Hébergeur", service="hosting", data_seen="health", contract=PDF
         ),
         "mssante_recipient": MssanteRecipient.objects.create(address="labo@ch-lilas.fr", marked_by=p.alice),
+        "record_item": clinical_actions.add_item(actor=practitioner, patient=patient, kind="allergie",
+                                                 label="Pénicilline"),
         "hold": LegalHold.objects.create(
             patient=patient, started_on=date(2024, 1, 1), reason="Réclamation amiable", set_by=practitioner
         ),

@@ -187,6 +187,16 @@ class Ev(StrEnum):
     MSSANTE_ACCOUNT_REMOVED = "exchange:account:removed"
     MSSANTE_RECIPIENT_MARKED = "exchange:recipient:marked"
     MSSANTE_RECIPIENT_UNMARKED = "exchange:recipient:unmarked"
+    # The record (docs/record.md): structured lists, documents opened inline, drafts, letters.
+    RECORD_ITEM_ADDED = "patient:record-item:added"
+    RECORD_ITEM_ENDED = "patient:record-item:ended"
+    DOCUMENT_VIEWED = "patient:document:viewed"
+    DRAFT_SAVED = "patient:draft:saved"
+    DRAFT_RESUMED = "patient:draft:resumed"
+    DRAFT_DISCARDED = "patient:draft:discarded"
+    LETTER_CREATED = "patient:letter:created"
+    LETTER_TEMPLATE_SAVED = "letter-template:saved"
+    LETTER_TEMPLATE_DELETED = "letter-template:deleted"
 
 
 class Outcome(StrEnum):

@@ -169,6 +169,15 @@ LABELS = {
     Ev.MSSANTE_ACCOUNT_REMOVED: _("Compte MSSanté du cabinet retiré"),
     Ev.MSSANTE_RECIPIENT_MARKED: _("Adresse déclarée comme MSSanté"),
     Ev.MSSANTE_RECIPIENT_UNMARKED: _("Adresse MSSanté retirée"),
+    Ev.RECORD_ITEM_ADDED: _("Allergie, traitement ou alerte ajouté au dossier"),
+    Ev.RECORD_ITEM_ENDED: _("Allergie, traitement ou alerte arrêté"),
+    Ev.DOCUMENT_VIEWED: _("Document ouvert dans le navigateur"),
+    Ev.DRAFT_SAVED: _("Brouillon de consultation enregistré"),
+    Ev.DRAFT_RESUMED: _("Brouillon de consultation repris"),
+    Ev.DRAFT_DISCARDED: _("Brouillon de consultation abandonné"),
+    Ev.LETTER_CREATED: _("Courrier ou certificat rédigé et classé au dossier"),
+    Ev.LETTER_TEMPLATE_SAVED: _("Modèle de courrier enregistré"),
+    Ev.LETTER_TEMPLATE_DELETED: _("Modèle de courrier supprimé"),
 }
 
 OUTCOMES = {

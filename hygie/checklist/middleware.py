@@ -20,7 +20,8 @@ from hygie.audit.models import Event
 
 
 def is_attachment(response: HttpResponse) -> bool:
-    return str(response.get("Content-Disposition", "")).lower().startswith("attachment")
+    # An inline document (hygie.clinical: opened in the browser) leaves the vault just the same.
+    return str(response.get("Content-Disposition", "")).lower().startswith(("attachment", "inline"))
 
 
 class ExportWatchMiddleware:

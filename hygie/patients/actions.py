@@ -19,6 +19,7 @@ from hygie.audit.events import Ev
 from hygie.patients import documents
 from hygie.patients.identity import identity_fingerprint
 from hygie.patients.models import (
+    CLINICAL_FIELDS,
     BreakGlassAccess,
     CareTeamMember,
     Consultation,
@@ -167,7 +168,19 @@ def remove_from_care_team(*, actor: Any, patient: Patient, practitioner: Any) ->
 
 # --- Consultations -----------------------------------------------------------------------
 
-CONSULTATION_FIELDS = ("date", "motif", "observations")
+CONSULTATION_FIELDS = ("date", "motif", "observations", *CLINICAL_FIELDS)
+
+
+def _check_vitals(consultation: Consultation) -> None:
+    """Implausible vital signs are refused by every caller, not only by the form."""
+    from django.core.exceptions import ValidationError
+
+    from hygie.lib import vitals
+
+    try:
+        vitals.check({name: getattr(consultation, name) for name in vitals.MEASURES})
+    except vitals.VitalsError as exc:
+        raise ValidationError({exc.field: str(exc)}) from None
 
 
 def _require_practitioner(actor: Any) -> None:
@@ -177,13 +190,21 @@ def _require_practitioner(actor: Any) -> None:
 
 @transaction.atomic
 def create_consultation(
-    *, actor: Any, patient: Patient, date: datetime, motif: str, observations: str = ""
+    *, actor: Any, patient: Patient, date: datetime, motif: str, observations: str = "", **clinical: Any
 ) -> Consultation:
-    """A consultation by `actor`, who is its practitioner."""
+    """A consultation by `actor`, who is its practitioner. `clinical`: the optional structured
+    fields (CLINICAL_FIELDS: examination, conclusion, plan, vital signs)."""
     _require_practitioner(actor)
+    unknown = set(clinical) - set(CLINICAL_FIELDS)
+    if unknown:
+        raise ActionError("Champ de consultation inconnu.")
+    values: dict[str, Any] = {name: "" for name in ("examination", "conclusion", "plan")}
+    values.update({k: (v.strip() if isinstance(v, str) else v) for k, v in clinical.items()})
     consultation = Consultation(
-        patient=patient, practitioner=actor, date=date, motif=motif.strip(), observations=observations.strip()
+        patient=patient, practitioner=actor, date=date, motif=motif.strip(), observations=observations.strip(),
+        **values,
     )
+    _check_vitals(consultation)
     consultation.full_clean()
     consultation.save()
     _new_revision(consultation, actor)
@@ -193,8 +214,8 @@ def create_consultation(
 
 def _new_revision(consultation: Consultation, author: Any) -> ConsultationRevision:
     return ConsultationRevision.objects.create(
-        consultation=consultation, patient_id=consultation.patient_id, author=author, date=consultation.date,
-        motif=consultation.motif, observations=consultation.observations,
+        consultation=consultation, patient_id=consultation.patient_id, author=author,
+        **{name: getattr(consultation, name) for name in CONSULTATION_FIELDS},
     )
 
 
@@ -209,11 +230,15 @@ def update_consultation(*, actor: Any, consultation: Consultation, data: dict[st
         if name not in data:
             continue
         value = data[name].strip() if isinstance(data[name], str) else data[name]
-        if getattr(consultation, name) != value:
+        current = getattr(consultation, name)
+        if current is None and value == "":
+            continue  # a text added after this consultation was written, still empty
+        if current != value:
             setattr(consultation, name, value)
             changed.append(name)
     if not changed:
         return []
+    _check_vitals(consultation)
     consultation.full_clean()
     consultation.save()
     revision = _new_revision(consultation, actor)

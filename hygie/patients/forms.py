@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from hygie.access.policy import Role
 from hygie.accounts.models import User
+from hygie.lib import vitals
 from hygie.patients import documents
 from hygie.patients.actions import BREAK_GLASS_MIN_REASON
 from hygie.patients.models import DocumentKind, Sex
@@ -66,7 +67,12 @@ class IdentityForm(forms.Form):
     usage_name = forms.CharField(label=_("Nom d'usage"), max_length=100, required=False)
     first_names = forms.CharField(label=_("Prénoms"), max_length=150)
     birth_date = _date_field(_("Date de naissance"))
-    sex = forms.ChoiceField(label=_("Sexe"), choices=Sex.choices)
+    # No default: a pre-selected sex would be saved unread by a hurried user.
+    sex = forms.ChoiceField(
+        label=_("Sexe"),
+        choices=[("", _("— choisir —")), *Sex.choices],
+        error_messages={"required": _("Indiquez le sexe du patient.")},
+    )
     ins = forms.CharField(
         label=_("INS / NIR"),
         max_length=21,
@@ -173,6 +179,23 @@ class HistoryForm(forms.Form):
     history = forms.CharField(label=_("Antécédents"), required=False, widget=forms.Textarea(attrs={"rows": 12}))
 
 
+def _vital(label: str, places: int) -> forms.DecimalField:
+    return forms.DecimalField(
+        label=label,
+        required=False,
+        decimal_places=places,
+        max_digits=4 if places else 3,
+        localize=True,
+        widget=forms.TextInput(attrs={"inputmode": "decimal", "autocomplete": "off", "size": 6}),
+        error_messages={
+            "invalid": _("Saisissez un nombre (virgule pour les décimales)."),
+            "max_decimal_places": _("Au plus %(max)s décimale(s)."),
+            "max_digits": _("Valeur trop grande."),
+            "max_whole_digits": _("Valeur trop grande."),
+        },
+    )
+
+
 class ConsultationForm(forms.Form):
     date = forms.DateTimeField(
         label=_("Date et heure"),
@@ -182,6 +205,40 @@ class ConsultationForm(forms.Form):
     )
     motif = forms.CharField(label=_("Motif"), max_length=200)
     observations = forms.CharField(label=_("Observations"), required=False, widget=forms.Textarea(attrs={"rows": 12}))
+    examination = forms.CharField(label=_("Examen clinique"), required=False, widget=forms.Textarea(attrs={"rows": 4}))
+    conclusion = forms.CharField(label=_("Conclusion"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    plan = forms.CharField(
+        label=_("Conduite à tenir"), required=False, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Traitement, examens demandés, prochain rendez-vous."),
+    )
+    weight_kg = _vital(_("Poids (kg)"), 1)
+    height_cm = _vital(_("Taille (cm)"), 0)
+    systolic = _vital(_("Pression systolique (mmHg)"), 0)
+    diastolic = _vital(_("Pression diastolique (mmHg)"), 0)
+    pulse = _vital(_("Pouls (/min)"), 0)
+    temperature = _vital(_("Température (°C)"), 1)
+
+    TEXT_FIELDS = ("examination", "conclusion", "plan")
+    VITAL_FIELDS = ("weight_kg", "height_cm", "systolic", "diastolic", "pulse", "temperature")
+
+    def main_fields(self) -> list[Any]:
+        return [self[name] for name in ("date", "motif", "observations")]
+
+    def text_fields(self) -> list[Any]:
+        return [self[name] for name in self.TEXT_FIELDS]
+
+    def vital_fields(self) -> list[Any]:
+        return [self[name] for name in self.VITAL_FIELDS]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for problem in vitals.problems({name: data.get(name) for name in self.VITAL_FIELDS
+                                         if name not in self.errors}):
+            self.add_error(problem.field, str(problem))
+        for name in self.TEXT_FIELDS:
+            if isinstance(data.get(name), str):
+                data[name] = data[name].strip()
+        return data
 
     def clean_date(self) -> Any:
         value = self.cleaned_data["date"]

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from hygie.keys.fields import (
     EncryptedCharField,
     EncryptedDateField,
+    EncryptedDecimalField,
     EncryptedEmailField,
     EncryptedManager,
     EncryptedPatientModel,
@@ -125,7 +126,43 @@ class CareTeamMember(models.Model):
         return f"{self.patient_id}:{self.practitioner_id}"
 
 
-class Consultation(models.Model):
+class ClinicalFields(models.Model):
+    """The optional structured part of a consultation, beside the free text (issue 17): what was
+    found, concluded and planned, and the vital signs (ranges and BMI: hygie.lib.vitals). All
+    encrypted with the patient's data key like the motif. The texts are NULL in consultations
+    written before they existed (an encrypted column takes no SQL default), "" once saved."""
+
+    examination = EncryptedTextField(_("examen clinique"), blank=True, null=True)
+    conclusion = EncryptedTextField(_("conclusion"), blank=True, null=True)
+    plan = EncryptedTextField(_("conduite à tenir"), blank=True, null=True)
+    weight_kg = EncryptedDecimalField(_("poids (kg)"), max_digits=4, decimal_places=1, null=True, blank=True)
+    height_cm = EncryptedDecimalField(_("taille (cm)"), max_digits=3, decimal_places=0, null=True, blank=True)
+    systolic = EncryptedDecimalField(_("pression systolique (mmHg)"), max_digits=3, decimal_places=0,
+                                     null=True, blank=True)
+    diastolic = EncryptedDecimalField(_("pression diastolique (mmHg)"), max_digits=3, decimal_places=0,
+                                      null=True, blank=True)
+    pulse = EncryptedDecimalField(_("pouls (/min)"), max_digits=3, decimal_places=0, null=True, blank=True)
+    temperature = EncryptedDecimalField(_("température (°C)"), max_digits=3, decimal_places=1, null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def bmi(self) -> Any:
+        from hygie.lib import vitals
+
+        return vitals.bmi(self.weight_kg, self.height_cm)
+
+    @property
+    def has_vitals(self) -> bool:
+        return any(getattr(self, name) is not None for name in VITAL_FIELDS)
+
+
+VITAL_FIELDS = ("weight_kg", "height_cm", "systolic", "diastolic", "pulse", "temperature")
+CLINICAL_FIELDS = ("examination", "conclusion", "plan", *VITAL_FIELDS)
+
+
+class Consultation(ClinicalFields):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consultations")
     practitioner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
@@ -177,7 +214,7 @@ class RevisionModel(models.Model):
         super().save(*args, **kwargs)
 
 
-class ConsultationRevision(RevisionModel):
+class ConsultationRevision(RevisionModel, ClinicalFields):
     """One version of a consultation. The consultation row holds a copy of the latest (what lists
     show and sort by); every version, the first included, is here, never updated."""
 
@@ -204,6 +241,7 @@ class DocumentKind(models.TextChoices):
     RESULT = "resultat", _("Résultat d'examen")
     LETTER = "courrier", _("Courrier")
     PRESCRIPTION = "ordonnance", _("Ordonnance")
+    CERTIFICATE = "certificat", _("Certificat")
     OTHER = "autre", _("Autre")
 
 

@@ -35,10 +35,28 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
     "patients.Consultation": {
         "motif": Kind.MEDICAL,
         "observations": Kind.MEDICAL,
+        "examination": Kind.MEDICAL,
+        "conclusion": Kind.MEDICAL,
+        "plan": Kind.MEDICAL,
+        "weight_kg": Kind.MEDICAL,
+        "height_cm": Kind.MEDICAL,
+        "systolic": Kind.MEDICAL,
+        "diastolic": Kind.MEDICAL,
+        "pulse": Kind.MEDICAL,
+        "temperature": Kind.MEDICAL,
     },
     "patients.ConsultationRevision": {
         "motif": Kind.MEDICAL,
         "observations": Kind.MEDICAL,
+        "examination": Kind.MEDICAL,
+        "conclusion": Kind.MEDICAL,
+        "plan": Kind.MEDICAL,
+        "weight_kg": Kind.MEDICAL,
+        "height_cm": Kind.MEDICAL,
+        "systolic": Kind.MEDICAL,
+        "diastolic": Kind.MEDICAL,
+        "pulse": Kind.MEDICAL,
+        "temperature": Kind.MEDICAL,
     },
     "patients.HistoryRevision": {
         "text": Kind.MEDICAL,
@@ -63,6 +81,13 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
         "reason": Kind.MEDICAL,
     },
     "retention.RetentionState": {},
+    "clinical.RecordItem": {
+        "label": Kind.MEDICAL,
+        "detail": Kind.MEDICAL,
+    },
+    "clinical.ConsultationDraft": {
+        "content": Kind.MEDICAL,
+    },
     "retention.PurgeNotice": {},
     "rights.RightsRequest": {
         "requester_name": Kind.PERSONAL,
@@ -105,6 +130,10 @@ NOT_SENSITIVE: dict[str, set[str]] = {
     "exchange.Exchange": {
         "direction", "documents", "consultations", "summary", "size", "outbox_name", "downloaded_at",
     },
+    # Whether a line is an allergy, a treatment or an alert, and when it was stopped: the record
+    # lists the current ones in SQL; what they say is encrypted.
+    "clinical.RecordItem": {"kind", "ended_at"},
+    "clinical.ConsultationDraft": set(),
 }
 
 # The document files themselves are medical content too.

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, UnreadablePostError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
@@ -27,6 +28,8 @@ from hygie.access.policy import Cap, Role
 from hygie.accounts.models import User
 from hygie.audit import journal
 from hygie.audit.events import Ev
+from hygie.clinical import drafts
+from hygie.clinical import record as clinical_record
 from hygie.patients import actions, documents, forms, uploads
 from hygie.patients.models import Patient
 from hygie.patients.search import search
@@ -126,9 +129,11 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         context.update(_retention_header(user, patient))
         team = list(patient.care_team.select_related("practitioner").order_by("added_at"))
         history = records.history_revisions(user, patient)
+        consultations = list(records.consultations_of(user, patient))
+        context.update(clinical_record.summary(user, patient, consultations, team))
         context.update(
             history_latest=history[0] if history else None,
-            consultations=records.consultations_of(user, patient),
+            consultations=consultations,
             documents=records.documents_of(user, patient),
             care_team=team,
             can_remove_from_team=len(team) > 1,
@@ -204,16 +209,23 @@ def history_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
 def consultation_create(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     patient = records.get_patient(user, public_id, Cap.MEDICAL_EDIT)
-    form = forms.ConsultationForm(request.POST or None, initial={"date": timezone.localtime().replace(second=0)})
+    draft, draft_data = drafts.resume(request, patient, None)
+    initial = {"date": timezone.localtime().replace(second=0)}
+    # A draft fills the form as initial values: unbound, it shows no error before the user saves.
+    form = forms.ConsultationForm(request.POST or None, initial={**initial, **draft_data})
     if request.method == "POST" and form.is_valid():
         try:
             consultation = actions.create_consultation(actor=user, patient=patient, **form.cleaned_data)
         except (actions.ActionError, ValidationError) as exc:
             show_refusal(form, exc)
         else:
+            drafts.served(user, patient, None)
             messages.success(request, _("Consultation enregistrée."))
             return redirect("consultation_detail", public_id=consultation.public_id)
-    return render(request, "patients/consultation_form.html", {"form": form, "patient": patient})
+    return render(request, "patients/consultation_form.html", {
+        "form": form, "patient": patient, "draft": draft,
+        "draft_url": reverse("draft_new", args=[patient.public_id]),
+    })
 
 
 @login_required
@@ -297,7 +309,9 @@ def consultation_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     consultation = records.get_consultation(user, public_id, Cap.MEDICAL_EDIT)
     initial = {name: getattr(consultation, name) for name in actions.CONSULTATION_FIELDS}
-    form = forms.ConsultationForm(request.POST or None, initial=initial)
+    draft, draft_data = drafts.resume(request, consultation.patient, consultation)
+    # A draft fills the form as initial values: unbound, it shows no error before the user saves.
+    form = forms.ConsultationForm(request.POST or None, initial={**initial, **draft_data})
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         if data["date"] == consultation.date.replace(second=0, microsecond=0):
@@ -307,12 +321,14 @@ def consultation_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
         except (actions.ActionError, ValidationError) as exc:
             show_refusal(form, exc)
         else:
+            drafts.served(user, consultation.patient, consultation)
             messages.success(request, _("Consultation enregistrée.") if changed else _("Aucune modification."))
             return redirect("consultation_detail", public_id=consultation.public_id)
     return render(
         request,
         "patients/consultation_form.html",
-        {"form": form, "patient": consultation.patient, "consultation": consultation},
+        {"form": form, "patient": consultation.patient, "consultation": consultation, "draft": draft,
+         "draft_url": reverse("draft_edit", args=[consultation.public_id])},
     )
 
 

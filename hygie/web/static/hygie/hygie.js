@@ -31,7 +31,10 @@
     document.getElementById("lock-screen").hidden = false;
     // The lock page remembers this page: the unlock returns here (the server checks it).
     var back = window.location.pathname + window.location.search;
-    post(lockUrl).finally(function () {
+    // A page may keep its work first (hygie/clinical/static/clinical/draft.js: the draft of a
+    // consultation, saved on the server); a failure never stops the lock.
+    var before = typeof window.hygieBeforeLock === "function" ? window.hygieBeforeLock() : null;
+    Promise.resolve(before).catch(function () {}).then(function () { return post(lockUrl); }).finally(function () {
       window.location.assign(lockedUrl + "?next=" + encodeURIComponent(back));
     });
   }
