@@ -152,6 +152,7 @@ PAGES = [
     # Billing and the secretary never export medical data: 403 within reach, 404 outside.
     Page("rights_export_pdf", "rights_request", Cap.RIGHTS_ANSWER),
     Page("rights_export_fhir", "rights_request", Cap.RIGHTS_ANSWER),
+    Page("rights_export_7z", "rights_request", Cap.RIGHTS_ANSWER, "POST"),
     Page("rights_erasure", "rights_erasure", Cap.RIGHTS_ANSWER),
     Page("rights_erasure_accept", "rights_erasure", Cap.RIGHTS_ANSWER, "POST"),
     Page("rights_restriction_set", "rights_request", Cap.RIGHTS_ANSWER, "POST"),
@@ -161,6 +162,7 @@ PAGES = [
     Page("compliance_register", None, Cap.COMPLIANCE_MANAGE),
     Page("compliance_notice", None, Cap.COMPLIANCE_MANAGE),
     Page("compliance_pack", None, Cap.COMPLIANCE_MANAGE),
+    Page("compliance_pack_7z", None, Cap.COMPLIANCE_MANAGE, "POST"),
     Page("compliance_processor_add", None, Cap.COMPLIANCE_MANAGE),
     Page("compliance_processor_edit", "processor", Cap.COMPLIANCE_MANAGE),
     Page("compliance_processor_remove", "processor", Cap.COMPLIANCE_MANAGE, "POST"),
@@ -205,7 +207,12 @@ EVERY_SIGNED_IN_USER = {
 # The letter to one patient of a breach: tests/incidents/test_register.py (the patient's own reach).
 # A draft and a letter template are their author's only (anyone else: 404), on top of the
 # capability: tests/clinical/test_drafts.py and tests/clinical/test_letters.py.
-SPECIAL = {"break_glass_open", "keys_unlock", "incident_notice", "draft_discard", "letter_template_edit"}
+# exchange_handoff_download: known only to the session that made the archive, with the capability
+# it needs (tests/exchange/test_handoff.py: another session gets 404).
+SPECIAL = {
+    "break_glass_open", "keys_unlock", "incident_notice", "draft_discard", "letter_template_edit",
+    "exchange_handoff_download",
+}
 
 ROLES_OF = {
     "alice": Role.TITULAIRE,

@@ -185,6 +185,28 @@ def export_pack(*, actor: Any, actor_role: str | None = None) -> Any:
     return built
 
 
+def pack_name(day: date | None = None) -> str:
+    return f"controle-cnil-{(day or timezone.localdate()):%Y%m%d}.zip"
+
+
+def export_pack_archive(*, actor: Any, out: Any, actor_role: str | None = None) -> str:
+    """The pack inside a 7z AES archive (hygie.exchange.actions.archive_files): the pack's
+    fingerprint and the archive are journaled together, or not at all. Returns the passphrase,
+    stored nowhere. Refused (and journaled) during a lockdown. ComplianceError: French, nothing kept."""
+    from hygie.exchange import actions as exchange
+
+    try:
+        exchange.refuse_during_lockdown(actor, Ev.EXCHANGE_FILES_ARCHIVED)
+        with transaction.atomic():
+            built = export_pack(actor=actor, actor_role=actor_role)
+            return exchange.archive_files(
+                actor=actor, actor_role=actor_role, paths=[], members=[(pack_name(), built.data)], out=out,
+                purpose="cnil", details={"sha256": built.sha256},
+            )
+    except exchange.ActionError as exc:
+        raise ComplianceError(str(exc)) from None
+
+
 def processor_warnings(today: date | None = None) -> list[str]:
     from hygie.compliance import processors
 

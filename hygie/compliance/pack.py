@@ -239,9 +239,11 @@ register_section("sauvegardes", "Historique des sauvegardes et des tests de rest
 
 # --- The archive ---------------------------------------------------------------------------------
 
-ENCRYPTION_NOTE = ("Cette archive n'est pas chiffrée : la fonction d'échange sécurisé de Hygie (archives chiffrées) "
-                   "n'existe pas encore. Ne l'envoyez pas par courriel ordinaire ; remettez-la sur un support "
-                   "chiffré ou chiffrez-la (7-Zip, AES-256, mot de passe robuste) avant tout envoi.")
+ENCRYPTION_NOTE = ("Cette archive ZIP n'est pas chiffrée elle-même. Pour l'envoyer, prenez-la chiffrée : bouton "
+                   "« Le même, en archive chiffrée (.7z) » de la page RGPD de Hygie, ou « hygie gdpr pack --7z "
+                   "--out FICHIER.7z » (7z AES-256, phrase de passe de 7 mots montrée une seule fois, à donner "
+                   "par un autre canal que l'archive). Ne l'envoyez jamais en clair par courriel ordinaire ; "
+                   "sinon, remettez-la sur un support chiffré.")
 
 
 @dataclass

@@ -12,4 +12,5 @@ urlpatterns = [
     path("sous-traitants/<uuid:public_id>/contrat/", views.contract_download, name="compliance_contract"),
     path("information/", views.notice, name="compliance_notice"),
     path("controle-cnil.zip", views.pack_download, name="compliance_pack"),
+    path("controle-cnil-chiffre/", views.pack_7z, name="compliance_pack_7z"),
 ]

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -20,6 +21,7 @@ from hygie.compliance import actions, contracts, pdf, processors
 from hygie.compliance import register as reg
 from hygie.compliance.forms import ProcessorForm, ProfileForm
 from hygie.compliance.models import Processor, RegisterVersion
+from hygie.exchange import handoff
 from hygie.web.forms import show_refusal
 
 
@@ -183,5 +185,27 @@ def pack_download(request: HttpRequest) -> HttpResponse:
     _require(request)
     built = actions.export_pack(actor=request.user)
     response = HttpResponse(built.data, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="controle-cnil-{timezone.localdate():%Y%m%d}.zip"'
+    response["Content-Disposition"] = f'attachment; filename="{actions.pack_name()}"'
+    return response
+
+
+@login_required
+@require_POST
+def pack_7z(request: HttpRequest) -> HttpResponse:
+    """The pack in a 7z AES archive (hygie.exchange): the passphrase is shown on the next page only."""
+    _require(request)
+    token, out = handoff.new_path()
+    try:
+        passphrase = actions.export_pack_archive(actor=request.user, out=out)
+    except actions.ComplianceError as exc:
+        messages.error(request, str(exc))
+        return redirect("compliance")
+    ready = handoff.remember(
+        request, token=token, passphrase=passphrase, path=out, cap=Cap.COMPLIANCE_MANAGE.value, purpose="cnil",
+        filename=f"controle-cnil-{timezone.localdate():%Y%m%d}.7z",
+    )
+    response = render(request, "exchange/handoff_ready.html", {
+        **ready.context(), "what": _("dossier « contrôle CNIL »"), "back_url": reverse("compliance"),
+    })
+    response["Cache-Control"] = "no-store"
     return response

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -60,6 +61,30 @@ def _refuse_during_lockdown(actor: Any, action: Ev, patient_id: int | None = Non
             action, actor=actor, patient_id=patient_id, outcome=Outcome.DENIED, details={"reason": "lockdown"}
         )
         raise ActionError(LOCKDOWN_MESSAGE)
+
+
+# Public: a caller that journals an export before wrapping it asks first (hygie.rights, hygie.compliance).
+refuse_during_lockdown = _refuse_during_lockdown
+
+RESTRICTION_MESSAGE = (
+    "Ce patient s'est opposé aux échanges de documents avec d'autres professionnels, ou en a demandé la "
+    "limitation (RGPD art. 18 et 21) : rien n'a été envoyé. Le titulaire lève ce blocage depuis la demande "
+    "du patient (« Droits des patients ») lorsqu'il prend fin."
+)
+
+
+def _refuse_if_restricted(actor: Any, action: Ev, patient: Patient, actor_role: str | None = None) -> None:
+    """A restriction or an objection on "echanges" (or "tout") stops any send of this record
+    (hygie.rights.restrictions, docs/rights.md); the refusal is journaled."""
+    from hygie.rights import restrictions
+    from hygie.rights.models import Processing
+
+    if restrictions.blocks(patient, Processing.EXCHANGE):
+        journal.record(
+            action, actor=actor, actor_role=actor_role, patient_id=patient.pk, outcome=Outcome.DENIED,
+            details={"reason": "restriction"},
+        )
+        raise ActionError(RESTRICTION_MESSAGE)
 
 
 def _require(actor: Any, cap: Cap) -> None:
@@ -112,6 +137,7 @@ def write_archive(
     if selection.empty:
         raise ActionError("Choisissez au moins un élément à envoyer.")
     _refuse_during_lockdown(actor, Ev.EXCHANGE_ARCHIVE_CREATED, patient.pk)
+    _refuse_if_restricted(actor, Ev.EXCHANGE_ARCHIVE_CREATED, patient, actor_role)
     passphrase = rules.new_passphrase()
     outbox_name = ""
     if out is None:
@@ -180,12 +206,38 @@ def purge_outbox() -> int:
         exchange.outbox_name = ""
         exchange.save(update_fields=["outbox_name"])
         done += 1
+    # Wrapped exports handed over from a page (hygie.exchange.handoff): no row, their age is the file's.
+    for path in outbox_dir().glob(f"{HANDOFF_PREFIX}*"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < cutoff.timestamp():
+                path.unlink()
+                done += 1
     return done
 
 
-def archive_files(*, actor: Any, paths: list[Path], out: Path, purpose: str, actor_role: str | None = None) -> str:
+HANDOFF_PREFIX = "w-"
+
+
+def record_handoff_download(*, actor: Any, size: int, purpose: str) -> None:
+    """A wrapped export (rights answer, « contrôle CNIL » pack) leaves as a download."""
+    _refuse_during_lockdown(actor, Ev.EXCHANGE_ARCHIVE_DOWNLOADED)
+    journal.record(Ev.EXCHANGE_ARCHIVE_DOWNLOADED, actor=actor, details={"size": size, "purpose": purpose[:40]})
+
+
+def archive_files(
+    *,
+    actor: Any,
+    paths: list[Path],
+    out: Path,
+    purpose: str,
+    actor_role: str | None = None,
+    members: list[tuple[str, bytes]] | None = None,
+    details: dict[str, Any] | None = None,
+) -> str:
     """Wrap existing export files (a rights export, the « contrôle CNIL » pack…) into a .7z with
-    a new passphrase, returned. `purpose` is a short tag for the journal (e.g. "rights", "cnil")."""
+    a new passphrase, returned. `purpose` is a short tag for the journal (e.g. "rights", "cnil").
+    `members` are exports made in memory (name, bytes): they never touch the disk in clear.
+    `details` join the journal event (ids only: the rights request answered)."""
     _refuse_during_lockdown(actor, Ev.EXCHANGE_FILES_ARCHIVED)
     for path in paths:
         if not path.is_file():
@@ -193,12 +245,19 @@ def archive_files(*, actor: Any, paths: list[Path], out: Path, purpose: str, act
     passphrase = rules.new_passphrase()
     names: set[str] = set()
     sources = []
-    for path in paths:
-        name = path.name
+
+    def unique(name: str) -> str:
         while name in names:
             name = "_" + name
         names.add(name)
-        sources.append(sevenzip.Source(name, path.stat().st_size, (lambda p=path: p.open("rb"))))
+        return name
+
+    for path in paths:
+        sources.append(sevenzip.Source(unique(path.name), path.stat().st_size, (lambda p=path: p.open("rb"))))
+    for name, data in members or []:
+        sources.append(sevenzip.Source(unique(name), len(data), (lambda d=data: io.BytesIO(d))))
+    if not sources:
+        raise ActionError("Aucun fichier à mettre en archive.")
     try:
         sevenzip.write_7z(out, sources, passphrase)
     except OSError:
@@ -207,7 +266,10 @@ def archive_files(*, actor: Any, paths: list[Path], out: Path, purpose: str, act
         Ev.EXCHANGE_FILES_ARCHIVED,
         actor=actor,
         actor_role=actor_role,
-        details={"files": len(paths), "size": out.stat().st_size, "purpose": purpose[:40]},
+        details={
+            **(details or {}),
+            "files": len(sources), "size": out.stat().st_size, "purpose": purpose[:40],
+        },
     )
     return passphrase
 
@@ -353,6 +415,7 @@ def send_message(*, actor: Any, selection: content.Selection, recipient: str, no
         raise ActionError("Choisissez au moins un élément à envoyer.")
     address = recipient_allowed(recipient)  # before anything else: no connection for a wrong address
     _refuse_during_lockdown(actor, Ev.EXCHANGE_MESSAGE_SENT, patient.pk)
+    _refuse_if_restricted(actor, Ev.EXCHANGE_MESSAGE_SENT, patient)
     acc = _account()
     author = formataddr((actor.get_full_name() or actor.username, acc.address))
     try:

@@ -28,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from hygie.access import records
 from hygie.access.policy import Cap
 from hygie.exchange import account as accounts
-from hygie.exchange import actions, forms
+from hygie.exchange import actions, forms, handoff
 from hygie.exchange.content import Selection
 from hygie.exchange.models import Direction, Exchange, MssanteRecipient
 from hygie.lib import exchange as rules
@@ -125,6 +125,28 @@ def download(request: HttpRequest, public_id: Any) -> HttpResponse:
     # The file name says nothing of the patient: the archive may sit in a Downloads folder.
     name = f"envoi-{timezone.localtime(exchange.created_at):%Y%m%d-%H%M}.7z"
     return FileResponse(path.open("rb"), as_attachment=True, filename=name, content_type="application/x-7z-compressed")
+
+
+@login_required
+@require_GET
+def handoff_download(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """A wrapped export made by this session (rights answer, « contrôle CNIL » pack): 404 for any other."""
+    found = handoff.find(request, str(public_id))
+    if found is None:
+        raise Http404
+    entry, path = found
+    records.require(request.user, Cap(entry["cap"]))
+    if path is None:
+        messages.error(request, _("Cette archive n'est plus disponible : créez-en une nouvelle."))
+        return redirect("dashboard")
+    try:
+        actions.record_handoff_download(actor=request.user, size=path.stat().st_size, purpose=entry["purpose"])
+    except actions.ActionError as exc:
+        messages.error(request, str(exc))
+        return redirect("dashboard")
+    return FileResponse(
+        path.open("rb"), as_attachment=True, filename=entry["filename"], content_type="application/x-7z-compressed"
+    )
 
 
 # --- Receiving -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from django.db import transaction
@@ -367,7 +368,9 @@ def refuse(*, actor: Any, request: RightsRequest, ground: str, note: str = "") -
 
 # --- Exports ------------------------------------------------------------------------------------
 
-def export(*, actor: Any, request: RightsRequest, fmt: str, material: dict[str, Any], via: str = "web") -> bytes:
+def export(
+    *, actor: Any, request: RightsRequest, fmt: str, material: dict[str, Any], via: str = "web", archive: str = ""
+) -> bytes:
     """The copy that answers an access or portability request, journaled with it in the same
     transaction. It is returned to be downloaded, never written to the data directory."""
     from hygie.rights import fhir, pdf
@@ -400,9 +403,37 @@ def export(*, actor: Any, request: RightsRequest, fmt: str, material: dict[str, 
                 "bytes": len(data),
                 "documents": len(material["documents"]),
                 "via": via,
+                **({"archive": archive} if archive else {}),
             },
         )
     return data
+
+
+def export_name(patient: Patient, fmt: str) -> str:
+    """A neutral file name: the file ends up in a downloads folder."""
+    return f"dossier-{patient.code}.pdf" if fmt == "pdf" else f"dossier-{patient.code}.fhir.json"
+
+
+def export_archive(
+    *, actor: Any, request: RightsRequest, fmt: str, material: dict[str, Any], out: Path, via: str = "web"
+) -> str:
+    """The same copy, leaving as a 7z AES archive (hygie.exchange, issue 10): the export and the
+    archive are journaled together, with the request (`patient:rights:exported` with "archive",
+    `exchange:files:archived` with "request"), or not at all. The passphrase is returned, stored nowhere."""
+    from hygie.exchange import actions as exchange
+
+    try:
+        exchange.refuse_during_lockdown(actor, Ev.EXCHANGE_FILES_ARCHIVED)
+        with transaction.atomic():
+            data = export(actor=actor, request=request, fmt=fmt, material=material, via=via, archive="7z")
+            patient = request.patient
+            assert patient is not None
+            return exchange.archive_files(
+                actor=actor, actor_role=_role(via), paths=[], members=[(export_name(patient, fmt), data)],
+                out=out, purpose="rights", details={"request": str(request.public_id), "format": fmt},
+            )
+    except exchange.ActionError as exc:
+        raise ActionError(str(exc)) from None
 
 
 def _role(via: str) -> str | None:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("demandes/<uuid:public_id>/refuser/", views.request_refuse, name="rights_request_refuse"),
     path("demandes/<uuid:public_id>/export/pdf/", views.export_pdf, name="rights_export_pdf"),
     path("demandes/<uuid:public_id>/export/fhir/", views.export_fhir, name="rights_export_fhir"),
+    path("demandes/<uuid:public_id>/export/7z/", views.export_7z, name="rights_export_7z"),
     path("demandes/<uuid:public_id>/effacement/", views.erasure, name="rights_erasure"),
     path("demandes/<uuid:public_id>/effacement/accepter/", views.erasure_accept, name="rights_erasure_accept"),
     path("demandes/<uuid:public_id>/limitation/", views.restriction_set, name="rights_restriction_set"),

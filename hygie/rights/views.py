@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -18,6 +19,7 @@ from hygie.access import records
 from hygie.access.policy import Cap
 from hygie.audit import journal
 from hygie.audit.events import Ev
+from hygie.exchange import handoff
 from hygie.lib import rights as rules
 from hygie.rights import actions, forms
 from hygie.rights.models import Right, Status
@@ -157,13 +159,8 @@ def _export(request: HttpRequest, public_id: Any, fmt: str) -> HttpResponse:
     except actions.ActionError as exc:
         messages.error(request, str(exc))
         return redirect("rights_request", public_id=rights_request.public_id)
-    if fmt == "pdf":
-        response = HttpResponse(data, content_type="application/pdf")
-        name = f"dossier-{patient.code}.pdf"
-    else:
-        response = HttpResponse(data, content_type="application/fhir+json")
-        name = f"dossier-{patient.code}.fhir.json"
-    # A neutral name: the file ends up in a downloads folder.
+    response = HttpResponse(data, content_type="application/pdf" if fmt == "pdf" else "application/fhir+json")
+    name = actions.export_name(patient, fmt)
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 
@@ -178,6 +175,36 @@ def export_pdf(request: HttpRequest, public_id: Any) -> HttpResponse:
 @require_GET
 def export_fhir(request: HttpRequest, public_id: Any) -> HttpResponse:
     return _export(request, public_id, "fhir")
+
+
+@login_required
+@require_POST
+def export_7z(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """The copy as a 7z AES archive (hygie.exchange): the passphrase is shown on the next page only."""
+    user = request.user
+    rights_request = _answering(request, public_id)
+    patient = rights_request.patient
+    fmt = request.POST.get("format", "")
+    if patient is None:
+        messages.error(request, _("Le dossier de cette demande a été effacé."))
+        return redirect("rights_request", public_id=rights_request.public_id)
+    token, out = handoff.new_path()
+    try:
+        material = records.record_material(user, patient)
+        passphrase = actions.export_archive(actor=user, request=rights_request, fmt=fmt, material=material, out=out)
+    except actions.ActionError as exc:
+        messages.error(request, str(exc))
+        return redirect("rights_request", public_id=rights_request.public_id)
+    ready = handoff.remember(
+        request, token=token, passphrase=passphrase, path=out, cap=Cap.RIGHTS_ANSWER.value, purpose="rights",
+        filename=f"copie-{timezone.localdate():%Y%m%d}.7z",
+    )
+    response = render(request, "exchange/handoff_ready.html", {
+        **ready.context(), "what": _("copie du dossier"),
+        "back_url": reverse("rights_request", kwargs={"public_id": rights_request.public_id}),
+    })
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 @login_required

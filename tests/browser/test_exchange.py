@@ -63,3 +63,32 @@ def test_the_administrator_configures_the_mssante_account(page, people, artifact
     page.keyboard.press("Enter")
     expect(page.locator("h1")).to_contain_text("Messagerie sécurisée (MSSanté)")
     _shots(page, artifacts, "account")
+
+
+def test_a_rights_copy_and_the_cnil_pack_leave_as_7z_archives(page, people, artifacts):
+    from django.utils import timezone
+
+    from hygie.practices.models import Practice
+    from hygie.rights import actions as rights_actions
+
+    Practice.objects.get_or_create(name="Cabinet des Lilas")
+    req = rights_actions.record_request(
+        actor=people.alice, patient=people.alice_patient, right="acces",
+        received_at=timezone.now() - timezone.timedelta(hours=72), channel="sur_place", requester="patient",
+        identity_document="cni", identity_seen="Nom et photo concordants",
+    )
+    errors: list[str] = []
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    sign_in(page, people.alice)
+    page.goto(f"/droits/demandes/{req.public_id}/")
+    _shots(page, artifacts, "rights-request")
+    page.get_by_label("Format").select_option("pdf")
+    page.get_by_role("button", name="Archive chiffrée (.7z)").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_contain_text("Archive chiffrée prête")
+    assert len(page.locator(".passphrase").inner_text().split("-")) == 7
+    _shots(page, artifacts, "rights-ready")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger l'archive (.7z)").click()
+    assert download.value.suggested_filename.startswith("copie-")
+    assert not [e for e in errors if "Content Security Policy" in e], errors

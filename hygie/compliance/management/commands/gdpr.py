@@ -2,6 +2,7 @@
 
     hygie gdpr register --format json|csv|pdf --out FICHIER
     hygie gdpr pack --out FICHIER.zip
+    hygie gdpr pack --7z --out FICHIER.7z      (the same pack inside a 7z AES archive; passphrase shown once)
 
 The file is written next to its destination then renamed: an interrupted run leaves no half
 file. Each run is journaled (role "cli") with the register's SHA-256.
@@ -53,7 +54,10 @@ class Command(HygieCommand):
         register.add_argument("--format", choices=("json", "csv", "pdf"), default="json", help="Format du fichier.")
         register.add_argument("--out", required=True, help="Fichier à écrire (« - » : sortie standard, json et csv).")
         pack = sub.add_parser("pack", help="Produit l'archive « contrôle CNIL » (ZIP, index SHA-256).")
-        pack.add_argument("--out", required=True, help="Fichier ZIP à écrire.")
+        pack.add_argument("--out", required=True, help="Fichier ZIP à écrire (avec --7z : l'archive .7z).")
+        pack.add_argument("--7z", dest="sevenzip", action="store_true",
+                          help="Chiffrer le dossier dans une archive 7z AES-256 ; la phrase de passe est affichée "
+                               "une seule fois.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         out = opts["out"]
@@ -76,6 +80,9 @@ class Command(HygieCommand):
             if register["missing"]:
                 self.stdout.write("À compléter : " + " ; ".join(register["missing"]) + ".")
             return
+        if opts["sevenzip"]:
+            self._pack_7z(Path(out))
+            return
         built = actions.export_pack(actor=None, actor_role=CLI_ROLE)
         write_atomically(Path(out), built.data)
         self.stdout.write(f"Dossier « contrôle CNIL » écrit : {out} ({len(built.files)} fichiers, SHA-256 "
@@ -83,3 +90,16 @@ class Command(HygieCommand):
         for name, why in built.unavailable.items():
             self.stdout.write(f"  {name} : {why}")
         self.stdout.write("  " + "Archive non chiffrée : voir NOTE.txt.")
+
+    def _pack_7z(self, out: Path) -> None:
+        if not out.parent.is_dir():
+            raise CommandError(f"Dossier introuvable : {out.parent}")
+        if out.exists():
+            raise CommandError(f"{out} existe déjà : il n'est jamais remplacé. Choisissez un autre nom.")
+        try:
+            passphrase = actions.export_pack_archive(actor=None, actor_role=CLI_ROLE, out=out)
+        except actions.ComplianceError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(f"Dossier « contrôle CNIL » chiffré écrit : {out} (7z AES-256, noms chiffrés).")
+        self.stdout.write(f"Phrase de passe (affichée une seule fois, enregistrée nulle part) : {passphrase}")
+        self.stdout.write("Donnez-la par un autre canal que l'archive (téléphone, SMS, de vive voix).")
