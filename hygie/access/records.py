@@ -394,6 +394,16 @@ def agenda_practitioners(user: Any) -> QuerySet[User]:
     return User.objects.filter(pk__in=practitioner_scope(user))
 
 
+def agenda_patients(user: Any, practitioner: Any) -> QuerySet[Patient]:
+    """The patients an appointment with `practitioner` may be booked for, as the patient picker
+    searches them: the user's scope, narrowed to that practitioner's patientèle (never another
+    practitioner's patients, even those the user also reaches). Nothing without AGENDA_EDIT or
+    for a practitioner outside the user's agenda."""
+    if practitioner is None or not can(user, Cap.AGENDA_EDIT) or practitioner.pk not in practitioner_scope(user):
+        return Patient.objects.none()
+    return patient_scope(user).filter(care_team__practitioner_id=practitioner.pk)
+
+
 # --- Billing -----------------------------------------------------------------------------
 
 def billing_scope(user: Any) -> QuerySet[CareSheet]:
