@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from hygie.access.policy import ASSISTANT_ROLES, Cap, Role, role_can
 from hygie.agenda.models import Appointment
-from hygie.billing.models import CareSheet
+from hygie.billing.models import CareSheet, FavouriteAct
 from hygie.patients.models import (
     BreakGlassAccess,
     Consultation,
@@ -438,6 +438,21 @@ def billing_patients(user: Any) -> QuerySet[Patient]:
     if not can(user, Cap.BILLING_EDIT):
         return Patient.objects.none()
     return Patient.objects.filter(pk__in=_care_team_patients(practitioner_scope(user))).exclude(archived_q())
+
+
+def favourite_acts(user: Any) -> QuerySet[FavouriteAct]:
+    """The usual acts of the practitioners the user bills for (tariffs, no patient data)."""
+    if not can(user, Cap.BILLING_EDIT):
+        return FavouriteAct.objects.none()
+    return FavouriteAct.objects.filter(practitioner_id__in=practitioner_scope(user)).select_related("practitioner")
+
+
+def get_favourite_act(user: Any, public_id: Any) -> FavouriteAct:
+    require(user, Cap.BILLING_EDIT)
+    favourite = favourite_acts(user).filter(public_id=_parse(public_id)).first()
+    if favourite is None:
+        raise Http404
+    return favourite
 
 
 # --- Journal -----------------------------------------------------------------------------
