@@ -1,4 +1,5 @@
-"""The agenda: a week grid (or a day, practitioners side by side) and the appointment forms. Fetch through hygie.access.records,
+"""The agenda: a week grid (or a day, practitioners side by side) and the appointment forms.
+Fetch through hygie.access.records,
 change through hygie.agenda.actions."""
 
 from __future__ import annotations
@@ -7,10 +8,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,12 +22,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from hygie.access import records
 from hygie.access.policy import Cap
 from hygie.agenda import actions, forms
+from hygie.audit import journal
+from hygie.audit.events import Ev
 from hygie.lib import agendagrid
 from hygie.lib.text import fold
 from hygie.patients.search import parse as parse_query
 from hygie.patients.search import search
-from hygie.audit import journal
-from hygie.audit.events import Ev
 from hygie.web.forms import show_refusal
 
 # The picker lists at most this many patients; more: « précisez ».

@@ -113,7 +113,9 @@ def add_favourite(*, actor: Any, practitioner: Any, acts: str, amount: Decimal) 
     favourite.full_clean()
     favourite.save()
     journal.record(
-        Ev.FAVOURITE_ACT_ADDED, actor=actor, details={"practitioner": practitioner.pk, "favourite": str(favourite.public_id)}
+        Ev.FAVOURITE_ACT_ADDED,
+        actor=actor,
+        details={"practitioner": practitioner.pk, "favourite": str(favourite.public_id)},
     )
     return favourite
 

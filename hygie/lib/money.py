@@ -21,7 +21,7 @@ def euros(amount: Decimal | int | str | None) -> str:
     value = _quantized(amount)
     sign = "-" if value < 0 else ""
     whole, cents = f"{abs(value):.2f}".split(".")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
