@@ -24,12 +24,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK)
 	@$(PY) -m pip check || { echo "requirements.lock ne correspond plus à pyproject.toml : lancez make lock" >&2; exit 1; }
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.installed node_modules/axe-core/axe.min.js
-	touch $@
-
-# axe-core (accessibility checks of the browser tests), exact version from package-lock.json.
-node_modules/axe-core/axe.min.js: package.json package-lock.json
-	npm ci --no-audit --no-fund --ignore-scripts
+$(VENV)/.dev-installed: $(VENV)/.installed
 	touch $@
 
 lock: ## Refresh requirements.lock from pyproject.toml (keeps the pins; UPGRADE=1: newest versions)

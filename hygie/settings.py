@@ -393,6 +393,8 @@ RESTORE_TEST_DATABASE_URL = envstr("HYGIE_RESTORE_TEST_DATABASE_URL", "")
 OPENING_HOURS = openinghours.parse(
     envstr("HYGIE_OPENING_HOURS", "07:00-20:00"), envstr("HYGIE_OPENING_DAYS", "1-6")
 )
+# The agenda's grid: free slots of this many minutes within the opening hours (hygie.agenda).
+AGENDA_SLOT_MINUTES = envint("HYGIE_AGENDA_SLOT_MINUTES", 20, minimum=5, maximum=120)
 # A user opening more distinct records in one hour than max(this, factor x their usual hourly
 # median over 30 days).
 ALERT_RECORDS_PER_HOUR = envint("HYGIE_ALERT_RECORDS_PER_HOUR", 30, minimum=5, maximum=1000)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from django.urls import get_resolver, reverse
@@ -23,6 +24,7 @@ from hygie.accounts import actions as accounts_actions
 from hygie.approvals.models import GrantRequest
 from hygie.audit.models import Alert, AlertKind
 from hygie.backups.models import Target, TargetKind
+from hygie.billing import actions as billing_actions
 from hygie.checklist import actions as checklist_actions
 from hygie.clinical import actions as clinical_actions
 from hygie.compliance import actions as compliance_actions
@@ -79,10 +81,16 @@ PAGES = [
     Page("appointment_create", None, Cap.AGENDA_EDIT),
     Page("appointment_edit", "appointment", Cap.AGENDA_EDIT, cap_first=True),
     Page("appointment_cancel", "appointment", Cap.AGENDA_EDIT, "POST", cap_first=True),
+    Page("agenda_patient_search", None, Cap.AGENDA_EDIT, "POST"),
     Page("billing", None, Cap.BILLING_VIEW),
     Page("care_sheet_create", None, Cap.BILLING_EDIT),
     Page("care_sheet_edit", "care_sheet", Cap.BILLING_EDIT, cap_first=True),
     Page("care_sheet_toggle_paid", "care_sheet", Cap.BILLING_EDIT, "POST", cap_first=True),
+    # The note d'honoraires names the patient: not for the billing clerk.
+    Page("care_sheet_receipt", "care_sheet", Cap.BILLING_SEES_NAMES, cap_first=True),
+    Page("billing_export", None, Cap.BILLING_VIEW),
+    Page("billing_favourites", None, Cap.BILLING_EDIT),
+    Page("billing_favourite_remove", "favourite", Cap.BILLING_EDIT, "POST", cap_first=True),
     Page("recovery_kit", None, Cap.KEYS_MANAGE),
     Page("user_list", None, Cap.USERS_MANAGE),
     Page("user_create", None, Cap.USERS_MANAGE),
@@ -251,6 +259,9 @@ def _objects(p: Personas, owner: str) -> dict:
         "document": document,
         "appointment": make_appointment(patient, practitioner),
         "care_sheet": make_care_sheet(patient, practitioner),
+        "favourite": billing_actions.add_favourite(
+            actor=practitioner, practitioner=practitioner, acts="G", amount=Decimal("30.00")
+        ),
         "user": p.sophie,
         "alert": _alert(),
         "backup_target": _backup_target(),

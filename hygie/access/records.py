@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from hygie.access.policy import ASSISTANT_ROLES, Cap, Role, role_can
 from hygie.agenda.models import Appointment
-from hygie.billing.models import CareSheet
+from hygie.billing.models import CareSheet, FavouriteAct
 from hygie.patients.models import (
     BreakGlassAccess,
     Consultation,
@@ -394,6 +394,16 @@ def agenda_practitioners(user: Any) -> QuerySet[User]:
     return User.objects.filter(pk__in=practitioner_scope(user))
 
 
+def agenda_patients(user: Any, practitioner: Any) -> QuerySet[Patient]:
+    """The patients an appointment with `practitioner` may be booked for, as the patient picker
+    searches them: the user's scope, narrowed to that practitioner's patientèle (never another
+    practitioner's patients, even those the user also reaches). Nothing without AGENDA_EDIT or
+    for a practitioner outside the user's agenda."""
+    if practitioner is None or not can(user, Cap.AGENDA_EDIT) or practitioner.pk not in practitioner_scope(user):
+        return Patient.objects.none()
+    return patient_scope(user).filter(care_team__practitioner_id=practitioner.pk)
+
+
 # --- Billing -----------------------------------------------------------------------------
 
 def billing_scope(user: Any) -> QuerySet[CareSheet]:
@@ -428,6 +438,21 @@ def billing_patients(user: Any) -> QuerySet[Patient]:
     if not can(user, Cap.BILLING_EDIT):
         return Patient.objects.none()
     return Patient.objects.filter(pk__in=_care_team_patients(practitioner_scope(user))).exclude(archived_q())
+
+
+def favourite_acts(user: Any) -> QuerySet[FavouriteAct]:
+    """The usual acts of the practitioners the user bills for (tariffs, no patient data)."""
+    if not can(user, Cap.BILLING_EDIT):
+        return FavouriteAct.objects.none()
+    return FavouriteAct.objects.filter(practitioner_id__in=practitioner_scope(user)).select_related("practitioner")
+
+
+def get_favourite_act(user: Any, public_id: Any) -> FavouriteAct:
+    require(user, Cap.BILLING_EDIT)
+    favourite = favourite_acts(user).filter(public_id=_parse(public_id)).first()
+    if favourite is None:
+        raise Http404
+    return favourite
 
 
 # --- Journal -----------------------------------------------------------------------------

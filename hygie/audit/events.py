@@ -74,6 +74,10 @@ class Ev(StrEnum):
     CARE_SHEET_CREATED = "billing:caresheet:created"
     CARE_SHEET_UPDATED = "billing:caresheet:updated"
     BILLING_VIEWED = "billing:viewed"
+    BILLING_EXPORTED = "billing:exported"
+    RECEIPT_ISSUED = "billing:receipt:issued"
+    FAVOURITE_ACT_ADDED = "billing:favourite:added"
+    FAVOURITE_ACT_REMOVED = "billing:favourite:removed"
     # Access refused by the access module
     ACCESS_DENIED = "access:denied"
     # A page of an existing patient outside the user's scope (answered 404): probing, if repeated.

@@ -18,7 +18,7 @@ from hygie.access import records
 from hygie.access.policy import Role
 from hygie.audit import journal
 from hygie.audit.events import Ev
-from hygie.billing.models import CareSheet
+from hygie.billing.models import CareSheet, FavouriteAct
 
 MAX_AMOUNT = Decimal("9999.99")
 EDITABLE_FIELDS = ("patient", "practitioner", "date", "acts", "amount", "paid")
@@ -87,3 +87,55 @@ def set_paid(*, actor: Any, sheet: CareSheet, paid: bool) -> bool:
     sheet.save(update_fields=["paid"])
     journal.record(Ev.CARE_SHEET_UPDATED, actor=actor, target=sheet, details={"fields": ["paid"], "paid": paid})
     return True
+
+
+MAX_FAVOURITES = 30
+
+
+@transaction.atomic
+def add_favourite(*, actor: Any, practitioner: Any, acts: str, amount: Decimal) -> FavouriteAct:
+    """A usual act of `practitioner` with its usual amount, offered first on the care sheet form."""
+    acts = (acts or "").strip()
+    if practitioner is None or practitioner.role != Role.TITULAIRE or practitioner.pk not in records.practitioner_scope(
+        actor
+    ):
+        raise ActionError(_("Vous ne travaillez pas pour ce praticien."))
+    if not acts:
+        raise ActionError(_("Indiquez les actes."))
+    if amount is None or not Decimal("0") <= amount <= MAX_AMOUNT:
+        raise ActionError(_("Le montant doit être compris entre 0 et 9 999,99 €."))
+    favourites = FavouriteAct.objects.select_for_update().filter(practitioner=practitioner)
+    if favourites.filter(acts=acts).exists():
+        raise ActionError(_("Cet acte figure déjà parmi les actes habituels de ce praticien."))
+    if favourites.count() >= MAX_FAVOURITES:
+        raise ActionError(_("30 actes habituels au plus par praticien : retirez-en un d'abord."))
+    favourite = FavouriteAct(practitioner=practitioner, acts=acts, amount=amount)
+    favourite.full_clean()
+    favourite.save()
+    journal.record(
+        Ev.FAVOURITE_ACT_ADDED,
+        actor=actor,
+        details={"practitioner": practitioner.pk, "favourite": str(favourite.public_id)},
+    )
+    return favourite
+
+
+@transaction.atomic
+def remove_favourite(*, actor: Any, favourite: FavouriteAct) -> None:
+    journal.record(
+        Ev.FAVOURITE_ACT_REMOVED,
+        actor=actor,
+        details={"practitioner": favourite.practitioner_id, "favourite": str(favourite.public_id)},
+    )
+    favourite.delete()
+
+
+def record_export(*, actor: Any, count: int, month: str, unpaid_only: bool) -> None:
+    """The accountant's CSV: counts and filters journaled, never its content."""
+    journal.record(
+        Ev.BILLING_EXPORTED, actor=actor, details={"count": count, "month": month, "unpaid_only": unpaid_only}
+    )
+
+
+def record_receipt(*, actor: Any, sheet: CareSheet) -> None:
+    journal.record(Ev.RECEIPT_ISSUED, actor=actor, target=sheet, details={"practitioner": sheet.practitioner_id})

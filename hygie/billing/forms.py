@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import Any, cast
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from hygie.access import records
 from hygie.access.policy import Cap
 from hygie.billing.actions import MAX_AMOUNT
+from hygie.lib import money
 from hygie.web.forms import NamedChoiceField, date_field
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -52,16 +54,8 @@ class PatientCodeField(forms.CharField):
         return getattr(value, "code", value)
 
 
-class CareSheetForm(forms.Form):
-    practitioner = NamedChoiceField(queryset=None, label=_("Praticien"))
-    date = date_field(_("Date des soins"), help_text=_("JJ/MM/AAAA"))
-    acts = forms.CharField(
-        label=_("Actes"),
-        max_length=200,
-        help_text=_("Codes des actes, par exemple G, APC, TC."),
-        error_messages={"max_length": _("200 caractères au plus.")},
-    )
-    amount = AmountField(
+def _amount_field(**kwargs: Any) -> AmountField:
+    return AmountField(
         label=_("Montant (€)"),
         min_value=Decimal("0"),
         max_value=MAX_AMOUNT,
@@ -71,6 +65,7 @@ class CareSheetForm(forms.Form):
         widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         help_text=_("Par exemple 25,50"),
         error_messages={
+            "required": _("Indiquez le montant."),
             "invalid": _("Montant invalide : indiquez un nombre, par exemple 25,50."),
             "min_value": _("Le montant ne peut pas être négatif."),
             "max_value": _("Le montant ne peut pas dépasser 9 999,99 €."),
@@ -78,17 +73,49 @@ class CareSheetForm(forms.Form):
             "max_whole_digits": _("Le montant ne peut pas dépasser 9 999,99 €."),
             "max_decimal_places": _("Deux chiffres après la virgule au plus."),
         },
+        **kwargs,
     )
+
+
+def favourite_label(favourite: Any, *, with_practitioner: bool) -> str:
+    label = f"{favourite.acts} — {money.euros(favourite.amount)}"
+    if with_practitioner:
+        label += f" ({favourite.practitioner.display_name})"
+    return label
+
+
+class CareSheetForm(forms.Form):
+    """`favourite`: one of the practitioner's usual acts; it fills the acts and the amount left
+    blank (static/billing/billing.js fills them as soon as it is chosen)."""
+
+    practitioner = NamedChoiceField(queryset=None, label=_("Praticien"))
+    date = date_field(_("Date des soins"), help_text=_("JJ/MM/AAAA"))
+    favourite = forms.ChoiceField(
+        label=_("Acte habituel"),
+        required=False,
+        help_text=_("Remplit les actes et le montant laissés vides."),
+        error_messages={"invalid_choice": _("Choix invalide : choisissez dans la liste.")},
+    )
+    acts = forms.CharField(
+        label=_("Actes"),
+        required=False,
+        max_length=200,
+        help_text=_("Codes des actes, par exemple G, APC, TC."),
+        error_messages={"max_length": _("200 caractères au plus.")},
+    )
+    amount = _amount_field(required=False)
     paid = forms.BooleanField(label=_("Réglé"), required=False)
 
-    field_order = ["patient", "practitioner", "date", "acts", "amount", "paid"]
+    field_order = ["patient", "practitioner", "date", "favourite", "acts", "amount", "paid"]
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         patients = records.billing_patients(user)
         if records.can(user, Cap.BILLING_SEES_NAMES):
             self.fields["patient"] = NamedChoiceField(
-                queryset=patients, label=_("Patient"), label_of=lambda p: records.billing_patient_label(user, p)
+                queryset=patients,
+                label=_("Patient"),
+                label_of=lambda p: f"{records.billing_patient_label(user, p)} — {p.code}",
             )
         else:
             self.fields["patient"] = PatientCodeField(
@@ -103,6 +130,36 @@ class CareSheetForm(forms.Form):
         if len(practitioners) == 1 and not self.initial.get("practitioner"):
             self.initial["practitioner"] = practitioners[0].public_id
         self.initial.setdefault("date", timezone.localdate())
+        several = len(practitioners) > 1
+        self.favourites = {str(f.public_id): f for f in records.favourite_acts(user)}
+        favourite = cast(forms.ChoiceField, self.fields["favourite"])
+        favourite.choices = [("", _("— aucun —"))] + [
+            (key, favourite_label(f, with_practitioner=several)) for key, f in self.favourites.items()
+        ]
+        favourite.widget.attrs["data-favourites"] = json.dumps(
+            {key: {"acts": f.acts, "amount": money.plain(f.amount)} for key, f in self.favourites.items()}
+        )
+        if not self.favourites:
+            favourite.widget = forms.HiddenInput()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        favourite = self.favourites.get(data.get("favourite") or "")
+        if favourite is not None:
+            practitioner = data.get("practitioner")
+            if practitioner is not None and favourite.practitioner_id != practitioner.pk:
+                self.add_error("favourite", _("Cet acte habituel est celui d'un autre praticien."))
+                return data
+            if not (data.get("acts") or "").strip():
+                data["acts"] = favourite.acts
+            if data.get("amount") is None and "amount" not in self.errors:
+                data["amount"] = favourite.amount
+        if not (data.get("acts") or "").strip() and "acts" not in self.errors:
+            self.add_error("acts", _("Indiquez les actes, ou choisissez un acte habituel."))
+        if data.get("amount") is None and "amount" not in self.errors:
+            self.add_error("amount", _("Indiquez le montant, ou choisissez un acte habituel."))
+        data.pop("favourite", None)
+        return data
 
     @classmethod
     def initial_for(cls, user: Any, sheet: Any) -> dict[str, Any]:
@@ -135,3 +192,21 @@ class BillingFilterForm(forms.Form):
         if not match or not 1 <= int(match.group(2)) <= 12:
             raise forms.ValidationError(_("Mois invalide : utilisez le format AAAA-MM."))
         return int(match.group(1)), int(match.group(2))
+
+
+class FavouriteActForm(forms.Form):
+    practitioner = NamedChoiceField(queryset=None, label=_("Praticien"))
+    acts = forms.CharField(
+        label=_("Actes"),
+        max_length=200,
+        help_text=_("Codes des actes, par exemple G ou G + MCG."),
+        error_messages={"required": _("Indiquez les actes."), "max_length": _("200 caractères au plus.")},
+    )
+    amount = _amount_field()
+
+    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        practitioners = records.agenda_practitioners(user)
+        cast(NamedChoiceField, self.fields["practitioner"]).queryset = practitioners
+        if len(practitioners) == 1 and not self.initial.get("practitioner"):
+            self.initial["practitioner"] = practitioners[0].public_id

@@ -29,3 +29,23 @@ class CareSheet(models.Model):
     def __str__(self) -> str:
         # Ids only: this may end up in a log line or an error message.
         return f"Feuille de soins {self.public_id}"
+
+
+class FavouriteAct(models.Model):
+    """A practitioner's usual act (« G », « G + MCG ») with its usual amount: offered first on
+    the care sheet form. Tariffs, not patient data: stored in clear."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourite_acts"
+    )
+    acts = models.CharField(_("actes"), max_length=200)
+    amount = models.DecimalField(_("montant (€)"), max_digits=6, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["acts"]
+        constraints = [models.UniqueConstraint(fields=["practitioner", "acts"], name="favourite_act_unique")]
+
+    def __str__(self) -> str:
+        return f"Acte habituel {self.public_id}"

@@ -4,6 +4,8 @@ change through hygie.billing.actions."""
 
 from __future__ import annotations
 
+import csv
+import io
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -22,10 +24,14 @@ from hygie.access import records
 from hygie.access.policy import Cap
 from hygie.audit import journal
 from hygie.audit.events import Ev
-from hygie.billing import actions, forms
+from hygie.billing import actions, forms, receipt
+from hygie.lib import money
+from hygie.practices.models import Practice
 from hygie.web.forms import show_refusal
 
-PAGE_SIZE = 100
+PAGE_SIZE = 50
+# The accountant's export: a spreadsheet opens it as it is (UTF-8 with BOM, semicolons).
+CSV_HEADER = ["date", "reference", "praticien", "code_patient", "montant_eur", "regle"]
 
 
 def _list_url(query: dict[str, str] | None = None) -> str:
@@ -46,21 +52,32 @@ def _filters_of(data: Any) -> dict[str, str]:
     }
 
 
+def _filtered(request: HttpRequest) -> tuple[forms.BillingFilterForm, Any, Any, bool]:
+    filters = forms.BillingFilterForm(request.GET)
+    found = records.billing_scope(request.user)
+    month = None
+    unpaid_only = False
+    if filters.is_valid():
+        month = filters.cleaned_data["mois"]
+        unpaid_only = bool(filters.cleaned_data["impayees"])
+        if month:
+            found = found.filter(date__year=month[0], date__month=month[1])
+        if unpaid_only:
+            found = found.filter(paid=False)
+    return filters, found, month, unpaid_only
+
+
+def _csv_cell(value: str) -> str:
+    """A cell a spreadsheet will not run as a formula (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 @login_required
 @require_GET
 def billing(request: HttpRequest) -> HttpResponse:
     user = request.user
     records.require(user, Cap.BILLING_VIEW)
-    filters = forms.BillingFilterForm(request.GET)
-    found = records.billing_scope(user)
-    month = unpaid_only = None
-    if filters.is_valid():
-        month = filters.cleaned_data["mois"]
-        unpaid_only = filters.cleaned_data["impayees"]
-        if month:
-            found = found.filter(date__year=month[0], date__month=month[1])
-        if unpaid_only:
-            found = found.filter(paid=False)
+    filters, found, month, unpaid_only = _filtered(request)
     sheets = list(found)
     # Summed here, not in SQL: amounts are financial fields, encrypted at rest.
     total = sum((s.amount for s in sheets), Decimal("0"))
@@ -91,8 +108,89 @@ def billing(request: HttpRequest) -> HttpResponse:
             "page_query": urlencode({k: v for k, v in keep.items() if v}),
             "keep": keep,
             "can_edit": records.can(user, Cap.BILLING_EDIT),
+            "sees_names": records.can(user, Cap.BILLING_SEES_NAMES),
+            "export_query": urlencode({k: v for k, v in keep.items() if v}),
         },
     )
+
+
+@login_required
+@require_GET
+def billing_export(request: HttpRequest) -> HttpResponse:
+    """The accountant's CSV of the filtered care sheets: pseudonymous (the patient's code, never
+    a name, never the acts), amounts with a decimal comma. Journaled with counts only."""
+    user = request.user
+    records.require(user, Cap.BILLING_VIEW)
+    filters, found, month, unpaid_only = _filtered(request)
+    if not filters.is_valid():
+        messages.error(request, _("Filtres invalides : l'export n'a pas été fait."))
+        return redirect(_list_url())
+    sheets = sorted(found, key=lambda s: (s.date, s.created_at))
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(CSV_HEADER)
+    for s in sheets:
+        writer.writerow([
+            s.date.strftime("%d/%m/%Y"),
+            receipt.reference(s),
+            _csv_cell(s.practitioner.display_name),
+            s.patient.code,
+            money.plain(s.amount),
+            "oui" if s.paid else "non",
+        ])
+    month_text = f"{month[0]:04d}-{month[1]:02d}" if month else ""
+    actions.record_export(actor=user, count=len(sheets), month=month_text, unpaid_only=unpaid_only)
+    name = "hygie-facturation" + (f"-{month_text}" if month_text else "") + ".csv"
+    response = HttpResponse(("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def care_sheet_receipt(request: HttpRequest, public_id: Any) -> HttpResponse:
+    """The note d'honoraires for the patient (PDF). It names the patient: only for the roles that
+    see names (not the billing clerk)."""
+    user = request.user
+    records.require(user, Cap.BILLING_SEES_NAMES)
+    sheet = records.get_care_sheet(user, public_id, Cap.BILLING_SEES_NAMES)
+    practice = Practice.current()
+    pdf = receipt.receipt_pdf(sheet=sheet, practice_name=practice.name if practice else "")
+    actions.record_receipt(actor=user, sheet=sheet)
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="note-honoraires-{receipt.reference(sheet)}.pdf"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def favourites(request: HttpRequest) -> HttpResponse:
+    """The practitioners' usual acts and amounts: listed, added here, offered on the care sheet form."""
+    user = request.user
+    records.require(user, Cap.BILLING_EDIT)
+    form = forms.FavouriteActForm(user, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.add_favourite(actor=user, **form.cleaned_data)
+        except (actions.ActionError, ValidationError) as exc:
+            show_refusal(form, exc)
+        else:
+            messages.success(request, _("Acte habituel ajouté."))
+            return redirect("billing_favourites")
+    items = sorted(records.favourite_acts(user), key=lambda f: (f.practitioner.display_name, f.acts))
+    return render(request, "billing/favourites.html", {"form": form, "favourites": items})
+
+
+@login_required
+@require_POST
+def favourite_remove(request: HttpRequest, public_id: Any) -> HttpResponse:
+    user = request.user
+    favourite = records.get_favourite_act(user, public_id)
+    actions.remove_favourite(actor=user, favourite=favourite)
+    messages.success(request, _("Acte habituel retiré."))
+    return redirect("billing_favourites")
 
 
 @login_required

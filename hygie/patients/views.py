@@ -73,10 +73,27 @@ def patient_search(request: HttpRequest) -> HttpResponse:
 
 
 def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
+    user = request.user
+    mine = user.role == Role.TITULAIRE
+    # Who works for several practitioners (a secretary, a locum of two) needs to see whose
+    # patient each one is: the practitioners of the user's scope who follow them.
+    practitioners = {u.pk: u for u in records.agenda_practitioners(user)}
+    several = len(practitioners) > 1 or not mine
+    if several:
+        shown = list(extra.get("results") or []) + list(getattr(extra.get("page"), "object_list", []) or [])
+        prefetch_related_objects(shown, "care_team")
+        for patient in shown:
+            patient.followers = sorted(
+                practitioners[m.practitioner_id].display_name
+                for m in patient.care_team.all()
+                if m.practitioner_id in practitioners
+            )
     return {
-        "can_create": records.can(request.user, Cap.PATIENT_CREATE),
-        "can_break_glass": records.can(request.user, Cap.BREAK_GLASS),
+        "can_create": records.can(user, Cap.PATIENT_CREATE),
+        "can_break_glass": records.can(user, Cap.BREAK_GLASS),
         "max_results": MAX_RESULTS,
+        "list_title": _("Mes patients") if mine else _("Patients des praticiens pour qui je travaille"),
+        "show_practitioners": several,
         **extra,
     }
 

@@ -40,10 +40,11 @@ def test_it_forbids_roles_without_the_agenda(personas, login):
     assert not Appointment.objects.exists()
 
 
-def test_it_offers_only_patients_of_the_scope(personas, login):
+def test_it_lists_no_patient_before_a_search(personas, login):
+    # The form no longer decrypts the whole patientèle into a select: the picker searches.
     body = login(personas.sophie).get(URL).content.decode()
-    assert "MOREAU Jeanne" in body
-    assert "BERNARD" not in body
+    assert "MOREAU Jeanne" not in body
+    assert "cherchez-le" in body
 
 
 def test_it_creates_an_appointment(personas, login):
@@ -71,7 +72,7 @@ def test_it_lets_the_remplacant_book_for_the_replaced_titulaire(personas, login)
 def test_it_refuses_a_patient_outside_the_scope(personas, login):
     r = _post(login(personas.sophie), personas, patient=str(personas.bob_patient.public_id))
     assert r.status_code == 200
-    assert "Choix invalide" in r.content.decode()
+    assert "Choisissez un patient de la patientèle de ce praticien" in r.content.decode()
     assert not Appointment.objects.exists()
 
 

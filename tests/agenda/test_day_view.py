@@ -53,14 +53,14 @@ def test_it_forbids_roles_without_the_agenda(personas, login):
         assert login(user).get(URL).status_code == 403
 
 
-def test_it_shows_another_day(personas, login):
-    tomorrow = timezone.localdate() + timedelta(days=1)
-    make_appointment(personas.alice_patient, personas.alice, start=_at(tomorrow, 8, 15))
+def test_it_shows_another_week(personas, login):
+    later = timezone.localdate() + timedelta(days=8)
+    make_appointment(personas.alice_patient, personas.alice, start=_at(later, 8, 15))
     client = login(personas.alice)
-    assert "08:15" not in client.get(URL).content.decode()
-    r = client.get(URL, {"jour": tomorrow.isoformat()})
-    assert "08:15" in r.content.decode()
-    assert f"jour={(tomorrow + timedelta(days=1)).isoformat()}" in r.content.decode()
+    assert "08:15 ·" not in client.get(URL).content.decode()
+    r = client.get(URL, {"jour": later.isoformat()})
+    assert "08:15 ·" in r.content.decode()
+    assert f"jour={(later + timedelta(days=7)).isoformat()}" in r.content.decode()
 
 
 def test_it_ignores_a_malformed_day(personas, login):
@@ -91,4 +91,4 @@ def test_it_writes_agenda_viewed(personas, login):
     make_appointment(personas.alice_patient, personas.alice, start=_at(today, 9))
     login(personas.alice).get(URL)
     event = Event.objects.get(action=Ev.AGENDA_VIEWED, actor=personas.alice)
-    assert event.details == {"day": today.isoformat(), "count": 1}
+    assert event.details == {"day": today.isoformat(), "view": "semaine", "count": 1, "practitioner": personas.alice.pk}

@@ -99,7 +99,8 @@ def test_it_rejects_bad_input_in_french(personas, login):
         ({"amount": "12,345"}, "Deux chiffres après la virgule"),
         ({"date": "32/01/2025"}, "Date invalide"),
         ({"date": tomorrow.strftime("%d/%m/%Y")}, "ne peut pas être dans le futur"),
-        ({"acts": ""}, "Ce champ est obligatoire"),
+        ({"acts": ""}, "Indiquez les actes, ou choisissez un acte habituel"),
+        ({"amount": ""}, "Indiquez le montant, ou choisissez un acte habituel"),
         ({"patient": "P-AAAA"}, "Choix invalide"),
     ]
     for overrides, message in cases:

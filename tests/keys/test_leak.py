@@ -3,7 +3,8 @@
 A real server (`python -m hygie.cli serve`) with its own data dir and HOME (the key file in its
 default place, ~/.config/hygie). Patients with unique canary names are imported from a CSV,
 then used as a practitioner would over HTTP: search, open, edit identity and antécédents, a
-consultation, a document upload and download. Then every file under the data dir and HOME
+consultation, a document upload and download, the agenda's patient picker and a booking, a care
+sheet, the accountant's export and the note d'honoraires. Then every file under the data dir and HOME
 (database, WAL and journal files, documents, temporary files, logs, key dir), what the server
 printed, and on PostgreSQL a pg_dump of the database, are searched for each canary: UTF-8,
 UTF-16 LE/BE, any letter case, composed and decomposed accents, and folded.
@@ -46,6 +47,8 @@ CANARIES = {
     "document": "Docucanarzèbre",
     "edited": "Nouvocanarôm",
     "ins": "283057512345624",
+    "agenda_reason": "Rendezcanarïo",
+    "acts": "Actecanarüs",
 }
 
 
@@ -233,6 +236,30 @@ def test_no_canary_in_clear_anywhere(tmp_path, postgres_database):
         assert c["document"].encode() in browser.get_bytes(f"/patients/documents/{doc}/")
         _, page = browser.post("/patients/recherche/", {"q": "nouvocanar"}, browser.get("/patients/")[1])
         assert ids[0] in page
+
+        # The agenda: the patient picker (the query POSTed: never in a URL or a log line), a
+        # booking with a reason, the week grid.
+        _, form = browser.get("/agenda/nouveau/")
+        martin_id = re.search(r'<option value="([0-9a-f-]{36})" selected>', form).group(1)
+        _, found = browser.post("/agenda/patients/", {"q": "quenel", "praticien": martin_id}, form)
+        assert ids[0] in [r["id"] for r in json.loads(found)["results"]]
+        browser.post("/agenda/nouveau/", {
+            "practitioner": martin_id, "patient": ids[0], "day": "2030-01-09", "time": "10:00",
+            "duration_minutes": "20", "reason": c["agenda_reason"],
+        }, form)
+        _, page = browser.get("/agenda/?jour=2030-01-09")
+        assert c["agenda_reason"] in page and ids[0] in page
+        # Billing: a care sheet, the list, the accountant's export (codes only), the receipt.
+        browser.post("/facturation/nouvelle/", {
+            "patient": ids[0], "practitioner": martin_id, "date": "05/01/2026", "acts": c["acts"],
+            "amount": "1 890,00",
+        })
+        _, page = browser.get("/facturation/")
+        assert c["acts"] in page and "1\u202f890,00" in page
+        exported = browser.get_bytes("/facturation/export.csv").decode("utf-8-sig")
+        assert "1890,00" in exported and c["birth_name"].upper() not in exported.upper()
+        sheet = re.search(r'href="/facturation/([0-9a-f-]{36})/note-honoraires.pdf"', page).group(1)
+        assert browser.get_bytes(f"/facturation/{sheet}/note-honoraires.pdf").startswith(b"%PDF")
     finally:
         proc.terminate()
         try:

@@ -61,3 +61,19 @@ def test_it_journals_the_listing(personas, login):
     login(personas.alice).get(URL)
     event = Event.objects.get(action=Ev.PATIENT_LISTED, actor=personas.alice)
     assert event.details == {"page": 1, "results": 1}
+
+
+def test_it_heads_the_secretarys_list_with_whose_patients_they_are(personas, login):
+    personas.sophie.assists.add(personas.bob)
+    body = login(personas.sophie).get("/patients/").content.decode()
+    assert "Mes patients" not in body
+    assert "Patients des praticiens pour qui je travaille" in body
+    row = body[body.index("MOREAU Jeanne"):]
+    row = row[: row.index("</tr>")]
+    assert personas.alice.display_name in row and personas.alice_patient.code in row
+
+
+def test_it_keeps_mes_patients_for_the_titulaire(personas, login):
+    body = login(personas.alice).get("/patients/").content.decode()
+    assert "Mes patients" in body
+    assert personas.alice_patient.code in body
