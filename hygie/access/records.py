@@ -11,12 +11,13 @@ patient models directly.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import BooleanField, Count, Exists, Max, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.http import Http404
 from django.utils import timezone
 
@@ -221,6 +222,9 @@ def _parse(public_id: Any) -> uuid.UUID:
 _REACH = "_hygie_reach"
 
 
+_CHECKS = frozenset({"hygie_in_team", "hygie_granted", "hygie_archived"})
+
+
 class _Reach(NamedTuple):
     user_pk: int
     in_team: bool
@@ -234,11 +238,15 @@ def _reached(user: Any, patient: Patient) -> _Reach | None:
     return None
 
 
-def get_patient(user: Any, public_id: Any, cap: Cap) -> Patient:
+def get_patient(user: Any, public_id: Any, cap: Cap, *, also: Mapping[str, Any] | None = None) -> Patient:
     """The same decision as `patient_scope(user).filter(public_id=…)`, in one query for the
     common case: the row, whether the user's care teams hold it and whether a live
     break-the-glass access grants it (two EXISTS), then whether it is archived (and, only then,
-    opened by a live archive access)."""
+    opened by a live archive access).
+
+    `also`: annotations a page wants read with the row, in the same query (names starting with
+    "hygie_"; e.g. `restrictions_read_with_patient`). They are computed for the one row found and
+    reach the caller only once the row has passed every check above."""
     wanted = _parse(public_id)
     practitioners = practitioner_scope(user)
     may_break_glass = _active(user) and role_can(user.role, Cap.BREAK_GLASS)
@@ -250,10 +258,13 @@ def get_patient(user: Any, public_id: Any, cap: Cap) -> Patient:
     if may_break_glass:
         granted = Exists(_break_glass_patients(user).filter(patient_id=OuterRef("pk")))
     archived_now = Exists(Patient.objects.filter(archived_q(), pk=OuterRef("pk")))
+    extra = dict(also or {})
+    if any(not name.startswith("hygie_") or name in _CHECKS for name in extra):
+        raise ValueError("get_patient: annotations are named hygie_… and never replace a check")
     patient = (
         Patient.objects.filter(public_id=wanted)
         .with_keys()
-        .annotate(hygie_in_team=in_team, hygie_granted=granted, hygie_archived=archived_now)
+        .annotate(hygie_in_team=in_team, hygie_granted=granted, hygie_archived=archived_now, **extra)
         .first()
     )
     if patient is None:
@@ -347,6 +358,36 @@ def history_revisions(user: Any, patient: Patient) -> list[HistoryRevision]:
     """Every version of a patient's antécédents, newest first, for whoever may read them."""
     _recheck(user, patient, Cap.MEDICAL_VIEW)
     return list(HistoryRevision.objects.filter(patient=patient).select_related("author"))
+
+
+class TeamMember(NamedTuple):
+    practitioner: User
+    added_at: datetime
+
+
+def care_team_of(user: Any, patient: Patient, *, with_candidates: bool) -> tuple[list[TeamMember], list[User]]:
+    """The patient's care team (oldest member first) and, with `with_candidates`, the active
+    titulaires who could join it, in one query on the accounts: the team's practitioners carry
+    the date they joined (a correlated subquery), the others are the candidates."""
+    from hygie.accounts.models import User
+    from hygie.patients.models import CareTeamMember
+
+    _recheck(user, patient, Cap.MEDICAL_VIEW)
+    members = CareTeamMember.objects.filter(patient_id=patient.pk)
+    wanted = Q(pk__in=members.values("practitioner_id"))
+    if with_candidates:
+        wanted |= Q(role=Role.TITULAIRE, is_active=True)
+    joined = Subquery(members.filter(practitioner_id=OuterRef("pk")).values("added_at")[:1])
+    team: list[TeamMember] = []
+    candidates: list[User] = []
+    for account in User.objects.annotate(hygie_joined=joined).filter(wanted):
+        added_at = account.__dict__.pop("hygie_joined")
+        if added_at is not None:
+            team.append(TeamMember(account, added_at))
+        else:
+            candidates.append(account)
+    team.sort(key=lambda m: (m.added_at, m.practitioner.pk))
+    return team, candidates
 
 
 def documents_of(user: Any, patient: Patient) -> QuerySet[Document]:
@@ -648,6 +689,34 @@ def restrictions_in_force(patient: Patient) -> QuerySet[Any]:
     from hygie.rights.models import RecordRestriction
 
     return RecordRestriction.objects.filter(patient=patient, lifted_at__isnull=True)
+
+
+_BLOCKED = "hygie_blocked_"
+
+
+def restrictions_read_with_patient() -> dict[str, Any]:
+    """For `get_patient(also=…)`: whether each processing is blocked on the record right now,
+    read with the record (one EXISTS per processing) for the rights panel of the record page."""
+    from hygie.rights.models import Processing, RecordRestriction
+
+    return {
+        f"{_BLOCKED}{value}": Exists(
+            RecordRestriction.objects.filter(patient_id=OuterRef("pk"), processing=value, lifted_at__isnull=True)
+        )
+        for value in Processing.values
+    }
+
+
+def blocked_processings(patient: Patient) -> list[str]:
+    """The processings blocked on this record: read with the record when `get_patient` was
+    asked to (`restrictions_read_with_patient`), otherwise now."""
+    from hygie.rights.models import Processing
+
+    read = patient.__dict__
+    if all(f"{_BLOCKED}{value}" in read for value in Processing.values):
+        return [value for value in Processing.values if read[f"{_BLOCKED}{value}"]]
+    found = set(restrictions_in_force(patient).values_list("processing", flat=True))
+    return [value for value in Processing.values if value in found]
 
 
 def record_material(user: Any, patient: Patient) -> dict[str, Any]:

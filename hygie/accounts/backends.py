@@ -22,6 +22,17 @@ class HygieBackend(AuthenticationBackend):
                 return None  # "PSC only": no password login at all, same answer as a wrong one
         return user
 
+    def get_user(self, user_id: Any) -> Any:
+        """The signed-in user of a request, read with whether Hygie is isolated right now (one
+        query: hygie.incidents.lockdown.for_request reads the answer instead of asking again)."""
+        from hygie.accounts.models import User
+        from hygie.incidents import lockdown
+
+        user = User._default_manager.annotate(**lockdown.read_with_user()).filter(pk=user_id).first()
+        if user is None:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
     def user_can_authenticate(self, user: Any) -> bool:
         return bool(user.can_sign_in_at())
 

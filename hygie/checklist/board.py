@@ -319,10 +319,12 @@ def _declared(item: Item, declaration: Declaration | None, diagnostic: Diagnosti
 
 # --- The whole board ------------------------------------------------------------------------------
 
-def evaluate(now: datetime | None = None) -> Board:
+def evaluate(now: datetime | None = None, backups: list[backup_status.Item] | None = None) -> Board:
+    """The board now. `backups`: `hygie.backups.status.summary(now)` when the caller (the
+    dashboard, which shows it too) has just read it for the same moment."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    backups = _backup_items(now)
+    backup_items = {it.key: it for it in backups} if backups is not None else _backup_items(now)
     diagnostic = _latest_diagnostic(now)
     declarations = _latest_declarations()
     training_row, due = _training(now, today)
@@ -330,9 +332,9 @@ def evaluate(now: datetime | None = None) -> Board:
         "comptes-nominatifs": lambda: _named_accounts(now),
         "second-facteur": lambda: _second_factor(now),
         "verrouillage-hygie": lambda: _idle_lock(now),
-        "sauvegardes": lambda: _backups(now, backups),
-        "sauvegarde-recente": lambda: _recent_backup(now, backups),
-        "test-restauration": lambda: _restore_test(now, backups),
+        "sauvegardes": lambda: _backups(now, backup_items),
+        "sauvegarde-recente": lambda: _recent_backup(now, backup_items),
+        "test-restauration": lambda: _restore_test(now, backup_items),
         "journal-verifie": lambda: _journal_verified(now),
         "facturation-pseudonymes": lambda: _billing_pseudonyms(now),
         "exports-journalises": lambda: _exports_journaled(now),

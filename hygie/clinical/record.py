@@ -1,8 +1,9 @@
 """What the record page shows above and beside its sections: the banner (age, allergies,
 current treatments, alerts, practitioner, retention) and the evolution of the vital signs.
 
-Built from what the page has already fetched (the consultations) plus one query for the current
-items and one for the user's drafts: the record page stays within its query budget.
+Built from what the page has already fetched (the consultations, and the user's drafts read with
+them and with the patient: hygie.clinical.drafts) plus one query for the current items: the
+record page stays within its query budget.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from typing import Any
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from hygie.clinical.models import ConsultationDraft, ItemKind, RecordItem
+from hygie.clinical import drafts
+from hygie.clinical.models import ItemKind, RecordItem
 from hygie.lib import vitals
 from hygie.patients.models import Patient
 
@@ -74,7 +76,5 @@ def summary(user: Any, patient: Patient, consultations: list[Any], care_team: li
         "vital_charts": charts(consultations),
         "latest_vitals": latest_vitals,
         "viewable_types": VIEWABLE,
-        "my_drafts": list(
-            ConsultationDraft.objects.filter(author=user, patient=patient).select_related("consultation")
-        ),
+        "my_drafts": drafts.lines(user, patient, consultations),
     }

@@ -4,8 +4,9 @@
 the incident pages and the session flow only, and no attachment leaves (downloads, exports,
 archives), whatever view would send it.
 
-The lockdown is one row in the shared database, read on every request: two server processes see
-the switch at once.
+The lockdown is one row in the shared database, read on every request (with the signed-in user,
+in the same query: hygie.incidents.lockdown.for_request): two server processes see the switch at
+once.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ class LockdownMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if request.path.startswith(_OPEN):
             return self.get_response(request)
-        row = state.current()
+        row = state.for_request(request)
         if row is None:
             return self.get_response(request)
         request.hygie_lockdown = row  # type: ignore[attr-defined]

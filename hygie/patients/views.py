@@ -24,8 +24,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hygie.access import records
-from hygie.access.policy import Cap, Role
-from hygie.accounts.models import User
+from hygie.access.policy import Cap
 from hygie.audit import journal
 from hygie.audit.events import Ev
 from hygie.clinical import drafts
@@ -129,8 +128,14 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @require_GET
 def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
-    patient = records.get_patient(user, public_id, Cap.PATIENT_IDENTITY_VIEW)
     medical = records.can(user, Cap.MEDICAL_VIEW)
+    # What the banner and the rights panel need from the record's own row, read with it.
+    also: dict[str, Any] = {}
+    if medical:
+        also.update(drafts.read_with_patient(user))
+    if records.can(user, Cap.RIGHTS_RECORD):
+        also.update(records.restrictions_read_with_patient())
+    patient = records.get_patient(user, public_id, Cap.PATIENT_IDENTITY_VIEW, also=also)
     break_glass = records.is_break_glass(user, patient)
     context: dict[str, Any] = {
         "patient": patient,
@@ -143,10 +148,13 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "can_erase": records.can(user, Cap.PATIENT_ERASE) and not break_glass,
     }
     if medical:
+        consultations = list(records.consultations_of(user, patient).annotate(**drafts.read_with_consultations(user)))
+        # Every consultation of the record is in the list: its latest date is the last visit the
+        # retention header needs (hygie.retention.actions.last_visit), no query of its own.
+        patient.last_consultation = max((c.date for c in consultations), default=None)  # type: ignore[attr-defined]
         context.update(_retention_header(user, patient))
-        team = list(patient.care_team.select_related("practitioner").order_by("added_at"))
+        team, candidates = records.care_team_of(user, patient, with_candidates=context["can_edit_team"])
         history = records.history_revisions(user, patient)
-        consultations = list(records.consultations_of(user, patient))
         context.update(clinical_record.summary(user, patient, consultations, team))
         context.update(
             history_latest=history[0] if history else None,
@@ -154,9 +162,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
             documents=records.documents_of(user, patient),
             care_team=team,
             can_remove_from_team=len(team) > 1,
-            team_candidates=User.objects.filter(role=Role.TITULAIRE, is_active=True).exclude(
-                pk__in=[m.practitioner_id for m in team]
-            ),
+            team_candidates=candidates,
         )
     journal.record(
         Ev.PATIENT_VIEWED, actor=user, target=patient, details={"medical": medical, "break_glass": break_glass}

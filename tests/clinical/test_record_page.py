@@ -177,7 +177,31 @@ def test_the_structured_record_adds_two_queries(personas, login, monkeypatch):
     url = _detail(personas.alice_patient)
     with_record = _count_queries(client, url)
     monkeypatch.setattr(patient_views.clinical_record, "summary", lambda *a: {})
-    assert with_record - _count_queries(client, url) == 2
+    # The items; the user's drafts are read with the patient row and the consultations.
+    assert with_record - _count_queries(client, url) == 1
+
+
+def test_the_banner_lists_my_drafts_newest_first_and_no_one_elses(personas, login):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from hygie.clinical.models import ConsultationDraft
+
+    patient = personas.alice_patient
+    consultation = make_consultation(patient, personas.alice, motif="Suivi")
+    old = actions.save_draft(actor=personas.alice, patient=patient, consultation=None, data={"motif": "Toux"})
+    actions.save_draft(actor=personas.alice, patient=patient, consultation=consultation, data={"motif": "Suivi 2"})
+    ConsultationDraft.objects.filter(pk=old.pk).update(updated_at=timezone.now() - timedelta(days=1))
+    # The remplaçant's drafts on the same consultations are theirs only.
+    actions.save_draft(actor=personas.remi, patient=patient, consultation=None, data={"motif": "Fièvre"})
+    actions.save_draft(actor=personas.remi, patient=patient, consultation=consultation, data={"motif": "Suivi 3"})
+    banner = _banner(login(personas.alice).get(_detail(patient)).content.decode())
+    lines = re.findall(r'<p class="draft-line">.*?</p>', banner, re.S)
+    assert len(lines) == 2
+    assert f"/consultations/{consultation.public_id}/modifier/" in lines[0]
+    assert "Reprendre la modification" in lines[0]
+    assert "Reprendre la consultation en cours" in lines[1]
 
 
 def test_a_document_opens_inline_in_a_sandbox_and_is_journaled(personas, login, upload):

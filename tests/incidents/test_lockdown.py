@@ -198,3 +198,16 @@ def test_a_single_admin_practice_lifts_alone(db):
     assert not actions.lift_needs_confirmation(admin)
     actions.lift_lockdown(actor=admin)
     assert not state.is_active()
+
+
+def test_a_switch_from_another_server_is_seen_on_the_next_request(personas, client):
+    """The lockdown is read with the request's user (no cache): a row another server process
+    wrote, without the session epochs bumped yet, is enforced at once, and a lift as well."""
+    from django.utils import timezone
+
+    client.force_login(personas.adam, backend="hygie.accounts.backends.HygieBackend")
+    assert client.get(reverse("user_list")).status_code == 200
+    row = Lockdown.objects.create(started_at=timezone.now(), reason="Test", allowed_user=personas.adam)
+    assert client.get(reverse("user_list"))["Location"] == reverse("incidents")
+    Lockdown.objects.filter(pk=row.pk).update(lifted_at=timezone.now())
+    assert client.get(reverse("user_list")).status_code == 200

@@ -9,14 +9,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from hygie.access.policy import Role
 from hygie.accounts import session
 from tests.accounts.flows import shift_session
-from tests.factories import make_consultation
+from tests.factories import make_consultation, make_user
 
-# statements, including the 2 of the test's savepoint
+# statements, including the 2 of the test's savepoint (measured: docs/performance.md)
 RECORD_PAGE = 16
 PATIENT_LIST = 12
-AGENDA = 12
+AGENDA = 10
+DASHBOARD = {"adam": 40, "alice": 34, "fabien": 26, "regine": 42, "remi": 31, "sophie": 28}
 
 
 def _statements(client, url):
@@ -44,6 +46,9 @@ def test_record_page_reads_the_patient_once_and_writes_no_session(personas, logi
     assert not any("keys_patientkey" in s and s.startswith('SELECT "keys_patientkey"') for s in sql)
     assert not any("patients_breakglassaccess" in s and s.startswith('SELECT "patients_breakglassaccess"') for s in sql)
     assert not any(s.startswith('UPDATE "django_session"') for s in sql)
+    # The emergency switch is read with the request's user (hygie.incidents.lockdown.for_request).
+    assert not any(s.startswith('SELECT "incidents_lockdown"') for s in sql)
+    assert any(s.startswith('SELECT "accounts_user"') and "incidents_lockdown" in s for s in sql)
 
 
 def test_session_written_again_once_the_touch_interval_has_passed(personas, login):
@@ -62,3 +67,31 @@ def test_main_pages_round_trips(personas, login, django_assert_max_num_queries, 
     client.get(url)
     with django_assert_max_num_queries(ceiling):
         assert client.get(url).status_code == 200
+
+
+def test_the_care_team_and_the_titulaires_who_may_join_it_come_in_one_query(personas, login):
+    from hygie.patients import actions
+
+    patient = personas.alice_patient
+    actions.add_to_care_team(actor=personas.alice, patient=patient, practitioner=personas.bob)
+    charlotte = make_user("charlotte", Role.TITULAIRE, last_name="Petit")
+    make_user("gone", Role.TITULAIRE, last_name="Parti", is_active=False)
+    sql = _statements(login(personas.alice), f"/patients/{patient.public_id}/")
+    assert sum(s.startswith('SELECT "accounts_user"') for s in sql) == 2  # the request's user, then team
+    body = login(personas.alice).get(f"/patients/{patient.public_id}/").content.decode()
+    team = body.split('id="equipe"', 1)[1]
+    members, _, candidates = team.partition('id="team-add"')
+    assert personas.alice.display_name in members and personas.bob.display_name in members
+    assert members.index(personas.alice.display_name) < members.index(personas.bob.display_name)
+    assert charlotte.display_name in candidates
+    assert personas.bob.display_name not in candidates and "Parti" not in candidates
+
+
+@pytest.mark.parametrize(("who", "ceiling"), sorted(DASHBOARD.items()))
+def test_dashboard_round_trips(personas, login, django_assert_max_num_queries, who, ceiling):
+    """Every role's dashboard, with the panels the apps add to it (approvals, checklist,
+    incidents, rights, compliance, backups, alerts)."""
+    client = login(getattr(personas, who))
+    client.get("/")
+    with django_assert_max_num_queries(ceiling):
+        assert client.get("/").status_code == 200

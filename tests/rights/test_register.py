@@ -176,3 +176,20 @@ def test_the_pack_lists_the_answers_with_codes_only(personas):
     assert all(r["patient_code"] == patient.code for r in rows)
     assert "Moreau" not in str(rows) and "Suivi" not in str(rows)
     assert pack.entries(timezone.localdate()) == []
+
+
+def test_the_record_page_shows_the_processings_blocked_now(personas, login):
+    """The rights panel reads the restrictions in force with the patient row: what it shows
+    follows a set and a lift at once."""
+    patient = personas.alice_patient
+    client = login(personas.alice)
+    url = f"/patients/{patient.public_id}/"
+    assert "Traitements bloqués" not in client.get(url).content.decode()
+    req = record(personas.alice, patient, "opposition")
+    flag = actions.set_restriction(actor=personas.alice, request=req, processing=Processing.REMINDERS)
+    body = client.get(url).content.decode()
+    assert "Traitements bloqués" in body and str(Processing.REMINDERS.label) in body
+    assert str(Processing.EXCHANGE.label) not in body
+    actions.answer(actor=personas.alice, request=req)
+    actions.lift_restriction(actor=personas.alice, restriction=flag)
+    assert "Traitements bloqués" not in client.get(url).content.decode()

@@ -8,6 +8,7 @@ from django import template
 
 from hygie.access import records
 from hygie.access.policy import Cap
+from hygie.rights.models import Processing
 
 register = template.Library()
 
@@ -22,5 +23,6 @@ def rights_panel(context: Any) -> dict[str, Any]:
         "rights_panel": True,
         "patient": patient,
         "rights_requests": list(records.rights_requests_of(user, patient).order_by("-received_at")),
-        "rights_blocked": list(records.restrictions_in_force(patient)),
+        # Read with the record when the page asked get_patient to (records.restrictions_read_with_patient).
+        "rights_blocked": [Processing(value).label for value in records.blocked_processings(patient)],
     }
