@@ -236,9 +236,9 @@ class RowReader:
     def __iter__(self) -> Iterator[PatientRow | RowError]:
         skipped = 0  # blank lines before the header
         header_line = ""
-        for line in self._lines:
-            if line.strip():
-                header_line = line
+        for text in self._lines:
+            if text.strip():
+                header_line = text
                 break
             skipped += 1
         if not header_line:
