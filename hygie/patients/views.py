@@ -24,7 +24,7 @@ from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from hygie.access import records
-from hygie.access.policy import Cap
+from hygie.access.policy import Cap, Role
 from hygie.audit import journal
 from hygie.audit.events import Ev
 from hygie.clinical import drafts
