@@ -181,7 +181,9 @@ EVERY_SIGNED_IN_USER = {
 # The unlock page of a locked server (passphrase mode) comes before any user exists, holds no
 # data and only redirects once unlocked: tests/keys/test_unlock_page.py.
 # The letter to one patient of a breach: tests/incidents/test_register.py (the patient's own reach).
-SPECIAL = {"break_glass_open", "keys_unlock", "incident_notice"}
+# A search's results live under an id of the searcher's own session (403 without PATIENT_LIST,
+# unknown elsewhere): tests/patients/test_search_back.py.
+SPECIAL = {"break_glass_open", "keys_unlock", "incident_notice", "patient_search_results"}
 
 ROLES_OF = {
     "alice": Role.TITULAIRE,
