@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from hygie.access import records
-from hygie.access.policy import Cap
+from hygie.access.policy import Cap, Role
 from hygie.accounts import session
 from hygie.approvals.views import dashboard_context as grants_context
 from hygie.audit import alerts, journal
@@ -57,6 +57,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # The administrator runs them; the referent (security and GDPR) watches that they happen.
         backup_items = backup_status.summary()
         backup_warnings = targets.warnings()
+    # A locum sees whom they replace and until when (their reach ends with it).
+    replacements = []
+    if user.role == Role.REMPLACANT:
+        replacements = list(user.replacements_active_at().select_related("titulaire").order_by("ends_at"))
     checklist = None
     if records.can(user, Cap.CHECKLIST_VIEW):
         checklist = checklist_board.evaluate()
@@ -65,6 +69,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "web/dashboard.html",
         {
             "checklist": checklist,
+            "replacements": replacements,
             "previous_login": previous,
             "failures_since": failures,
             "appointments": appointments,
