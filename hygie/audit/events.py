@@ -175,6 +175,8 @@ class Ev(StrEnum):
     PSC_LINKED = "user:psc:linked"
     PSC_UNLINKED = "user:psc:unlinked"
     PSC_ONLY_CHANGED = "user:psc:only-changed"
+    # A locked session's unlock by Pro Santé Connect, by another professional than its owner.
+    PSC_UNLOCK_REFUSED = "account:psc:unlock-refused"
 
 
 class Outcome(StrEnum):

@@ -158,6 +158,7 @@ LABELS = {
     Ev.PSC_LINKED: _("Compte relié à Pro Santé Connect"),
     Ev.PSC_UNLINKED: _("Compte détaché de Pro Santé Connect"),
     Ev.PSC_ONLY_CHANGED: _("Connexion par Pro Santé Connect uniquement : réglage modifié"),
+    Ev.PSC_UNLOCK_REFUSED: _("Déverrouillage par Pro Santé Connect refusé : un autre professionnel"),
 }
 
 OUTCOMES = {

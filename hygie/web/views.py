@@ -21,6 +21,8 @@ from hygie.backups import targets
 from hygie.checklist import board as checklist_board
 from hygie.compliance import dashboard as compliance_dashboard
 from hygie.incidents.views import dashboard_context as incidents_context
+from hygie.psc import config as psc_config
+from hygie.psc.models import PscLink
 from hygie.rights.views import dashboard_context as rights_context
 
 
@@ -97,7 +99,10 @@ def session_locked(request: HttpRequest) -> HttpResponse:
     if session.locked_at(request) is None:
         return redirect(back)
     unlock_url = f"{reverse('account_reauthenticate')}?{urlencode({'next': back})}"
-    return render(request, "web/locked.html", {"unlock_url": unlock_url})
+    # A PSC-linked account may unlock with a fresh PSC authentication (same professional only:
+    # hygie.psc.actions), instead of a Hygie password it may not even have.
+    psc_unlock = psc_config.enabled() and PscLink.objects.filter(user=request.user).exists()
+    return render(request, "web/locked.html", {"unlock_url": unlock_url, "back": back, "psc_unlock": psc_unlock})
 
 
 @login_required
