@@ -16,18 +16,21 @@ command -v caddy >/dev/null || need+=(caddy)
 # Node runs the local OpenID Connect provider shaped like Pro Santé Connect (tests/psc).
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
-# Its npm packages, exactly as tests/oidc/package-lock.json pins them.
-install_oidc() {
-  local dir
-  dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/tests/oidc"
-  if [ ! -d "$dir/node_modules/oidc-provider" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
-    (cd "$dir" && npm ci --no-audit --no-fund --silent)
-  fi
+# The npm packages of the tests, exactly as their package-lock.json pin them: tests/oidc (the
+# provider), tests/axe (axe-core, the WCAG 2.1 AA checks of tests/browser/axe.py).
+install_npm() {
+  local root dir
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  for dir in "$root/tests/oidc" "$root/tests/axe"; do
+    if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+      (cd "$dir" && npm ci --no-audit --no-fund --silent)
+    fi
+  done
 }
-if [ ${#need[@]} -eq 0 ]; then install_oidc; exit 0; fi
+if [ ${#need[@]} -eq 0 ]; then install_npm; exit 0; fi
 echo "Installation des paquets Debian : ${need[*]}"
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 $SUDO apt-get update -qq
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-install_oidc
+install_npm
