@@ -63,7 +63,9 @@ if not SECRET_KEY:
 HYGIE_FINGERPRINT_KEY = _keys.fingerprint_key if _keys else b""
 
 # --- HTTP --------------------------------------------------------------------------------
-BASE_URL = envstr("HYGIE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# localhost, not 127.0.0.1: security keys (WebAuthn) name the site by its host name and browsers
+# refuse an IP address. In production, a host name in https:// (docs/operations.md).
+BASE_URL = envstr("HYGIE_BASE_URL", "http://localhost:8000").rstrip("/")
 _base = urlsplit(BASE_URL)
 HTTPS = _base.scheme == "https"
 ALLOWED_HOSTS = envlist("HYGIE_ALLOWED_HOSTS", [_base.hostname or "127.0.0.1", "localhost", "127.0.0.1"])
@@ -250,7 +252,10 @@ ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 LOGIN_FAILURES_PER_PAIR = envint("HYGIE_LOGIN_FAILURES", 5, minimum=3, maximum=20)
 LOGIN_MAX_DELAY_MINUTES = envint("HYGIE_LOGIN_MAX_DELAY_MINUTES", 15, minimum=1, maximum=1440)
 LOGIN_FAILURES_PER_ACCOUNT = envint("HYGIE_LOGIN_ACCOUNT_FAILURES", 20, minimum=5, maximum=1000)
-ACCOUNT_FORMS = {"login": "hygie.accounts.forms.LoginForm"}
+ACCOUNT_FORMS = {
+    "login": "hygie.accounts.forms.LoginForm",
+    "change_password": "hygie.accounts.forms.ChangePasswordForm",
+}
 ACCOUNT_RATE_LIMITS = {
     # A flood ceiling only (every request to the login view counts, failed or not); failed
     # logins per address are Hygie's rule above (30 in 10 min), which must trigger first.
@@ -272,6 +277,12 @@ MFA_PASSKEY_LOGIN_ENABLED = False
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = not HTTPS
 MFA_RATE_LIMITS = {"authenticate": "5/5m/user", "activate_totp": "10/5m/user"}
 MFA_TRUST_ENABLED = False
+# Hygie's wording: a reused TOTP code says « wait for the next one », the key's name is French.
+MFA_FORMS = {
+    "authenticate": "hygie.accounts.forms.AuthenticateForm",
+    "reauthenticate": "hygie.accounts.forms.ReauthenticateForm",
+    "add_webauthn": "hygie.accounts.forms.AddWebAuthnForm",
+}
 
 # --- Pro Santé Connect (hygie/psc, docs/operations.md « Pro Santé Connect ») -------------------
 # The practice's client (DataPass). Without both, no button and the flow answers 404.

@@ -217,9 +217,11 @@ EVERY_SIGNED_IN_USER = {
 # capability: tests/clinical/test_drafts.py and tests/clinical/test_letters.py.
 # exchange_handoff_download: known only to the session that made the archive, with the capability
 # it needs (tests/exchange/test_handoff.py: another session gets 404).
+# A search's results live under an id of the searcher's own session (403 without PATIENT_LIST,
+# unknown elsewhere): tests/patients/test_search_back.py.
 SPECIAL = {
     "break_glass_open", "keys_unlock", "incident_notice", "draft_discard", "letter_template_edit",
-    "exchange_handoff_download",
+    "exchange_handoff_download", "patient_search_results",
 }
 
 ROLES_OF = {

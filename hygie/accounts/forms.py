@@ -2,8 +2,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from allauth.account.forms import ChangePasswordForm as AllauthChangePasswordForm
 from allauth.account.forms import LoginForm as AllauthLoginForm
+from allauth.mfa.adapter import get_adapter as get_mfa_adapter
+from allauth.mfa.base.forms import AuthenticateForm as AllauthAuthenticateForm
+from allauth.mfa.base.forms import ReauthenticateForm as AllauthReauthenticateForm
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, validate_totp_code
+from allauth.mfa.webauthn.forms import AddWebAuthnForm as AllauthAddWebAuthnForm
 from django import forms
+from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 
 from hygie.access.policy import Role
@@ -106,3 +114,72 @@ class LoginForm(AllauthLoginForm):
         from hygie.accounts.adapters import ASKS_CODE
 
         return bool(getattr(self.request, ASKS_CODE, False))
+
+
+# --- Second factor (allauth's forms, Hygie's wording) ----------------------------------------
+
+_CODE_REUSED = _(
+    "Ce code vient déjà d'être utilisé : chaque code ne sert qu'une fois. "
+    "Attendez le code suivant de votre application (30 secondes au plus)."
+)
+
+
+def _reused_totp_code(user: Any, code: str) -> bool:
+    """True if `code` is the user's current TOTP code but was already used (allauth keeps each
+    used code in the shared cache for its whole validity window, against replay)."""
+    for authenticator in Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP):
+        totp = authenticator.wrap()
+        assert isinstance(totp, TOTP)
+        secret = get_mfa_adapter().decrypt(authenticator.data["secret"])
+        if validate_totp_code(secret, code) and cache.get(totp._get_used_cache_key(code)) is not None:
+            return True
+    return False
+
+
+class _ReusedCodeMixin:
+    """A TOTP code typed a second time within its window gets « wait for the next one », not
+    « Code incorrect » (the user did type the right code, just twice)."""
+
+    user: Any
+
+    def clean_code(self) -> str:
+        try:
+            return super().clean_code()  # type: ignore[misc]
+        except forms.ValidationError:
+            code = (getattr(self, "cleaned_data", {}) or {}).get("code", "")
+            if code and _reused_totp_code(self.user, code):
+                raise forms.ValidationError(_CODE_REUSED, code="code_reused") from None
+            raise
+
+
+class AuthenticateForm(_ReusedCodeMixin, AllauthAuthenticateForm):
+    pass
+
+
+class ReauthenticateForm(_ReusedCodeMixin, AllauthReauthenticateForm):
+    pass
+
+
+class AddWebAuthnForm(AllauthAddWebAuthnForm):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # allauth leaves this label to Django, which derives an English « Name » from the field.
+        self.fields["name"].label = _("Nom de la clé de sécurité")
+        self.fields["name"].help_text = _("Pour la reconnaître plus tard, par exemple « Clé USB bleue ».")
+
+
+class ChangePasswordForm(AllauthChangePasswordForm):
+    """The first login asked the password three times in a minute: at login, as « mot de passe
+    actuel » on the forced change, and again before enrolling the TOTP app. A provisional
+    password typed at login moments ago (within ACCOUNT_REAUTHENTICATION_TIMEOUT) is the current
+    password: the forced change does not ask it again (hygie.accounts.session.just_signed_in)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from allauth.core import context
+
+        from hygie.accounts import session
+
+        request = context.request
+        if self.user is not None and self.user.must_change_password and session.just_signed_in(request):
+            del self.fields["oldpassword"]

@@ -48,6 +48,9 @@ class SessionGuardMiddleware:
             reverse("account_reauthenticate"),
             reverse("mfa_reauthenticate"),
             reverse("account_logout"),
+            # « Déverrouiller avec Pro Santé Connect » (hygie.psc.actions: same professional only).
+            reverse("psc_login"),
+            reverse("psc_callback"),
         )
         heartbeat = request.path == reverse("session_heartbeat")
         locked_since = session.locked_at(request)

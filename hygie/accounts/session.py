@@ -95,6 +95,25 @@ def reauthenticated_since(request: HttpRequest, since: float) -> bool:
     return any(isinstance(r, dict) and float(r.get("at", 0)) > since for r in records)
 
 
+def just_signed_in(request: HttpRequest) -> bool:
+    """The password was typed at login within ACCOUNT_REAUTHENTICATION_TIMEOUT (allauth's own
+    record of this session's authentications)."""
+    records = request.session.get(AUTHENTICATION_METHODS_SESSION_KEY) or []
+    logins = [r for r in records if isinstance(r, dict) and r.get("method") == "password"]
+    if not logins:
+        return False
+    return 0 <= time.time() - float(logins[-1].get("at", 0)) < settings.ACCOUNT_REAUTHENTICATION_TIMEOUT
+
+
+def record_reauthentication(request: HttpRequest, user: Any) -> None:
+    """The user has just proved the password (the change form: current password, or a login
+    moments ago): allauth's « recently re-authenticated » for what follows, such as enrolling
+    the second factor, instead of asking the password a third time."""
+    from allauth.account.internal.flows.login import record_authentication
+
+    record_authentication(request, user, method="password", reauthenticated=True)
+
+
 def unlock(request: HttpRequest) -> None:
     request.session.pop(LOCKED_AT, None)
     touch(request)

@@ -98,9 +98,12 @@ def on_mfa_codes(sender: Any, request: Any, user: Any, authenticator: Any, **kwa
 
 @receiver(account_signals.password_changed)
 def on_password_changed(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
+    from hygie.accounts import session
     from hygie.accounts.actions import password_changed_by_owner
 
     password_changed_by_owner(user=user)
+    if request is not None and session.locked_at(request) is None:
+        session.record_reauthentication(request, user)
 
 
 @receiver(account_signals.password_reset)

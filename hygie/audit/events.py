@@ -201,6 +201,8 @@ class Ev(StrEnum):
     LETTER_CREATED = "patient:letter:created"
     LETTER_TEMPLATE_SAVED = "letter-template:saved"
     LETTER_TEMPLATE_DELETED = "letter-template:deleted"
+    # A locked session's unlock by Pro Santé Connect, by another professional than its owner.
+    PSC_UNLOCK_REFUSED = "account:psc:unlock-refused"
 
 
 class Outcome(StrEnum):

@@ -182,6 +182,7 @@ LABELS = {
     Ev.LETTER_CREATED: _("Courrier ou certificat rédigé et classé au dossier"),
     Ev.LETTER_TEMPLATE_SAVED: _("Modèle de courrier enregistré"),
     Ev.LETTER_TEMPLATE_DELETED: _("Modèle de courrier supprimé"),
+    Ev.PSC_UNLOCK_REFUSED: _("Déverrouillage par Pro Santé Connect refusé : un autre professionnel"),
 }
 
 OUTCOMES = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -116,7 +117,20 @@ def _row(e: Event, codes: dict[int, str], reasons: dict[str, str], reasons_visib
         "failed": e.outcome != "success",
         "patient_code": codes.get(e.patient_id, "") if e.patient_id else "",
         "erased": erased,
+        "target": _target_label(e),
     }
+
+
+def _target_label(e: Event) -> str:
+    """What the event is about, in words (« patient », « utilisateur »…), not the internal
+    « patients.patient 37 »: the patient's code has its own column, ids mean nothing to a reader."""
+    if not e.target_type:
+        return ""
+    try:
+        model = apps.get_model(e.target_type)
+    except (LookupError, ValueError):
+        return e.target_type
+    return str(model._meta.verbose_name)
 
 
 def _reason(e: Event, reasons: dict[str, str], *, visible: bool, erased: bool) -> str:

@@ -51,6 +51,16 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def shown_url(host: str, port: int) -> str:
+    """The address `hygie serve` prints. On this machine it is http://localhost, not the IP
+    address it listens on: security keys (WebAuthn) name the site by its host name and browsers
+    refuse an IP address (« invalid domain »); localhost resolves to the loopback address."""
+    if is_loopback(host):
+        return f"http://localhost:{port}/"
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
 def check_bind(host: str, *, https: bool, allow_insecure_lan: bool) -> None:
     """Patient data never crosses the practice's network in clear text: a non-local address is
     only served behind a TLS reverse proxy (base URL in https://)."""

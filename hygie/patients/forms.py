@@ -294,7 +294,7 @@ class CareTeamForm(forms.Form):
 
 class SearchForm(forms.Form):
     q = forms.CharField(
-        label=_("Nom, prénom, date de naissance (JJ/MM/AAAA) ou INS"),
+        label=_("Nom, prénom, date (JJ/MM/AAAA) ou année de naissance, ou INS"),
         max_length=100,
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "type": "search"}),
         error_messages={"required": _("Saisissez au moins 2 lettres, une date de naissance ou un INS.")},

@@ -5,7 +5,8 @@ limited to what the user may reach, hygie.access.records) with blind indexes
 (hygie.patients.indexes), then the candidates are decrypted and matched here, in Python, which
 drops the false positives of the truncated indexes.
 
-A query mixes words freely: « dupont », « dup jea », « Dupont 17/05/1980 », « 2 80 05 75 … ».
+A query mixes words freely: « dupont », « dup jea », « Dupont 17/05/1980 », « dupont 1950 » (a
+birth year, with a name: a year alone would match a whole generation), « 2 80 05 75 … ».
 Names are compared folded (no case, no accents, hyphens as spaces); every word of the query
 must start a word of the patient's names, or the whole query must start the full name.
 
@@ -37,16 +38,19 @@ FIRST_CHUNK = 80
 NEXT_CHUNK = 200
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
 _INS = re.compile(r"^\d{5}(?:\d{2}|2[AB])\d{6}(?:\d{2})?$")
+_YEAR = re.compile(r"^(?:18|19|20)\d{2}$")
 
 
 @dataclass
 class ParsedQuery:
     names: list[str] = field(default_factory=list)
     dates: list[date] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
     ins: str = ""
 
     @property
     def usable(self) -> bool:
+        # A birth year only narrows a name: on its own it is not a search.
         return bool(self.ins or self.dates or len("".join(self.names)) >= MIN_NAME_LENGTH)
 
 
@@ -78,6 +82,9 @@ def parse(query: str) -> ParsedQuery:
         if as_date is not None:
             parsed.dates.append(as_date)
             continue
+        if _YEAR.match(token):
+            parsed.years.append(int(token))
+            continue
         parsed.names.extend(fold(token).split())
     return parsed
 
@@ -106,6 +113,8 @@ def _matches(patient: Patient, q: ParsedQuery) -> bool:
         stored = normalise_ins(patient.ins)
         return bool(stored) and (stored == q.ins or stored[:13] == q.ins)
     if any(patient.birth_date != d for d in q.dates):
+        return False
+    if any(patient.birth_date is None or patient.birth_date.year != y for y in q.years):
         return False
     return not q.names or _matches_names(patient, q.names)
 
@@ -154,5 +163,10 @@ def search(queryset: QuerySet[Patient] | Iterable[Patient], query: str, *, limit
             found.more = True
             break
         found.append(patient)
-    found.sort(key=lambda p: (fold(p.last_name), fold(p.first_names), p.birth_date))
+    found.sort(key=by_name)
     return found
+
+
+def by_name(patient: Patient) -> tuple[str, str, date]:
+    """Sort key of a list of results: name, first names, birth date."""
+    return (fold(patient.last_name), fold(patient.first_names), patient.birth_date or date.min)

@@ -7,6 +7,8 @@ from hygie.patients import views
 urlpatterns = [
     path("", views.patient_list, name="patient_list"),
     path("recherche/", views.patient_search, name="patient_search"),
+    # An opaque, short-lived id of results kept in the session (hygie.patients.searches).
+    path("recherche/<slug:token>/", views.patient_search_results, name="patient_search_results"),
     path("nouveau/", views.patient_create, name="patient_create"),
     path("<uuid:public_id>/", views.patient_detail, name="patient_detail"),
     path("<uuid:public_id>/modifier/", views.patient_edit, name="patient_edit"),

@@ -15,7 +15,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import prefetch_related_objects
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, UnreadablePostError
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    UnreadablePostError,
+)
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,13 +37,15 @@ from hygie.audit import journal
 from hygie.audit.events import Ev
 from hygie.clinical import drafts
 from hygie.clinical import record as clinical_record
-from hygie.patients import actions, documents, forms, uploads
+from hygie.patients import actions, documents, forms, searches, uploads
 from hygie.patients.models import Patient
-from hygie.patients.search import search
+from hygie.patients.search import by_name, search
 from hygie.web.forms import show_refusal
 
 PAGE_SIZE = 50
 MAX_RESULTS = 50
+# Shown under the header's search box as the user types; the rest behind « Tous les résultats ».
+QUICK_RESULTS = 8
 
 
 # --- List and search ---------------------------------------------------------------------
@@ -57,18 +67,53 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def patient_search(request: HttpRequest) -> HttpResponse:
+    """Search, then redirect to the results (hygie.patients.searches: Back works, no name in the
+    URL). From the header's search box, as the user types (fetch), the results come back as JSON
+    for the script to show under the box; without JavaScript the same form lands here too."""
     records.require(request.user, Cap.PATIENT_LIST)
     form = forms.SearchForm(request.POST)
-    if form.is_valid():
-        found = search(records.patient_scope(request.user), form.cleaned_data["q"], limit=MAX_RESULTS)
-        # The query itself is never journaled: it is patient data. `more`: over MAX_RESULTS.
-        journal.record(
-            Ev.PATIENT_SEARCHED, actor=request.user, details={"results": len(found), "more": found.more}
-        )
-        context = _list_context(request, form=form, results=found, more=found.more)
-    else:
-        context = _list_context(request, form=form)
-    return render(request, "patients/patient_list.html", context)
+    as_you_type = request.headers.get("X-Requested-With") == "fetch"
+    if not form.is_valid():
+        if as_you_type:
+            return JsonResponse({"error": " ".join(form.errors.get("q", [])), "results": []}, status=400)
+        return render(request, "patients/patient_list.html", _list_context(request, form=form))
+    found = search(records.patient_scope(request.user), form.cleaned_data["q"], limit=MAX_RESULTS)
+    # The query itself is never journaled: it is patient data. `more`: over MAX_RESULTS.
+    journal.record(Ev.PATIENT_SEARCHED, actor=request.user, details={"results": len(found), "more": found.more})
+    token = searches.remember(request, [p.pk for p in found], more=found.more)
+    results_url = reverse("patient_search_results", kwargs={"token": token})
+    if as_you_type:
+        return JsonResponse({
+            "results": [
+                {"name": p.display_name, "year": p.birth_date.year if p.birth_date else None,
+                 "url": reverse("patient_detail", kwargs={"public_id": p.public_id})}
+                for p in found[:QUICK_RESULTS]
+            ],
+            "more": found.more or len(found) > QUICK_RESULTS,
+            "all_url": results_url,
+        })
+    # 303 See Other: the browser GETs the results; Back and reload never re-send the POST.
+    response = redirect(results_url)
+    response.status_code = 303
+    return response
+
+
+@login_required
+@require_GET
+def patient_search_results(request: HttpRequest, token: str) -> HttpResponse:
+    records.require(request.user, Cap.PATIENT_LIST)
+    stored = searches.recall(request, token)
+    if stored is None:
+        messages.info(request, _("Cette recherche a expiré : relancez-la."))
+        return redirect("patient_list")
+    # Read back through the access module: a patient who left the user's reach since is not shown.
+    found = list(records.patient_scope(request.user).filter(pk__in=stored.ids))
+    found.sort(key=by_name)
+    journal.record(Ev.PATIENT_LISTED, actor=request.user, details={"search": True, "results": len(found)})
+    return render(
+        request, "patients/patient_list.html",
+        _list_context(request, form=forms.SearchForm(), results=found, more=stored.more),
+    )
 
 
 def _list_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:

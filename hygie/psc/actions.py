@@ -18,12 +18,14 @@ from allauth.socialaccount.providers.base import AuthProcess
 from django.contrib.auth import logout
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from hygie.access import records
+from hygie.accounts import session
 from hygie.accounts.models import User
 from hygie.approvals import actions as approvals
 from hygie.approvals.models import GrantRequest, Kind
@@ -62,6 +64,8 @@ MESSAGES = {
     "unavailable": _lazy("Pro Santé Connect ne répond pas pour le moment : réessayez, ou connectez-vous "
                      "avec votre identifiant et votre mot de passe si vous en avez un."),
     "error": _lazy("La connexion avec Pro Santé Connect a échoué : recommencez depuis la page de connexion."),
+    "unlock": _lazy("Cette carte ou cette e-CPS n'est pas celle du professionnel de cette session : la session "
+                "reste verrouillée. Changez d'utilisateur pour vous connecter avec la vôtre."),
 }
 
 
@@ -102,6 +106,8 @@ def complete_psc_login(request: HttpRequest, sociallogin: SocialLogin) -> HttpRe
     except psc.ClaimsError:
         return refuse(request, "claims")
     link = PscLink.objects.select_related("user").filter(national_id=who.national_id).first()
+    if request.user.is_authenticated and session.locked_at(request) is not None:
+        return _unlock(request, sociallogin, link, verified)
     if link is None:
         attempt = _remember_unknown(who)
         journal.record(
@@ -128,6 +134,26 @@ def complete_psc_login(request: HttpRequest, sociallogin: SocialLogin) -> HttpRe
     if request.user.is_authenticated:
         request.session[ID_TOKEN_HINT] = verified["id_token"]
     return response
+
+
+def _unlock(request: HttpRequest, sociallogin: SocialLogin, link: PscLink | None, verified: dict) -> HttpResponse:
+    """A locked session (idle lock) unlocked by a fresh PSC authentication: only by the
+    professional linked to this very account (same SubjectNameID). Anyone else is refused and
+    journaled, the session stays locked, and nobody is logged in in its place."""
+    user = request.user
+    if link is None or link.user_id != user.pk:
+        journal.record(
+            Ev.PSC_UNLOCK_REFUSED, actor=user, target=user, outcome=Outcome.DENIED,
+            details={"channel": "psc", "acr": verified["acr"], "linked": link is not None},
+        )
+        return render(request, "psc/refused.html", {"message": MESSAGES["unlock"], "locked": True}, status=403)
+    # The same record as a login (method "socialaccount", now): the session guard sees a fresh
+    # authentication after the lock and unlocks (hygie.accounts.session.reauthenticated_since).
+    record_authentication(request, sociallogin)
+    session.unlock(request)
+    journal.record(Ev.SESSION_UNLOCKED, actor=user, target=user, details={"channel": "psc", "acr": verified["acr"]})
+    back = session.return_path(request, sociallogin.get_redirect_url(request)) or reverse("dashboard")
+    return redirect(back)
 
 
 def _remember_unknown(who: psc.Professional) -> PscUnknownAttempt:

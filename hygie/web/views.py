@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from hygie.access import records
-from hygie.access.policy import Cap
+from hygie.access.policy import Cap, Role
 from hygie.accounts import session
 from hygie.approvals.views import dashboard_context as grants_context
 from hygie.audit import alerts, journal
@@ -21,6 +21,8 @@ from hygie.backups import targets
 from hygie.checklist import board as checklist_board
 from hygie.compliance import dashboard as compliance_dashboard
 from hygie.incidents.views import dashboard_context as incidents_context
+from hygie.psc import config as psc_config
+from hygie.psc.models import PscLink
 from hygie.rights.views import dashboard_context as rights_context
 
 
@@ -62,6 +64,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         # The administrator runs them; the referent (security and GDPR) watches that they happen.
         backup_items = backups_now
         backup_warnings = targets.warnings()
+    # A locum sees whom they replace and until when (their reach ends with it).
+    replacements = []
+    if user.role == Role.REMPLACANT:
+        replacements = list(user.replacements_active_at().select_related("titulaire").order_by("ends_at"))
     checklist = None
     if sees_checklist:
         checklist = checklist_board.evaluate(now, backups=backups_now)
@@ -70,6 +76,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "web/dashboard.html",
         {
             "checklist": checklist,
+            "replacements": replacements,
             "previous_login": previous,
             "failures_since": failures,
             "appointments": appointments,
@@ -97,7 +104,10 @@ def session_locked(request: HttpRequest) -> HttpResponse:
     if session.locked_at(request) is None:
         return redirect(back)
     unlock_url = f"{reverse('account_reauthenticate')}?{urlencode({'next': back})}"
-    return render(request, "web/locked.html", {"unlock_url": unlock_url})
+    # A PSC-linked account may unlock with a fresh PSC authentication (same professional only:
+    # hygie.psc.actions), instead of a Hygie password it may not even have.
+    psc_unlock = psc_config.enabled() and PscLink.objects.filter(user=request.user).exists()
+    return render(request, "web/locked.html", {"unlock_url": unlock_url, "back": back, "psc_unlock": psc_unlock})
 
 
 @login_required

@@ -77,6 +77,11 @@ def test_it_refuses_the_same_code_twice(client, db):
         r = submit_code(client, code)
         assert r.status_code == 200
         assert not is_signed_in(client)
+        # The right code, typed twice: say to wait for the next one, not « Code incorrect ».
+        page = r.content.decode()
+        assert "Attendez le code suivant" in page and "incorrect" not in page.lower()
+        # A wrong code is still a wrong code.
+        assert "Attendez" not in submit_code(client, "000000" if code != "000000" else "111111").content.decode()
 
     # The next code of the same app works: only the reuse was refused.
     with frozen_totp_clock(NOW + 30):

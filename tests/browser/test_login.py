@@ -20,7 +20,8 @@ def test_it_signs_in_with_totp_and_opens_a_patient(page, people, artifacts):
     expect(page.locator("#last-login")).to_contain_text("Première connexion")
     page.screenshot(path=artifacts / "dashboard.png", full_page=True)
 
-    page.get_by_role("navigation", name="Navigation principale").get_by_role("link", name="Patients").click()
+    menu = page.get_by_role("navigation", name="Navigation principale")
+    menu.get_by_role("link", name="Patients", exact=True).click()
     page.wait_for_url("**/patients/")
     page.get_by_role("link", name="Moreau").first.click()
     page.wait_for_url(f"**/patients/{people.alice_patient.public_id}/")

@@ -26,6 +26,14 @@ def test_it_serves_loopback_without_https(host):
     startup.check_bind(host, https=False, allow_insecure_lan=False)
 
 
+@pytest.mark.parametrize(("host", "shown"), [
+    ("127.0.0.1", "http://localhost:8000/"), ("::1", "http://localhost:8000/"), ("localhost", "http://localhost:8000/"),
+    ("192.168.1.20", "http://192.168.1.20:8000/"), ("fd00::2", "http://[fd00::2]:8000/"),
+])
+def test_it_prints_localhost_for_a_loopback_address(host, shown):
+    assert startup.shown_url(host, 8000) == shown
+
+
 @pytest.mark.parametrize("host", [ANY_ADDRESS, "192.168.1.20", "cabinet.local", "::"])
 def test_it_refuses_a_network_address_without_https(host):
     with pytest.raises(startup.StartupError, match="docs/operations.md"):
@@ -118,7 +126,9 @@ def test_it_really_serves_the_login_page(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
-    assert f"http://127.0.0.1:{port}/" in out
+    # localhost, not the IP address: browsers refuse security keys on an IP address.
+    assert f"Hygie est disponible sur http://localhost:{port}/" in out
+    assert "127.0.0.1" not in out
     # No access log: a URL can carry an identifier, it never reaches a log line.
     assert "/auth/login/" not in out + err
 

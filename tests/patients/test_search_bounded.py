@@ -85,7 +85,7 @@ def test_it_reads_further_chunks_until_enough_are_confirmed(personas, monkeypatc
 
 def test_the_page_says_more_than_fifty_and_journals_the_bound(personas, login):
     _many(personas.alice, 52)
-    body = login(personas.alice).post(URL, {"q": "march"}).content.decode()
+    body = login(personas.alice).post(URL, {"q": "march"}, follow=True).content.decode()
     assert "Plus de 50 résultats, précisez la recherche" in body
     assert body.count("MARCHAND") == 50
     event = Event.objects.filter(action=Ev.PATIENT_SEARCHED).latest("pk")

@@ -89,8 +89,7 @@ class Command(HygieCommand):
 
         from hygie.wsgi import application
 
-        shown = f"[{host}]" if ":" in host else host
-        self.stdout.write(f"Hygie est disponible sur http://{shown}:{port}/", ending="\n")
+        self.stdout.write(f"Hygie est disponible sur {startup.shown_url(host, port)}", ending="\n")
         if settings.HTTPS:
             self.stdout.write(f"Adresse du cabinet (proxy HTTPS) : {settings.BASE_URL}/")
         if settings.BEHIND_PROXY:
