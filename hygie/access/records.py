@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import BooleanField, Count, Exists, Max, OuterRef, Q, QuerySet, Value
+from django.db.models import BooleanField, Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Value
 from django.http import Http404
 from django.utils import timezone
 
@@ -253,7 +253,13 @@ def get_patient(user: Any, public_id: Any, cap: Cap) -> Patient:
     patient = (
         Patient.objects.filter(public_id=wanted)
         .with_keys()
-        .annotate(hygie_in_team=in_team, hygie_granted=granted, hygie_archived=archived_now)
+        .annotate(
+            hygie_in_team=in_team,
+            hygie_granted=granted,
+            hygie_archived=archived_now,
+            # The retention date's last visit (hygie.retention.actions.last_visit), same query.
+            last_consultation=_last_consultation(),
+        )
         .first()
     )
     if patient is None:
@@ -269,6 +275,13 @@ def get_patient(user: Any, public_id: Any, cap: Cap) -> Patient:
         raise PermissionDenied
     patient.__dict__[_REACH] = _Reach(user.pk, team, archived)
     return patient
+
+
+def _last_consultation() -> Subquery:
+    from hygie.patients.models import Consultation
+
+    latest = Consultation.objects.filter(patient_id=OuterRef("pk")).order_by("-date").values("date")[:1]
+    return Subquery(latest)
 
 
 def _recheck(user: Any, patient: Patient, cap: Cap) -> None:

@@ -16,6 +16,24 @@ class HygieBackend(AuthenticationBackend):
     def user_can_authenticate(self, user: Any) -> bool:
         return bool(user.can_sign_in_at())
 
+    def get_user(self, user_id: Any) -> Any:
+        """The session's user, on every request, with whether a second factor (TOTP app or
+        security key) is enrolled, in the same query: SecondFactorRequiredMiddleware reads it
+        instead of asking the database again (issue 14: one round trip less per page)."""
+        from allauth.mfa.models import Authenticator
+        from django.contrib.auth import get_user_model
+        from django.db.models import Exists, OuterRef
+
+        enrolled = Authenticator.objects.filter(
+            user=OuterRef("pk"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+        )
+        model = get_user_model()
+        try:
+            user = model._default_manager.annotate(hygie_second_factor=Exists(enrolled)).get(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None
+
     @classmethod
     def _stash_user(cls, user: Any) -> None:
         # allauth stashes a user whose password matched but who may not sign in, to show an
