@@ -182,7 +182,8 @@ if DATABASE_URL:
 else:
     DATABASES = {
         "default": {
-            "ENGINE": "django.db.backends.sqlite3",
+            # Django's backend, writers of a process queued in order (hygie/core/sqlite/base.py).
+            "ENGINE": "hygie.core.sqlite",
             "NAME": DATA_DIR / "hygie.sqlite3",
             # One transaction per request: an action and its journal event commit together.
             "ATOMIC_REQUESTS": True,

@@ -264,7 +264,14 @@ def get_patient(user: Any, public_id: Any, cap: Cap, *, also: Mapping[str, Any] 
     patient = (
         Patient.objects.filter(public_id=wanted)
         .with_keys()
-        .annotate(hygie_in_team=in_team, hygie_granted=granted, hygie_archived=archived_now, **extra)
+        .annotate(
+            hygie_in_team=in_team,
+            hygie_granted=granted,
+            hygie_archived=archived_now,
+            # The retention date's last visit (hygie.retention.actions.last_visit), same query.
+            last_consultation=_last_consultation(),
+            **extra,
+        )
         .first()
     )
     if patient is None:
@@ -280,6 +287,13 @@ def get_patient(user: Any, public_id: Any, cap: Cap, *, also: Mapping[str, Any] 
         raise PermissionDenied
     patient.__dict__[_REACH] = _Reach(user.pk, team, archived)
     return patient
+
+
+def _last_consultation() -> Subquery:
+    from hygie.patients.models import Consultation
+
+    latest = Consultation.objects.filter(patient_id=OuterRef("pk")).order_by("-date").values("date")[:1]
+    return Subquery(latest)
 
 
 def _recheck(user: Any, patient: Patient, cap: Cap) -> None:

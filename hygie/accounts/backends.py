@@ -22,19 +22,32 @@ class HygieBackend(AuthenticationBackend):
                 return None  # "PSC only": no password login at all, same answer as a wrong one
         return user
 
+    def user_can_authenticate(self, user: Any) -> bool:
+        return bool(user.can_sign_in_at())
+
     def get_user(self, user_id: Any) -> Any:
-        """The signed-in user of a request, read with whether Hygie is isolated right now (one
-        query: hygie.incidents.lockdown.for_request reads the answer instead of asking again)."""
-        from hygie.accounts.models import User
+        """The session's user, on every request, read in one query with whether a second factor
+        (TOTP app or security key) is enrolled — SecondFactorRequiredMiddleware reads it — and
+        whether Hygie is isolated right now — hygie.incidents.lockdown.for_request reads it —
+        instead of asking the database again for each (issue 14)."""
+        from allauth.mfa.models import Authenticator
+        from django.contrib.auth import get_user_model
+        from django.db.models import Exists, OuterRef
+
         from hygie.incidents import lockdown
 
-        user = User._default_manager.annotate(**lockdown.read_with_user()).filter(pk=user_id).first()
+        enrolled = Authenticator.objects.filter(
+            user=OuterRef("pk"), type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+        )
+        model = get_user_model()
+        user = (
+            model._default_manager.annotate(hygie_second_factor=Exists(enrolled), **lockdown.read_with_user())
+            .filter(pk=user_id)
+            .first()
+        )
         if user is None:
             return None
         return user if self.user_can_authenticate(user) else None
-
-    def user_can_authenticate(self, user: Any) -> bool:
-        return bool(user.can_sign_in_at())
 
     @classmethod
     def _stash_user(cls, user: Any) -> None:

@@ -114,9 +114,12 @@ class RequireSecondFactorMiddleware:
             if request.path != target:
                 return redirect(target)
             return self.get_response(request)
-        has_factor = Authenticator.objects.filter(
-            user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
-        ).exists()
+        # Read with the user by HygieBackend.get_user on a session's request; asked here otherwise.
+        has_factor = getattr(user, "hygie_second_factor", None)
+        if has_factor is None:
+            has_factor = Authenticator.objects.filter(
+                user=user, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+            ).exists()
         if not has_factor:
             # Everything under /auth/2fa/ manages second factors (mfa_index is its root).
             allowed = (reverse("mfa_index"), reverse("second_factor_required"))

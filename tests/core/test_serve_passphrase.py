@@ -87,6 +87,29 @@ def test_it_unlocks_at_start_with_the_passphrase_on_stdin(tmp_path):
     assert PASSPHRASE not in out + err
 
 
+def test_unlocked_before_forking_every_process_serves(tmp_path):
+    """--unlock asks once, before the server processes are forked: each one holds the keys."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.core.test_serve_processes import _children
+
+    env = _protected_practice(tmp_path)
+    proc, base = _start(
+        env, tmp_path, "--unlock", "--passphrase-stdin", "--processes", "2", stdin_text=f"{PASSPHRASE}\n"
+    )
+    try:
+        assert _get(urllib.request.build_opener(), f"{base}/auth/login/", proc=proc)[0] == 200
+        assert len(_children(proc.pid)) == 2  # --no-worker: the two servers only
+        with ThreadPoolExecutor(16) as pool:
+            opener = urllib.request.build_opener()
+            statuses = list(pool.map(lambda _: _get(opener, f"{base}/auth/login/")[0], range(48)))
+        assert statuses == [200] * 48  # never the locked page (503) from another process
+    finally:
+        out, err = _stop(proc)
+    assert "Clés déverrouillées." in out and "2 processus de service" in out
+    assert PASSPHRASE not in out + err
+
+
 def test_it_stops_after_three_wrong_passphrases(tmp_path):
     env = _protected_practice(tmp_path)
     proc, _ = _start(
@@ -103,7 +126,7 @@ def test_it_stops_after_three_wrong_passphrases(tmp_path):
 
 def test_a_locked_server_shows_its_unlock_page_until_unlocked(tmp_path):
     env = _protected_practice(tmp_path)
-    proc, base = _start(env, tmp_path)
+    proc, base = _start(env, tmp_path, "--processes", "2")
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
     try:
         status, body = _get(opener, f"{base}/", proc=proc)
@@ -120,4 +143,6 @@ def test_a_locked_server_shows_its_unlock_page_until_unlocked(tmp_path):
     finally:
         out, err = _stop(proc)
     assert "démarre verrouillé" in err and "/cles/deverrouiller/" in err
+    # The unlock page unlocks the process that receives it: a locked start keeps one process.
+    assert "un seul processus" in err
     assert PASSPHRASE not in out + err

@@ -2,7 +2,8 @@
 
 Counted with the request's own transaction as the test client runs it (inside the test's
 transaction: its SAVEPOINT and RELEASE are counted, 2 statements a real request does not send).
-Before issue 14 the record page cost 29 statements and wrote the session on every view.
+Before issue 14 the record page cost 29 statements and wrote the session on every view, then 14;
+now 12: the second factor is read with the user, the last consultation with the patient.
 """
 
 import pytest
@@ -15,10 +16,10 @@ from tests.accounts.flows import shift_session
 from tests.factories import make_consultation, make_user
 
 # statements, including the 2 of the test's savepoint (measured: docs/performance.md)
-RECORD_PAGE = 16
+RECORD_PAGE = 15
 PATIENT_LIST = 12
 AGENDA = 10
-DASHBOARD = {"adam": 40, "alice": 34, "fabien": 26, "regine": 42, "remi": 31, "sophie": 28}
+DASHBOARD = {"adam": 41, "alice": 34, "fabien": 26, "regine": 43, "remi": 31, "sophie": 28}
 
 
 def _statements(client, url):
@@ -49,6 +50,9 @@ def test_record_page_reads_the_patient_once_and_writes_no_session(personas, logi
     # The emergency switch is read with the request's user (hygie.incidents.lockdown.for_request).
     assert not any(s.startswith('SELECT "incidents_lockdown"') for s in sql)
     assert any(s.startswith('SELECT "accounts_user"') and "incidents_lockdown" in s for s in sql)
+    # The second factor comes with the user, the last consultation (retention date) with the patient.
+    assert not any(s.startswith('SELECT 1 AS "a" FROM "mfa_authenticator"') for s in sql)
+    assert sum(s.startswith('SELECT "patients_consultation"') for s in sql) == 1  # the list only
 
 
 def test_session_written_again_once_the_touch_interval_has_passed(personas, login):
