@@ -110,7 +110,7 @@ def test_the_picker_works_without_javascript(browser, live_server, people):
         day = _wednesday()
         page.goto(f"/agenda/nouveau/?jour={day.isoformat()}&heure=11:00")
         page.fill("#id_patient_q", "Moreau")
-        page.get_by_role("button", name="Chercher").click()
+        page.get_by_role("button", name="Chercher", exact=True).click()
         page.locator(f'input[name=patient][value="{people.alice_patient.public_id}"]').check()
         page.get_by_role("button", name="Enregistrer").click()
         expect(page.locator(".message.success")).to_contain_text("Rendez-vous enregistré")
