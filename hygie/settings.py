@@ -313,6 +313,41 @@ SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 
 # --- Uploads -----------------------------------------------------------------------------
 UPLOAD_MAX_MB = envint("HYGIE_UPLOAD_MAX_MB", 50, minimum=1, maximum=2048)
+
+# Where the encrypted document blobs are kept (hygie/patients/blobstore.py). Empty: DOCUMENTS_DIR
+# on this machine. "s3://bucket/prefix": S3-compatible object storage, for several app servers;
+# the endpoint (empty: AWS), region and keys as a backup target takes them, the keys from the
+# environment or from *_FILE (systemd credentials, Docker secrets). Blobs are sealed before
+# they leave: the provider sees ciphertext under random names.
+_document_store = envstr("HYGIE_DOCUMENT_STORE", "")
+if not _document_store:
+    DOCUMENT_STORE: dict[str, str] = {"kind": "local"}
+else:
+    _ds = urlsplit(_document_store)
+    if _ds.scheme != "s3" or not _ds.hostname or _ds.query or _ds.fragment or _ds.username or _ds.port:
+        raise ConfigError(
+            "HYGIE_DOCUMENT_STORE doit être vide (dossier local) ou de la forme s3://compartiment/préfixe."
+        )
+    _ds_access = envsecret("HYGIE_DOCUMENT_STORE_ACCESS_KEY") or ""
+    _ds_secret = envsecret("HYGIE_DOCUMENT_STORE_SECRET_KEY") or ""
+    if not (_ds_access and _ds_secret):
+        raise ConfigError(
+            "HYGIE_DOCUMENT_STORE=s3://… demande HYGIE_DOCUMENT_STORE_ACCESS_KEY et "
+            "HYGIE_DOCUMENT_STORE_SECRET_KEY (ou leurs variantes _FILE)."
+        )
+    DOCUMENT_STORE = {
+        "kind": "s3",
+        "bucket": _ds.hostname,
+        "prefix": _ds.path.strip("/"),
+        "endpoint": envstr("HYGIE_DOCUMENT_STORE_ENDPOINT", ""),
+        "region": envstr("HYGIE_DOCUMENT_STORE_REGION", ""),
+        "access_key": _ds_access,
+        "secret_key": _ds_secret,
+    }
+# A blob no Document row names (upload whose transaction rolled back, process killed between the
+# upload and the commit) is deleted by the worker once older than this (hours, 1-720): an upload
+# still in progress is never taken for an orphan.
+DOCUMENT_ORPHAN_GRACE_HOURS = envint("HYGIE_DOCUMENT_ORPHAN_GRACE_HOURS", 24, minimum=1, maximum=720)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")

@@ -14,6 +14,7 @@ cache of pack lists for pruning. Restoring is in hygie.backups.restore.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import subprocess
@@ -41,6 +42,7 @@ from hygie.core.actions import CLI_ROLE
 from hygie.keys import service as key_service
 from hygie.lib import backuparchive, generations
 from hygie.lib.backuparchive import ArchiveError, Member
+from hygie.patients import blobstore
 
 PG_DUMP = "/usr/bin/pg_dump"
 SQLITE_MEMBER = "database/hygie.sqlite3"
@@ -231,25 +233,26 @@ def _counts() -> dict[str, int]:
 @dataclass(frozen=True)
 class DocFile:
     name: str  # "documents/<blob name>"
-    path: Path
+    member: Member  # where to read it: a local file, or the object store
     size: int
     mtime_ns: int
 
 
 def _documents() -> list[DocFile]:
-    root = Path(settings.DOCUMENTS_DIR)
+    """Every blob of the document store (hygie.patients.blobstore), local or on object storage:
+    read as stored (sealed), never decrypted."""
+    store = blobstore.get_store()
     found = []
-    if not root.is_dir():
-        return found
-    for path in sorted(root.rglob("*")):
-        if path.name.startswith("."):
-            continue
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            continue
-        if path.is_file():
-            found.append(DocFile(f"documents/{path.relative_to(root).as_posix()}", path, st.st_size, st.st_mtime_ns))
+    try:
+        for info in store.blobs():
+            name = f"documents/{info.name}"
+            if isinstance(store, blobstore.LocalStore):
+                member = Member(name, store.path(info.name))
+            else:
+                member = Member(name, read=functools.partial(store.read_whole, info.name), size=info.size)
+            found.append(DocFile(name, member, info.size, info.mtime_ns))
+    except blobstore.StoreUnavailable as exc:
+        raise BackupError(f"Documents illisibles : {exc}") from None
     return found
 
 
@@ -422,7 +425,7 @@ def write_to(loc: Location, prepared: Prepared, progress: RunProgress) -> Writte
         with loc.store.writer(name) as sink:
             written = backuparchive.write_pack(
                 sink,
-                [Member(d.name, d.path) for d in batch],
+                [d.member for d in batch],
                 recipients=recipients,
                 signing_key=key.private,
                 meta={"created_at": datetime.now(UTC).isoformat(), "signing_public_key": key.public.hex()},
