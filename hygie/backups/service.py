@@ -238,6 +238,14 @@ class DocFile:
     mtime_ns: int
 
 
+def _read_blob(store: blobstore.S3DocumentStore, name: str) -> bytes | None:
+    """A blob from the object store (at most the upload limit), None if erased meanwhile."""
+    try:
+        return store.read_whole(name)
+    except blobstore.StoreUnavailable as exc:
+        raise BackupError(f"Documents illisibles : {exc}") from None
+
+
 def _documents() -> list[DocFile]:
     """Every blob of the document store (hygie.patients.blobstore), local or on object storage:
     read as stored (sealed), never decrypted."""
@@ -249,7 +257,7 @@ def _documents() -> list[DocFile]:
             if isinstance(store, blobstore.LocalStore):
                 member = Member(name, store.path(info.name))
             else:
-                member = Member(name, read=functools.partial(store.read_whole, info.name), size=info.size)
+                member = Member(name, read=functools.partial(_read_blob, store, info.name), size=info.size)
             found.append(DocFile(name, member, info.size, info.mtime_ns))
     except blobstore.StoreUnavailable as exc:
         raise BackupError(f"Documents illisibles : {exc}") from None

@@ -238,7 +238,7 @@ class _ObjectReader(io.RawIOBase):
         arguments: dict[str, Any] = {"Bucket": self._store.backend.bucket, "Key": self._key}
         if start is not None:
             arguments["Range"] = f"bytes={start}-"
-        with self._store.errors():
+        with self._store.errors(), self._store.backend._errors(f"lecture de {self._name}"):
             try:
                 return self._store.backend._client().get_object(**arguments)["Body"]
             except boto_errors.ClientError as exc:
