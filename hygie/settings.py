@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from hygie.lib import keyfile, mailconfig, openinghours, proxies
+from hygie.lib import keyfile, mailconfig, openinghours, proxies, storeurl
 from hygie.lib.env import ConfigError, envbool, envint, envlist, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -195,18 +195,11 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# A cache shared by every process of the practice: TOTP codes are used once, rate limits
-# count across processes. The database serves unless a Redis URL is given.
-_redis = envstr("HYGIE_REDIS_URL", "")
-if _redis:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis}}
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "hygie_cache",
-        }
-    }
+# A cache shared by every process and every app server of the practice: TOTP codes are used
+# once, rate limits and login throttles count across servers. The database serves (shared by
+# every server on the same PostgreSQL) unless HYGIE_CACHE_URL names a Redis server
+# (HYGIE_REDIS_URL, its former name, is still read).
+CACHES = {"default": storeurl.cache(envstr("HYGIE_CACHE_URL", "") or envstr("HYGIE_REDIS_URL", ""))}
 
 # --- Authentication ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -319,31 +312,13 @@ UPLOAD_MAX_MB = envint("HYGIE_UPLOAD_MAX_MB", 50, minimum=1, maximum=2048)
 # the endpoint (empty: AWS), region and keys as a backup target takes them, the keys from the
 # environment or from *_FILE (systemd credentials, Docker secrets). Blobs are sealed before
 # they leave: the provider sees ciphertext under random names.
-_document_store = envstr("HYGIE_DOCUMENT_STORE", "")
-if not _document_store:
-    DOCUMENT_STORE: dict[str, str] = {"kind": "local"}
-else:
-    _ds = urlsplit(_document_store)
-    if _ds.scheme != "s3" or not _ds.hostname or _ds.query or _ds.fragment or _ds.username or _ds.port:
-        raise ConfigError(
-            "HYGIE_DOCUMENT_STORE doit être vide (dossier local) ou de la forme s3://compartiment/préfixe."
-        )
-    _ds_access = envsecret("HYGIE_DOCUMENT_STORE_ACCESS_KEY") or ""
-    _ds_secret = envsecret("HYGIE_DOCUMENT_STORE_SECRET_KEY") or ""
-    if not (_ds_access and _ds_secret):
-        raise ConfigError(
-            "HYGIE_DOCUMENT_STORE=s3://… demande HYGIE_DOCUMENT_STORE_ACCESS_KEY et "
-            "HYGIE_DOCUMENT_STORE_SECRET_KEY (ou leurs variantes _FILE)."
-        )
-    DOCUMENT_STORE = {
-        "kind": "s3",
-        "bucket": _ds.hostname,
-        "prefix": _ds.path.strip("/"),
-        "endpoint": envstr("HYGIE_DOCUMENT_STORE_ENDPOINT", ""),
-        "region": envstr("HYGIE_DOCUMENT_STORE_REGION", ""),
-        "access_key": _ds_access,
-        "secret_key": _ds_secret,
-    }
+DOCUMENT_STORE = storeurl.document_store(
+    envstr("HYGIE_DOCUMENT_STORE", ""),
+    endpoint=envstr("HYGIE_DOCUMENT_STORE_ENDPOINT", ""),
+    region=envstr("HYGIE_DOCUMENT_STORE_REGION", ""),
+    access_key=envsecret("HYGIE_DOCUMENT_STORE_ACCESS_KEY") or "",
+    secret_key=envsecret("HYGIE_DOCUMENT_STORE_SECRET_KEY") or "",
+)
 # A blob no Document row names (upload whose transaction rolled back, process killed between the
 # upload and the commit) is deleted by the worker once older than this (hours, 1-720): an upload
 # still in progress is never taken for an orphan.
