@@ -115,3 +115,44 @@ def test_the_emergency_switch_thrown_on_one_host_isolates_every_server(cluster, 
     finally:
         lifted = cluster.hygie("incident", "lift", host="b")
         assert lifted.returncode == 0, lifted.stderr
+
+
+def test_servers_started_together_on_a_new_database_migrate_it_once(tmp_path):
+    """Both processes run hygie.core.startup.prepare_database (what `hygie serve` does first) on
+    the same empty PostgreSQL database at the same moment: both succeed, one schema results."""
+    import os
+    import sys
+    import uuid
+
+    import psycopg
+
+    from tests.cluster import postgres_conninfo, postgres_url
+
+    conninfo = postgres_conninfo()
+    name = f"hygie_migrate_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        env = {**os.environ, "HYGIE_DATABASE_URL": postgres_url(conninfo, name), "PYTHONPATH": str(ROOT),
+               "DJANGO_SETTINGS_MODULE": "hygie.settings"}
+        start = time.time() + 3
+        code = (
+            "import time, sys, django; django.setup()\n"
+            "from hygie.core import startup\n"
+            f"while time.time() < {start}: pass\n"
+            "startup.prepare_database()\n"
+        )
+        procs = [
+            subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env={**env, "HYGIE_DATA_DIR": str(tmp_path / h)},
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for h in ("a", "b")
+        ]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outputs]
+        with psycopg.connect(**conninfo, dbname=name) as conn:
+            applied = conn.execute("SELECT app, name, count(*) FROM django_migrations GROUP BY app, name "
+                                   "HAVING count(*) > 1").fetchall()
+        assert applied == []
+    finally:
+        with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
