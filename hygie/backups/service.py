@@ -43,6 +43,7 @@ from hygie.keys import service as key_service
 from hygie.lib import backuparchive, generations
 from hygie.lib.backuparchive import ArchiveError, Member
 from hygie.patients import blobstore
+from hygie.worker import runner
 
 PG_DUMP = "/usr/bin/pg_dump"
 SQLITE_MEMBER = "database/hygie.sqlite3"
@@ -138,12 +139,16 @@ def start_run(
         "status": RunStatus.RUNNING,
         "started_at": timezone.now(),
     }
+    # Which process runs it: if it is killed, the next backup job on this host sees it at once
+    # (hygie.backups.jobs._close_stale).
+    owner = {"owner": runner.owner_id()}
     if queued is not None:
+        queued.details = {**(queued.details or {}), **owner}
         for name, value in fields.items():
             setattr(queued, name, value)
         queued.save()
         return queued
-    return Run.objects.create(**fields)
+    return Run.objects.create(**fields, details=owner)
 
 
 def finish_run(run: Run, error: str = "", **details: object) -> None:

@@ -158,3 +158,40 @@ def test_a_server_killed_during_an_upload_loses_nothing_acknowledged_and_leaves_
     assert _pending_uploads(cluster) == []
     _journal_verifies(cluster)
     cluster.stop(other)
+
+
+def test_a_worker_killed_during_a_backup_is_detected_and_the_next_run_succeeds(cluster):  # noqa: F811
+    nas = cluster.root / "nas"
+    nas.mkdir()
+    added = cluster.hygie("backup", "target", "add", "directory", "nas", "--path", str(nas))
+    assert added.returncode == 0, added.stderr
+    # Test mode only: a pause after each archive member, so that the run is still going when killed.
+    slow = {"HYGIE_ENV": "test", "HYGIE_BACKUP_TEST_DELAY": "0.5"}
+    log_path = cluster.root / "worker-killed.log"
+    log = log_path.open("w")
+    worker = subprocess.Popen([*HYGIE, "worker"], cwd=ROOT, env=cluster.host_env("a", **slow), stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while not list(nas.rglob(".*.partial")):
+            assert worker.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.05)
+        assert worker.poll() is None, "the backup finished before it was killed"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+        log.close()
+    [(status, message)] = cluster.sql("SELECT status, message FROM backups_run WHERE kind = 'backup'")
+    assert status == "running"  # what the dashboard shows until someone notices
+
+    # The next worker on this host sees that the run's process is dead: the run is closed as
+    # interrupted (journaled), the job's six-hour lease is taken over, and the backup succeeds.
+    after = cluster.hygie("worker", "--once")
+    assert "backup : ok 1 destination(s) sauvegardée(s)" in after.stdout, after.stdout + after.stderr
+    runs = cluster.sql("SELECT status, message FROM backups_run WHERE kind = 'backup' ORDER BY started_at")
+    assert runs == [("failure", "Interrompue (processus arrêté)."), ("success", "")]
+    failed = cluster.sql("SELECT details->>'error' FROM audit_event WHERE action = 'backup:failed'")
+    assert ("Interrompue (processus arrêté).",) in failed
+    verified = cluster.hygie("backup", "verify", str(nas))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    _journal_verifies(cluster)
