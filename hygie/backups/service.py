@@ -39,6 +39,7 @@ from hygie.backups.models import Run, RunKind, RunStatus, Snapshot, Target
 from hygie.backups.stores import RetentionLocked, Store, StoreError
 from hygie.backups.stores.directory import DirectoryStore, disk_error
 from hygie.core.actions import CLI_ROLE
+from hygie.keys import erasure
 from hygie.keys import service as key_service
 from hygie.lib import backuparchive, generations
 from hygie.lib.backuparchive import ArchiveError, Member
@@ -296,6 +297,8 @@ def prepare(tmp: Path) -> Prepared:
     # on disk already (a blob is written before its row is committed).
     documents = _documents()
     # The registers last: an erasure made during the run is in them, and a restore re-applies it.
+    # An erasure committed by a process killed before it wrote the register file is added first.
+    erasure.sync_file()
     for name, path in (
         ("keys/erasures.jsonl", key_service.erasure_file()),
         ("keys/journal-checkpoints.jsonl", conf.checkpoint_file()),

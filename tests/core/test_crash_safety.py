@@ -5,6 +5,7 @@ visible, the journal verifies, the interrupted work is detected and the next run
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import signal
 import subprocess
@@ -194,4 +195,43 @@ def test_a_worker_killed_during_a_backup_is_detected_and_the_next_run_succeeds(c
     assert ("Interrompue (processus arrêté).",) in failed
     verified = cluster.hygie("backup", "verify", str(nas))
     assert verified.returncode == 0, verified.stdout + verified.stderr
+    _journal_verifies(cluster)
+
+
+def test_a_purge_killed_midway_changes_nothing_and_the_next_one_completes(cluster):  # noqa: F811
+    # Forty records of dr.martin last seen in 2001: due for destruction (20-year rule).
+    csv = cluster.root / "anciens.csv"
+    csv.write_text("nom;prenom;date_naissance;sexe;derniere_consultation\n" + "".join(
+        f"Ancien{n:02d};Paul;12/03/1950;M;15/06/2001\n" for n in range(40)), encoding="utf-8")
+    imported = cluster.hygie("patients", "import", str(csv), "--practitioner", "dr.martin")
+    assert imported.returncode == 0, imported.stderr
+    patients = cluster.sql("SELECT count(*) FROM patients_patient")[0][0]
+    erased = cluster.sql("SELECT count(*) FROM keys_erasureregister")[0][0]
+
+    purge = subprocess.Popen([*HYGIE, "retention", "purge", "--practitioner", "dr.martin", "--yes", "--json"],
+                             cwd=ROOT, env=cluster.host_env("a"), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        # Killed once its transaction has written something (it holds a transaction id).
+        deadline = time.monotonic() + 120
+        while not cluster.sql("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() "
+                              "AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()"):
+            assert purge.poll() is None and time.monotonic() < deadline, purge.communicate()
+            time.sleep(0.01)
+    finally:
+        purge.send_signal(signal.SIGKILL)
+        purge.wait()
+
+    # One transaction: nothing of it is visible, no patient half-erased, the journal verifies.
+    assert cluster.sql("SELECT count(*) FROM patients_patient")[0][0] == patients
+    assert cluster.sql("SELECT count(*) FROM keys_erasureregister")[0][0] == erased
+    assert cluster.sql("SELECT count(*) FROM patients_patient p LEFT JOIN keys_patientkey k ON k.patient_id = p.id "
+                       "WHERE k.id IS NULL")[0][0] == 0
+    _journal_verifies(cluster)
+
+    again = cluster.hygie("retention", "purge", "--practitioner", "dr.martin", "--yes", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["purged"] == 40
+    assert cluster.sql("SELECT count(*) FROM keys_erasureregister")[0][0] == erased + 40
+    register = (cluster.root / "home" / ".config" / "hygie" / "erasures.jsonl").read_text().splitlines()
+    assert len({json.loads(line)["patient"] for line in register}) == erased + 40
     _journal_verifies(cluster)
