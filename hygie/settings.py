@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from hygie.lib import keyfile, mailconfig, openinghours, proxies
+from hygie.lib import keyfile, mailconfig, openinghours, proxies, storeurl
 from hygie.lib.env import ConfigError, envbool, envint, envlist, envsecret, envstr
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -200,18 +200,11 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# A cache shared by every process of the practice: TOTP codes are used once, rate limits
-# count across processes. The database serves unless a Redis URL is given.
-_redis = envstr("HYGIE_REDIS_URL", "")
-if _redis:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis}}
-else:
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "hygie_cache",
-        }
-    }
+# A cache shared by every process and every app server of the practice: TOTP codes are used
+# once, rate limits and login throttles count across servers. The database serves (shared by
+# every server on the same PostgreSQL) unless HYGIE_CACHE_URL names a Redis server
+# (HYGIE_REDIS_URL, its former name, is still read).
+CACHES = {"default": storeurl.cache(envstr("HYGIE_CACHE_URL", "") or envstr("HYGIE_REDIS_URL", ""))}
 
 # --- Authentication ----------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -327,6 +320,23 @@ SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 
 # --- Uploads -----------------------------------------------------------------------------
 UPLOAD_MAX_MB = envint("HYGIE_UPLOAD_MAX_MB", 50, minimum=1, maximum=2048)
+
+# Where the encrypted document blobs are kept (hygie/patients/blobstore.py). Empty: DOCUMENTS_DIR
+# on this machine. "s3://bucket/prefix": S3-compatible object storage, for several app servers;
+# the endpoint (empty: AWS), region and keys as a backup target takes them, the keys from the
+# environment or from *_FILE (systemd credentials, Docker secrets). Blobs are sealed before
+# they leave: the provider sees ciphertext under random names.
+DOCUMENT_STORE = storeurl.document_store(
+    envstr("HYGIE_DOCUMENT_STORE", ""),
+    endpoint=envstr("HYGIE_DOCUMENT_STORE_ENDPOINT", ""),
+    region=envstr("HYGIE_DOCUMENT_STORE_REGION", ""),
+    access_key=envsecret("HYGIE_DOCUMENT_STORE_ACCESS_KEY") or "",
+    secret_key=envsecret("HYGIE_DOCUMENT_STORE_SECRET_KEY") or "",
+)
+# A blob no Document row names (upload whose transaction rolled back, process killed between the
+# upload and the commit) is deleted by the worker once older than this (hours, 1-720): an upload
+# still in progress is never taken for an orphan.
+DOCUMENT_ORPHAN_GRACE_HOURS = envint("HYGIE_DOCUMENT_ORPHAN_GRACE_HOURS", 24, minimum=1, maximum=720)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")

@@ -13,6 +13,8 @@ command -v pdftotext >/dev/null || need+=(poppler-utils)
 # TLS reverse proxies run in front of `hygie serve` (tests/core/test_serve_proxy.py).
 command -v caddy >/dev/null || need+=(caddy)
 [ -x /usr/sbin/nginx ] || need+=(nginx)
+# A real Redis for the cache shared by several app servers (tests/redis_server.py, tests/cluster.py).
+command -v redis-server >/dev/null || need+=(redis-server)
 # Node runs the local OpenID Connect provider shaped like Pro Santé Connect (tests/psc).
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)

@@ -11,7 +11,7 @@ patient models directly.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
@@ -332,6 +332,12 @@ def restore_test_documents(limit: int) -> list[Document]:
     """No user: the restore test (hygie.backups.restore.check_restored), inside the scratch copy
     it has just restored, decrypts these to prove the documents open. Nobody sees their content."""
     return list(Document.objects.select_related("patient").order_by("?")[:limit])
+
+
+def document_blobs_in_use(names: Iterable[str]) -> set[str]:
+    """Which of these blob names a Document row names. No user: the orphan cleanup
+    (hygie.patients.jobs) asks it of blob names only, and learns nothing of any patient."""
+    return set(Document.objects.filter(storage_name__in=list(names)).values_list("storage_name", flat=True))
 
 
 _Child = TypeVar("_Child", Consultation, Document)

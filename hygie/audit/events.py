@@ -66,6 +66,7 @@ class Ev(StrEnum):
     DOCUMENT_UPLOADED = "patient:document:uploaded"
     DOCUMENT_DOWNLOADED = "patient:document:downloaded"
     DOCUMENT_DELETED = "patient:document:deleted"
+    DOCUMENT_ORPHANS_REMOVED = "document:orphans:removed"  # blobs no record names (worker)
     # Agenda and billing
     APPOINTMENT_CREATED = "agenda:appointment:created"
     APPOINTMENT_UPDATED = "agenda:appointment:updated"

@@ -64,6 +64,7 @@ LABELS = {
     Ev.DOCUMENT_UPLOADED: _("Document ajouté"),
     Ev.DOCUMENT_DOWNLOADED: _("Document téléchargé"),
     Ev.DOCUMENT_DELETED: _("Document supprimé"),
+    Ev.DOCUMENT_ORPHANS_REMOVED: _("Fichiers de documents orphelins supprimés (envois interrompus)"),
     Ev.APPOINTMENT_CREATED: _("Rendez-vous créé"),
     Ev.APPOINTMENT_UPDATED: _("Rendez-vous modifié"),
     Ev.APPOINTMENT_CANCELLED: _("Rendez-vous annulé"),

@@ -9,11 +9,14 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from hygie.audit.events import Ev, Outcome
 from hygie.backups import restore, service
 from hygie.backups.models import Run, RunKind, RunStatus
 from hygie.worker.registry import job
 
 CHECK_EVERY = timedelta(minutes=15)
+# The message of a run whose process died (killed, crashed, machine stopped).
+INTERRUPTED = "Interrompue (processus arrêté)."
 # A failed run is tried again after this long, not at every check.
 RETRY_AFTER = timedelta(hours=1)
 # A 2 GB backup to a slow link can take long; another worker takes over only after this.
@@ -26,10 +29,25 @@ def _queued(kind: str) -> Run | None:
 
 def _close_stale(kind: str) -> None:
     """A run still "running" after a whole lease belonged to a worker that died: it would
-    otherwise block every request for ever."""
-    Run.objects.filter(kind=kind, status=RunStatus.RUNNING, started_at__lt=timezone.now() - LEASE).update(
-        status=RunStatus.FAILURE, finished_at=timezone.now(), message="Interrompue (processus arrêté)."
-    )
+    otherwise block every request for ever. One whose process is known to be dead (killed on
+    this host: hygie.worker.runner.owner_dead) is closed at once."""
+    from hygie.worker.runner import owner_dead
+
+    message = INTERRUPTED
+    interrupted = {"status": RunStatus.FAILURE, "finished_at": timezone.now(), "message": message}
+    Run.objects.filter(kind=kind, status=RunStatus.RUNNING, started_at__lt=timezone.now() - LEASE).update(**interrupted)
+    running = Run.objects.filter(kind=kind, status=RunStatus.RUNNING).only("pk", "details")
+    dead = [run.pk for run in running if owner_dead(str((run.details or {}).get("owner", "")))]
+    for run in Run.objects.filter(pk__in=dead, status=RunStatus.RUNNING).select_related("target"):
+        Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(**interrupted)
+        # Journaled as the failure it is: the dashboard and the journal show the interruption.
+        service.record(
+            Ev.BACKUP_FAILED if kind == RunKind.BACKUP else Ev.RESTORE_TEST_FAILED,
+            Outcome.FAILURE,
+            target=str(run.target.public_id) if run.target else "",
+            location=run.location,
+            error=message,
+        )
 
 
 def _due(kind: str, interval: timedelta) -> bool:
@@ -45,7 +63,14 @@ def _due(kind: str, interval: timedelta) -> bool:
         .order_by("-started_at")
         .first()
     )
-    return not (last_try and now - last_try.started_at < RETRY_AFTER and last_try.status == RunStatus.FAILURE)
+    # A destination that failed is tried again in an hour; a run that was merely interrupted (its
+    # process died) at once.
+    return not (
+        last_try
+        and now - last_try.started_at < RETRY_AFTER
+        and last_try.status == RunStatus.FAILURE
+        and last_try.message != INTERRUPTED
+    )
 
 
 @job("backup", every=CHECK_EVERY, lease=LEASE)

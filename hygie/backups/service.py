@@ -14,6 +14,7 @@ cache of pack lists for pruning. Restoring is in hygie.backups.restore.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import subprocess
@@ -38,9 +39,12 @@ from hygie.backups.models import Run, RunKind, RunStatus, Snapshot, Target
 from hygie.backups.stores import RetentionLocked, Store, StoreError
 from hygie.backups.stores.directory import DirectoryStore, disk_error
 from hygie.core.actions import CLI_ROLE
+from hygie.keys import erasure
 from hygie.keys import service as key_service
 from hygie.lib import backuparchive, generations
 from hygie.lib.backuparchive import ArchiveError, Member
+from hygie.patients import blobstore
+from hygie.worker import runner
 
 PG_DUMP = "/usr/bin/pg_dump"
 SQLITE_MEMBER = "database/hygie.sqlite3"
@@ -136,12 +140,16 @@ def start_run(
         "status": RunStatus.RUNNING,
         "started_at": timezone.now(),
     }
+    # Which process runs it: if it is killed, the next backup job on this host sees it at once
+    # (hygie.backups.jobs._close_stale).
+    owner = {"owner": runner.owner_id()}
     if queued is not None:
+        queued.details = {**(queued.details or {}), **owner}
         for name, value in fields.items():
             setattr(queued, name, value)
         queued.save()
         return queued
-    return Run.objects.create(**fields)
+    return Run.objects.create(**fields, details=owner)
 
 
 def finish_run(run: Run, error: str = "", **details: object) -> None:
@@ -231,25 +239,34 @@ def _counts() -> dict[str, int]:
 @dataclass(frozen=True)
 class DocFile:
     name: str  # "documents/<blob name>"
-    path: Path
+    member: Member  # where to read it: a local file, or the object store
     size: int
     mtime_ns: int
 
 
+def _read_blob(store: blobstore.S3DocumentStore, name: str) -> bytes | None:
+    """A blob from the object store (at most the upload limit), None if erased meanwhile."""
+    try:
+        return store.read_whole(name)
+    except blobstore.StoreUnavailable as exc:
+        raise BackupError(f"Documents illisibles : {exc}") from None
+
+
 def _documents() -> list[DocFile]:
-    root = Path(settings.DOCUMENTS_DIR)
+    """Every blob of the document store (hygie.patients.blobstore), local or on object storage:
+    read as stored (sealed), never decrypted."""
+    store = blobstore.get_store()
     found = []
-    if not root.is_dir():
-        return found
-    for path in sorted(root.rglob("*")):
-        if path.name.startswith("."):
-            continue
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            continue
-        if path.is_file():
-            found.append(DocFile(f"documents/{path.relative_to(root).as_posix()}", path, st.st_size, st.st_mtime_ns))
+    try:
+        for info in store.blobs():
+            name = f"documents/{info.name}"
+            if isinstance(store, blobstore.LocalStore):
+                member = Member(name, store.path(info.name))
+            else:
+                member = Member(name, read=functools.partial(_read_blob, store, info.name), size=info.size)
+            found.append(DocFile(name, member, info.size, info.mtime_ns))
+    except blobstore.StoreUnavailable as exc:
+        raise BackupError(f"Documents illisibles : {exc}") from None
     return found
 
 
@@ -280,6 +297,8 @@ def prepare(tmp: Path) -> Prepared:
     # on disk already (a blob is written before its row is committed).
     documents = _documents()
     # The registers last: an erasure made during the run is in them, and a restore re-applies it.
+    # An erasure committed by a process killed before it wrote the register file is added first.
+    erasure.sync_file()
     for name, path in (
         ("keys/erasures.jsonl", key_service.erasure_file()),
         ("keys/journal-checkpoints.jsonl", conf.checkpoint_file()),
@@ -422,7 +441,7 @@ def write_to(loc: Location, prepared: Prepared, progress: RunProgress) -> Writte
         with loc.store.writer(name) as sink:
             written = backuparchive.write_pack(
                 sink,
-                [Member(d.name, d.path) for d in batch],
+                [d.member for d in batch],
                 recipients=recipients,
                 signing_key=key.private,
                 meta={"created_at": datetime.now(UTC).isoformat(), "signing_public_key": key.public.hex()},

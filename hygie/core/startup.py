@@ -130,7 +130,24 @@ def existing_practice():
     return Practice.current()
 
 
+# pg_advisory_lock key of the schema upgrade: "HYGIEMIG" as a 64-bit integer.
+MIGRATION_LOCK = int.from_bytes(b"HYGIEMIG", "big") - (1 << 63)
+
+
 def prepare_database(stdout: IO[str] | None = None, verbosity: int = 0) -> None:
-    """Apply pending migrations and create the shared cache table: nothing to do by hand."""
-    call_command("migrate", interactive=False, verbosity=verbosity, stdout=stdout)
-    call_command("createcachetable", verbosity=verbosity, stdout=stdout)
+    """Apply pending migrations and create the shared cache table: nothing to do by hand.
+
+    Several app servers started together on one PostgreSQL database (after an upgrade, or the
+    first time) take turns: the first applies the migrations under an advisory lock, the others
+    wait for it and find nothing left to do. SQLite serves one machine (its own file lock)."""
+    locked = connection.vendor == "postgresql"
+    if locked:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [MIGRATION_LOCK])
+    try:
+        call_command("migrate", interactive=False, verbosity=verbosity, stdout=stdout)
+        call_command("createcachetable", verbosity=verbosity, stdout=stdout)
+    finally:
+        if locked:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])

@@ -96,3 +96,27 @@ def registered() -> dict[int, str]:
         if ref not in found or datetime.fromisoformat(found[ref]) < erased_at:
             found[ref] = erased_at.isoformat()
     return found
+
+
+def sync_file() -> int:
+    """Append to the register file every erasure the database knows and the file does not.
+
+    The file is written once the erasure's transaction has committed: a process killed between
+    the commit and the write (kill -9 during a purge, a crash) leaves the database ahead of the
+    file, and a restore of an older backup would then not erase that patient again. Run before
+    each purge and each backup, and by the daily retention job. Returns how many were added."""
+    in_file: dict[int, datetime] = {}
+    with contextlib.suppress(FileNotFoundError):
+        for line in service.erasure_file().read_text(encoding="utf-8").splitlines():
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                doc = json.loads(line)
+                ref, when = int(doc["patient"]), datetime.fromisoformat(str(doc["erased_at"]))
+                if ref not in in_file or in_file[ref] < when:
+                    in_file[ref] = when
+    added = 0
+    rows = ErasureRegister.objects.values_list("patient_ref", "erased_at", "rule", "expired_on").order_by("erased_at")
+    for ref, erased_at, rule, expired_on in rows:
+        if ref not in in_file or in_file[ref] < erased_at:
+            _append_to_file(ref, erased_at, rule, expired_on)
+            added += 1
+    return added

@@ -72,10 +72,14 @@ class ArchiveError(Exception):
 
 @dataclass(frozen=True)
 class Member:
-    """One file to put in an archive: its name inside, and where to read it."""
+    """One file to put in an archive: its name inside, and where to read it: a local file, or
+    (document blobs on object storage) `read`, returning the whole content or None if it is
+    gone, with its `size` known beforehand."""
 
     name: str
-    path: Path
+    path: Path | None = None
+    read: Callable[[], bytes | None] | None = None
+    size: int = 0
 
 
 # --- Identities -----------------------------------------------------------------------------
@@ -367,12 +371,19 @@ def _prefetched(members: Iterable[Member]) -> Iterator[tuple[Member, bytes | Non
     queued = 0
     with ThreadPoolExecutor(_READERS, thread_name_prefix="backup-read") as pool:
         for member in members:
-            try:
-                size = member.path.stat().st_size
-            except FileNotFoundError:
-                continue
+            future: Future[bytes | None]
+            if member.read is not None:
+                size = member.size
+                future = pool.submit(member.read)
+            else:
+                assert member.path is not None
+                try:
+                    size = member.path.stat().st_size
+                except FileNotFoundError:
+                    continue
+                future = pool.submit(_read_whole, member.path)
             queued += size
-            pending.append((member, size, pool.submit(_read_whole, member.path)))
+            pending.append((member, size, future))
             while pending and (queued > _AHEAD_BYTES or len(pending) > 256):
                 done, size, future = pending.popleft()
                 queued -= size
@@ -434,6 +445,7 @@ def write_snapshot(
         _add(tar, MANIFEST, io.BytesIO(manifest), len(manifest), _no_progress)
         _add(tar, SIGNATURE, io.BytesIO(signature), len(signature), _no_progress)
         for member, size, digest in members:
+            assert member.path is not None, "snapshot members are local files"
             with open(member.path, "rb") as fh:
                 if _add(tar, member.name, fh, size, progress) != digest:
                     raise ArchiveError(f"Le fichier {member.name} a changé pendant la sauvegarde.")

@@ -45,7 +45,9 @@ class Wait(NamedTuple):
 
 
 def recent(failures: list[float], now: float, window: int) -> list[float]:
-    return [t for t in failures if now - window < t <= now]
+    # No upper bound: with several app servers, a failure stamped by a server whose clock is a
+    # little ahead (or that took the lock just before this one) still counts.
+    return [t for t in failures if now - window < t]
 
 
 def pair_delay(failures: int, policy: Policy) -> int:
@@ -77,7 +79,7 @@ def second_factor_required(account: list[float], now: float, policy: Policy) -> 
 
 def add(failures: list[float], now: float, window: int, keep: int) -> list[float]:
     """The list with one more failure at `now`, old ones dropped."""
-    return [*recent(failures, now, window), now][-keep:]
+    return sorted([*recent(failures, now, window), now])[-keep:]
 
 
 def _ceil(seconds: float) -> int:

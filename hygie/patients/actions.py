@@ -281,7 +281,7 @@ def upload_document(*, actor: Any, patient: Patient, title: str, kind: str, file
                 details={"size": blob.size, "content_type": blob.content_type},
             )
     except BaseException:
-        documents.delete_blob(blob.storage_name)
+        documents.delete_blob_later(blob.storage_name)
         raise
     return document
 
@@ -352,7 +352,9 @@ def erase_patient(
         _shred(patient_pk, rule=rule, expired_on=expired_on)
     # The blobs are unreadable already (their keys were wrapped by the destroyed data key);
     # removing them once the erasure is committed frees the space.
-    transaction.on_commit(lambda: [documents.delete_blob(name) for name in blobs])
+    # If the document store cannot be reached now, the orphan job deletes them later (no row
+    # names them any more).
+    transaction.on_commit(lambda: [documents.delete_blob_later(name) for name in blobs])
 
 
 def _shred(patient_pk: int, *, rule: str = "", expired_on: date | None = None) -> None:
@@ -389,3 +391,47 @@ def reapply_erasures() -> list[int]:
     if done:
         journal.record(Ev.ERASURES_REAPPLIED, actor=None, details={"patients": done})
     return done
+
+
+# --- Document store housekeeping ----------------------------------------------------------
+
+def remove_orphan_blobs(*, grace: timedelta) -> dict[str, int]:
+    """Delete the blobs of the document store that no Document row names, once older than
+    `grace` (an upload still running or about to commit is younger), and the unfinished writes
+    (temporary files, multipart uploads) of uploads killed midway. Journaled when anything was
+    removed: counts only (the names are random and say nothing, but are not needed either).
+
+    A blob is written before its row is committed: a rolled-back transaction or a process killed
+    between the two leaves one behind; so does an erasure whose store was unreachable."""
+    from hygie.access import records
+    from hygie.patients import blobstore
+
+    store = blobstore.get_store()
+    limit = (timezone.now() - grace).timestamp() * 1_000_000_000
+    removed = scanned = 0
+    batch: list[str] = []
+
+    def sweep(names: list[str]) -> int:
+        in_use = records.document_blobs_in_use(names)
+        gone = [name for name in names if name not in in_use]
+        for name in gone:
+            store.delete(name)
+        return len(gone)
+
+    for info in store.blobs():
+        scanned += 1
+        if info.mtime_ns >= limit:
+            continue
+        batch.append(info.name)
+        if len(batch) >= 500:
+            removed += sweep(batch)
+            batch = []
+    if batch:
+        removed += sweep(batch)
+    leftovers = store.remove_leftovers(grace.total_seconds())
+    if removed or leftovers:
+        journal.record(
+            Ev.DOCUMENT_ORPHANS_REMOVED,
+            details={"blobs": removed, "unfinished": leftovers, "grace_hours": int(grace.total_seconds() // 3600)},
+        )
+    return {"scanned": scanned, "removed": removed, "unfinished": leftovers}

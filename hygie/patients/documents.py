@@ -1,4 +1,5 @@
-"""Where document files live: encrypted blobs under settings.DOCUMENTS_DIR, one per document.
+"""Document files: encrypted blobs, one per document, in the document store
+(hygie.patients.blobstore: settings.DOCUMENTS_DIR by default, or S3-compatible object storage).
 
 A small API: `BlobWriter` (start(patient) → write(chunk)… → finish(), or abort(): sniff,
 size-check, encrypt and hash while the bytes arrive, store atomically), `save_stream` (a file
@@ -9,9 +10,9 @@ patient or the document.
 
 Each blob is sealed with its own random file key, in segments of 64 KiB (streaming AEAD,
 hygie.lib.crypto.StreamEncryptor): a 200 MB scan is never whole in memory, and a truncated,
-reordered or altered blob does not decrypt. The file key is wrapped by the patient's data
-key, bound to the blob's name and the patient: erasing the patient's data key makes the blob
-unreadable. Blob layout:
+reordered or altered blob does not decrypt. The store only ever receives sealed bytes. The
+file key is wrapped by the patient's data key, bound to the blob's name and the patient:
+erasing the patient's data key makes the blob unreadable. Blob layout:
 
     "HYGD" | version (1) | length of wrapped key (2) | wrapped file key | stream prefix (7) | segments
 
@@ -29,13 +30,11 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import logging
 import os
-import re
 import secrets
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from django.conf import settings
@@ -44,11 +43,13 @@ from django.utils.translation import gettext as _
 
 from hygie.keys import service
 from hygie.lib import crypto
+from hygie.patients import blobstore
+
+logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
 # Enough bytes to recognise every accepted type (WebP needs 12).
 _HEAD_SIZE = 16
-_NAME = re.compile(r"^[0-9a-f]{32}$")
 
 # Accepted types: PDF and common images. Extensions only name downloads.
 EXTENSIONS = {
@@ -71,6 +72,27 @@ class UnsupportedType(DocumentError):
 
 class TooLarge(DocumentError):
     pass
+
+
+class StorageUnavailable(DocumentError):
+    """The document store could not be reached: nothing was saved."""
+
+
+def unavailable_message() -> str:
+    return _(
+        "Le stockage des documents est momentanément injoignable : rien n'a été enregistré. "
+        "Réessayez dans quelques minutes ; si cela persiste, prévenez l'administrateur."
+    )
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    try:
+        yield
+    except blobstore.StoreUnavailable as exc:
+        # The detail (which store, which operation, a random blob name) is for the operator.
+        logger.error("document store: %s", exc)
+        raise StorageUnavailable(unavailable_message()) from None
 
 
 @dataclass(frozen=True)
@@ -110,19 +132,6 @@ def unsupported_message() -> str:
     return _("Seuls les fichiers PDF et les images (PNG, JPEG, GIF, WebP, TIFF) sont acceptés.")
 
 
-def _directory() -> Path:
-    directory = Path(settings.DOCUMENTS_DIR)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return directory
-
-
-def _path(storage_name: str) -> Path:
-    # Names come from the database, but a path is never built from anything unchecked.
-    if not _NAME.match(storage_name):
-        raise ValueError("invalid storage name")
-    return _directory() / storage_name
-
-
 _MAGIC = b"HYGD"
 _VERSION = 1
 
@@ -142,10 +151,11 @@ class BlobWriter:
         writer.write(chunk) …   # sniffs the type, enforces the limit, encrypts, hashes
         blob = writer.finish()  # or writer.abort(): nothing is left behind
 
-    Written to a temporary file in the documents directory (header and sealed segments only,
-    never plaintext), then renamed: a blob is either complete or absent. `write` and `finish`
-    raise UnsupportedType or TooLarge after deleting the partial blob. Memory use is one
-    segment, whatever the size of the file.
+    Written to the document store (header and sealed segments only, never plaintext): a
+    temporary file renamed at the end, or a multipart upload completed at the end; a blob is
+    either complete or absent. `write` and `finish` raise UnsupportedType, TooLarge or
+    StorageUnavailable after deleting the partial blob. Memory use is one segment (local) or one
+    upload part (object storage), whatever the size of the file.
     """
 
     def __init__(self, *, storage_name: str, header: bytes, sealer: crypto.StreamEncryptor, limit: int) -> None:
@@ -156,10 +166,13 @@ class BlobWriter:
         self._content_type: str | None = None
         self._size = 0
         self._digest = hashlib.sha256()
-        fd, tmp_name = tempfile.mkstemp(dir=_directory(), prefix=".upload-")  # created 0600
-        self._tmp_path: Path | None = Path(tmp_name)
-        self._out: BinaryIO | None = os.fdopen(fd, "wb")
-        self._emit(header)
+        with _store_errors():
+            self._out: blobstore.BlobSink | None = blobstore.get_store().create(storage_name)
+        try:
+            self._emit(header)
+        except BaseException:
+            self.abort()
+            raise
 
     @classmethod
     def start(cls, patient: Any, *, limit: int | None = None) -> BlobWriter:
@@ -178,7 +191,12 @@ class BlobWriter:
     def _emit(self, data: bytes) -> None:
         assert self._out is not None, "write after finish or abort"
         if data:
-            self._out.write(data)
+            try:
+                with _store_errors():
+                    self._out.write(data)
+            except BaseException:
+                self.abort()
+                raise
             self._digest.update(data)
 
     def write(self, chunk: bytes) -> None:
@@ -209,18 +227,15 @@ class BlobWriter:
             self._sniff()
             self._emit(self._sealer.update(self._head))
             self._head = b""
-        assert self._out is not None and self._tmp_path is not None and self._content_type is not None
+        assert self._out is not None and self._content_type is not None
         try:
             self._emit(self._sealer.finalize())
-            self._out.flush()
-            os.fsync(self._out.fileno())
-            self._out.close()
-            os.chmod(self._tmp_path, 0o600)
-            os.replace(self._tmp_path, _path(self.storage_name))
+            with _store_errors():
+                self._out.commit()
         except BaseException:
             self.abort()
             raise
-        self._out = self._tmp_path = None
+        self._out = None
         return StoredBlob(
             storage_name=self.storage_name,
             size=self._size,
@@ -230,14 +245,9 @@ class BlobWriter:
 
     def abort(self) -> None:
         """Delete the partial blob. Harmless if already finished or aborted."""
-        if self._out is not None:
-            with contextlib.suppress(OSError):
-                self._out.close()
-            self._out = None
-        if self._tmp_path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self._tmp_path.unlink()
-            self._tmp_path = None
+        out, self._out = self._out, None
+        if out is not None:
+            out.abort()
         self._head = b""
 
 
@@ -360,8 +370,10 @@ def open_blob(storage_name: str, *, patient: Any) -> BinaryIO:
     """The stored content of `patient`'s blob, decrypted while it is read.
 
     FileNotFoundError if the blob is missing; BlobError (at open or while reading) if it is
-    damaged, truncated, reordered or belongs to another patient."""
-    raw = _path(storage_name).open("rb")
+    damaged, truncated, reordered or belongs to another patient; StorageUnavailable if the
+    store cannot be reached (a read that fails midway raises blobstore.StoreUnavailable)."""
+    with _store_errors():
+        raw = blobstore.get_store().open(storage_name)
     try:
         fixed = raw.read(len(_MAGIC) + 3)
         if len(fixed) != len(_MAGIC) + 3 or fixed[:4] != _MAGIC or fixed[4] != _VERSION:
@@ -382,8 +394,18 @@ def open_blob(storage_name: str, *, patient: Any) -> BinaryIO:
 
 
 def delete_blob(storage_name: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        _path(storage_name).unlink()
+    """Remove a blob from the store. Raises blobstore.StoreUnavailable if the store cannot be
+    reached: the caller that cannot retry leaves it to the orphan job (delete_blob_later)."""
+    blobstore.get_store().delete(storage_name)
+
+
+def delete_blob_later(storage_name: str) -> None:
+    """Remove a blob now if the store answers; otherwise the orphan job removes it once no
+    Document row names it (hygie.patients.jobs). Never raises for an unreachable store."""
+    try:
+        delete_blob(storage_name)
+    except blobstore.StoreUnavailable as exc:
+        logger.warning("document store: blob left for the orphan job: %s", exc)
 
 
 def extension(content_type: str) -> str:

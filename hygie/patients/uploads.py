@@ -52,7 +52,11 @@ class EncryptingUploadHandler(FileUploadHandler):
             # The part announced its size (browsers rarely do): refuse before reading it.
             self.error = documents.too_large_message()
             raise SkipFile
-        self._writer = documents.BlobWriter.start(self.patient, limit=self.limit)
+        try:
+            self._writer = documents.BlobWriter.start(self.patient, limit=self.limit)
+        except documents.DocumentError as exc:  # the document store cannot be reached
+            self.error = str(exc)
+            raise SkipFile from None
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> None:
         assert self._writer is not None
@@ -103,5 +107,5 @@ class EncryptingUploadHandler(FileUploadHandler):
         for upload in self._sealed:
             upload.close()
             if not (committed and upload.blob.storage_name in self._kept):
-                documents.delete_blob(upload.blob.storage_name)
+                documents.delete_blob_later(upload.blob.storage_name)
         self._sealed.clear()

@@ -459,13 +459,15 @@ def _document_form(request: HttpRequest, patient: Patient, upload: uploads.Encry
 
 @login_required
 @require_GET
-def document_download(request: HttpRequest, public_id: Any) -> FileResponse:
+def document_download(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     document = records.get_document(user, public_id, Cap.MEDICAL_VIEW)
     try:
         blob = documents.open_blob(document.storage_name, patient=document.patient)
     except FileNotFoundError:
         raise Http404 from None
+    except documents.StorageUnavailable as exc:
+        return render(request, "web/error.html", {"code": 503, "message": str(exc)}, status=503)
     journal.record(Ev.DOCUMENT_DOWNLOADED, actor=user, target=document)
     # A neutral name: never the title or the patient's name, which would end up in a downloads folder.
     filename = f"document-{document.public_id.hex[:8]}{documents.extension(document.content_type)}"

@@ -263,6 +263,9 @@ def purge(
         raise ActionError("Seul le titulaire approuve la destruction de ses dossiers.")
     wanted = None if patient_ids is None else set(patient_ids)
     done: list[dict[str, str]] = []
+    from hygie.keys import erasure
+
+    erasure.sync_file()  # an earlier purge killed after its commit: its register lines first
     with transaction.atomic():
         for item in due(practitioner, today=today, only=wanted):
             entry = {

@@ -11,6 +11,9 @@ from hygie.worker.registry import job
 @job("retention-records", every=timedelta(days=1))
 def retention_records() -> str:
     # RET-1…4, RET-7: states, records due, automatic purge if the practice turned it on.
+    from hygie.keys import erasure
+
+    erasure.sync_file()  # erasures committed by a process killed before it wrote the file
     done = actions.daily()
     return (
         f"{done['records']} dossiers, {done['due']} échus, {done['notices']} préavis, "

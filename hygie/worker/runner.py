@@ -40,8 +40,44 @@ class RunResult:
     error: str = ""
 
 
+def _boot_id() -> str:
+    # Changes at every boot: a pid recorded before a reboot is never taken for a live process.
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            return fh.read().strip().replace("-", "")[:12]
+    except OSError:
+        return "-"
+
+
 def owner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"[:120]
+    """host:boot:pid:thread. Host names must differ between the hosts of one practice."""
+    return f"{socket.gethostname()}:{_boot_id()}:{os.getpid()}:{threading.get_ident()}"[:120]
+
+
+def owner_dead(owner: str) -> bool:
+    """Whether `owner` (an owner_id) was a process of this host, since this boot, that is gone
+    (killed, crashed). False whenever it cannot be known: another host, or a live pid (even a
+    reused one): then only the lease's expiry frees what it held."""
+    parts = owner.split(":")
+    if len(parts) != 4 or parts[0] != socket.gethostname() or parts[1] != _boot_id() or not parts[2].isdigit():
+        return False
+    pid = int(parts[2])
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return False
+
+
+def _dead_owners(specs: list[JobSpec], now: datetime) -> list[str]:
+    held = Job.objects.filter(name__in=[s.name for s in specs], locked_until__gte=now).values_list(
+        "locked_by", flat=True
+    )
+    return [owner for owner in held if owner_dead(owner)]
 
 
 def ensure_rows(specs: list[JobSpec], now: datetime) -> None:
@@ -49,8 +85,13 @@ def ensure_rows(specs: list[JobSpec], now: datetime) -> None:
     Job.objects.bulk_create([Job(name=s.name, next_run_at=now) for s in specs], ignore_conflicts=True)
 
 
-def claim(spec: JobSpec, now: datetime, owner: str) -> bool:
+def claim(spec: JobSpec, now: datetime, owner: str, dead: list[str] | None = None) -> bool:
+    """Take the job's lease if it is due and free: never leased, expired, or held by a process of
+    this host that died (`dead`, from owner_dead: a worker killed in the middle of a six-hour
+    backup lease does not hold the job for six hours)."""
     free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    if dead:
+        free |= Q(locked_by__in=dead)
     taken = Job.objects.filter(free, name=spec.name, next_run_at__lte=now).update(
         locked_until=now + spec.lease, locked_by=owner, last_started_at=now
     )
@@ -102,6 +143,9 @@ def run_due(
     ensure_rows(specs, now or timezone.now())
     results = []
     locked = keys_locked()
+    dead = _dead_owners(specs, now or timezone.now())
+    if dead:
+        logger.warning("worker: leases of %d dead process(es) of this host taken over", len(dead))
     for spec in specs:
         if stop is not None and stop.is_set():
             break
@@ -109,7 +153,7 @@ def run_due(
             # Not claimed: it stays due and runs at the first tick after the unlock.
             continue
         started = now or timezone.now()
-        if claim(spec, started, owner):
+        if claim(spec, started, owner, dead):
             results.append(run_claimed(spec, started, owner))
     return results
 

@@ -89,7 +89,8 @@ def test_it_refuses_a_wrong_identity(practice_data, vault, tmp_path):
 
 def test_it_leaves_earlier_backups_valid_when_killed(practice_data, vault):
     [earlier] = service.run(vault.out)
-    (vault.data_dir / "documents" / "extra-blob").write_bytes(b"new document" * 1000)  # a pack to write
+    # A pack to write (a blob is named like the document store names them: 32 hex digits).
+    (vault.data_dir / "documents" / ("e" * 32)).write_bytes(b"new document" * 1000)
     if connection.vendor == "sqlite":
         copy_test_database(vault.data_dir)  # the in-memory test database as a file for the subprocess
     env = {

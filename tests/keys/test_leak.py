@@ -8,6 +8,9 @@ sheet, the accountant's export and the note d'honoraires. Then every file under 
 (database, WAL and journal files, documents, temporary files, logs, key dir), what the server
 printed, and on PostgreSQL a pg_dump of the database, are searched for each canary: UTF-8,
 UTF-16 LE/BE, any letter case, composed and decomposed accents, and folded.
+
+Run twice: documents on the local disk, and on S3-compatible object storage (moto's server,
+HYGIE_DOCUMENT_STORE=s3://…): then every object's key and content is searched as well.
 """
 
 from __future__ import annotations
@@ -146,7 +149,43 @@ def postgres_database():
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_no_canary_in_clear_anywhere(tmp_path, postgres_database):
+@pytest.fixture(params=["local", "s3"])
+def document_store(request, tmp_path):
+    """Environment for where the documents go, and a function listing the objects (key -> body)."""
+    if request.param == "local":
+        return {}, None
+    import boto3
+    from botocore.config import Config
+
+    from tests.backups.servers import ACCESS_KEY, REGION, SECRET_KEY, S3Server, moto_endpoint
+
+    endpoint = moto_endpoint()  # the session's moto server (tests/backups/servers.py), a new bucket
+    client = boto3.client(
+        "s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY, config=Config(s3={"addressing_style": "path"}),
+    )
+    server = S3Server(endpoint_url=endpoint, bucket="", client=client)
+    server.bucket = server.create_bucket()
+    secret = tmp_path / "s3-secret"
+    secret.write_text(server.secret_key + "\n")
+    env = {
+        "HYGIE_DOCUMENT_STORE": f"s3://{server.bucket}/hygie/documents",
+        "HYGIE_DOCUMENT_STORE_ENDPOINT": server.endpoint_url,
+        "HYGIE_DOCUMENT_STORE_REGION": server.region,
+        "HYGIE_DOCUMENT_STORE_ACCESS_KEY": server.access_key,
+        "HYGIE_DOCUMENT_STORE_SECRET_KEY_FILE": str(secret),
+    }
+
+    def objects() -> dict[str, bytes]:
+        found = {}
+        for item in server.client.list_objects_v2(Bucket=server.bucket).get("Contents", ()):
+            found[item["Key"]] = server.client.get_object(Bucket=server.bucket, Key=item["Key"])["Body"].read()
+        return found
+
+    return env, objects
+
+
+def test_no_canary_in_clear_anywhere(tmp_path, postgres_database, document_store):
     home, data, outside = tmp_path / "home", tmp_path / "data", tmp_path / "outside"
     for d in (home, data, outside):
         d.mkdir()
@@ -155,6 +194,8 @@ def test_no_canary_in_clear_anywhere(tmp_path, postgres_database):
     env["HYGIE_EMAIL_BACKEND"] = ""  # SMTP: production refuses a backend that delivers nothing
     if postgres_database:
         env["HYGIE_DATABASE_URL"] = postgres_database[0]
+    store_env, list_objects = document_store
+    env.update(store_env)
 
     def hygie(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -275,7 +316,17 @@ def test_no_canary_in_clear_anywhere(tmp_path, postgres_database):
                 haystacks[str(path)] = path.read_bytes()
     names = set(haystacks)
     assert any(n.endswith("hygie.sqlite3") for n in names) or postgres_database
-    assert any("/documents/" in n for n in names) and str(key_file) in names
+    assert str(key_file) in names
+    if list_objects is None:
+        assert any("/documents/" in n for n in names)
+    else:
+        assert not any(f"{data}/documents/" in n for n in names), "documents left on the local disk"
+        stored = list_objects()
+        assert len(stored) >= 2  # the demo's documents and the canary upload
+        for key, body in stored.items():
+            assert re.fullmatch(r"hygie/documents/[0-9a-f]{32}", key), key
+            haystacks[f"s3 object {key}"] = body
+        haystacks["s3 object keys"] = "\n".join(stored).encode()
     if postgres_database:
         _, conninfo, name = postgres_database
         dump_env = {**os.environ, "PGPASSWORD": conninfo["password"] or ""}

@@ -163,3 +163,36 @@ def test_the_hold_refuses_impossible_dates(personas, own_key_file) -> None:
     with pytest.raises(actions.ActionError, match="titulaire de l'équipe de soins"):
         actions.set_hold(actor=personas.bob, patient=patient, started_on=date(2020, 2, 1), reason="Recours contentieux")
     assert not LegalHold.objects.exists()
+
+
+def test_a_purge_killed_between_its_commit_and_the_register_file_is_caught_up(practice, settings, tmp_path,
+                                                                                 django_capture_on_commit_callbacks):
+    """kill -9 after the purge's transaction committed but before its after-commit work (the
+    register file lines, the document files): simulated by dropping the on-commit callbacks."""
+    from hygie.patients import actions as patient_actions
+
+    settings.DOCUMENTS_DIR = tmp_path / "documents"
+    old = patient_named("Ancien")
+    doc = patient_actions.upload_document(actor=practice.alice, patient=old, title="Radio", kind="resultat",
+                                          fileobj=io.BytesIO(b"%PDF-1.4\n%%EOF\n"))
+    with django_capture_on_commit_callbacks(execute=False) as dropped:
+        assert _cli("purge", "--practitioner", "alice", "--yes")["purged"] == 1
+    assert dropped  # what the killed process never ran
+    assert old.pk not in {json.loads(line)["patient"] for line in _register_lines()}
+    assert (settings.DOCUMENTS_DIR / doc.storage_name).exists()
+
+    # The next purge, backup or daily retention job writes the missing line first…
+    assert erasure.sync_file() == 1
+    assert old.pk in {json.loads(line)["patient"] for line in _register_lines()}
+    assert erasure.sync_file() == 0
+    # …and the orphan job removes the document file no row names any more.
+    assert patient_actions.remove_orphan_blobs(grace=timedelta(0))["removed"] == 1
+    assert not (settings.DOCUMENTS_DIR / doc.storage_name).exists()
+    assert verify().ok
+
+
+def _register_lines() -> list[str]:
+    from hygie.keys import service
+
+    path = service.erasure_file()
+    return path.read_text(encoding="utf-8").splitlines() if path.exists() else []

@@ -273,3 +273,34 @@ def test_the_worker_loop_stops_when_asked(db):
     with mock.patch.object(runner, "run_due", side_effect=lambda **kw: worker.stop()) as run_due:
         worker.run_forever()
     assert run_due.call_count == 1
+
+
+def test_it_knows_a_dead_worker_of_this_host_and_nothing_of_other_hosts():
+    from hygie.worker import runner
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    mine = runner.owner_id()
+    host, boot, _pid, thread = mine.split(":")
+    assert not runner.owner_dead(mine)  # this very process
+    assert runner.owner_dead(f"{host}:{boot}:{proc.pid}:{thread}")  # exited (pid not reused meanwhile)
+    assert not runner.owner_dead(f"autre-hote:{boot}:{proc.pid}:{thread}")  # another host: only the lease says
+    assert not runner.owner_dead(f"{host}:avantreboot:{proc.pid}:{thread}")  # before a reboot: pids mean nothing
+    assert not runner.owner_dead("")  # a row from an older version
+
+
+def test_a_lease_held_by_a_dead_worker_of_this_host_is_taken_over(db):
+    from hygie.worker import runner
+    from hygie.worker.models import Job
+    from hygie.worker.registry import JobSpec
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    host, boot, _pid, thread = runner.owner_id().split(":")
+    now = timezone.now()
+    spec = JobSpec("lent", lambda: "fait", timedelta(hours=1), lease=timedelta(hours=6))
+    Job.objects.create(name="lent", next_run_at=now, locked_until=now + timedelta(hours=6),
+                       locked_by=f"autre-hote:{boot}:{proc.pid}:{thread}")
+    assert runner.run_due(now, specs=[spec]) == []  # held by a worker elsewhere: its lease rules
+    Job.objects.filter(name="lent").update(locked_by=f"{host}:{boot}:{proc.pid}:{thread}")
+    assert [r.result for r in runner.run_due(now, specs=[spec])] == ["fait"]
