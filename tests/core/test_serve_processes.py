@@ -197,7 +197,7 @@ def test_every_process_answers_and_a_burst_gets_no_server_error(server):
     while not (owners := _job_owners(database)):
         assert time.monotonic() < deadline
         time.sleep(0.5)
-    pids = {int(owner.split(":")[1]) for owner in owners}
+    pids = {int(owner.split(":")[-2]) for owner in owners}  # host:boot:pid:thread (worker.runner.owner_id)
     assert len(pids) == 1 and pids < set(children), (pids, children)
     assert pids.isdisjoint(answered_by)
 
