@@ -3,6 +3,7 @@
 Run: .venv/bin/python bench/bench_load.py [--backend sqlite|postgresql|both] [--users 50]
      [--duration 120] [--saturation 30] [--clients 8] [--compare-processes]
      [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+     [--servers 1,2 [--document-store s3] [--server-processes 1]]
 
 For each database, in a fresh temporary data dir (and a throw-away PostgreSQL database
 `bench_load_<pid>`, dropped at the end):
@@ -18,6 +19,17 @@ For each database, in a fresh temporary data dir (and a throw-away PostgreSQL da
 4. saturation: `--clients` logged-in users without think time for `--saturation` seconds,
    pages/s. With --compare-processes, saturation is measured with `--processes 1` and with the
    default, alternately (A B B A), and the ratio printed.
+
+Several servers (issue 15): `--servers 1,2 --document-store s3` (PostgreSQL only) runs, in one
+run, 1 server, then 2, then 2, then 1 (the counts listed, then reversed: A B B A), each phase
+with its own logins, the think-time load then the saturation. The servers are "hosts" as
+tests/cluster.py starts them: one PostgreSQL database, one Redis (HYGIE_CACHE_URL, started here),
+the documents on moto's S3 server (in its own process, as bench_document_store.py; MinIO cannot
+be installed here), the same key file, each host its own data dir and its own `hygie serve`
+(`--server-processes` each, default 1). Round-robin in the client, no proxy: each browser sends
+its requests to the servers in turn (the sessions are in the database, so any server serves
+any request), each user starting on a different server. The CPU seconds of the servers, moto,
+Redis, this database's PostgreSQL backends and the client are printed per phase.
 
 Everything on 127.0.0.1; the client threads share the machine with the server (say so when
 quoting the figures). Not part of the test suite; exit code 0 whatever the figures.
@@ -60,6 +72,7 @@ WEIGHTS = {
     "download_document": 8,
     "upload_document": 4,
 }
+EXTRA_ENV: dict[str, str] = {}  # the cluster's shared services (Redis, S3), from --env-file
 PREFIXES = ("Le", "Bo", "Ma", "Gir", "Fou", "Riv", "Dup", "Lam", "Fon", "Rou", "Mer", "Ché", "Gau", "Per")
 
 
@@ -144,6 +157,7 @@ def _server_env(tmp: Path, db_url: str) -> dict[str, str]:
     )
     if db_url:
         env["HYGIE_DATABASE_URL"] = db_url
+    env.update(EXTRA_ENV)
     return env
 
 
@@ -171,8 +185,19 @@ class Browser:
     csrf: str = ""
     conn: http.client.HTTPConnection | None = None
     pages: int = 0  # HTTP requests answered (redirects followed count as pages)
+    ports: tuple[int, ...] = ()  # several servers: each request to the next one (round-robin)
+    turn: int = 0
+    conns: dict[int, http.client.HTTPConnection | None] = field(default_factory=dict)
+
+    def _next_server(self) -> None:
+        if len(self.ports) > 1:
+            self.conns[self.port] = self.conn
+            self.port = self.ports[self.turn % len(self.ports)]
+            self.turn += 1
+            self.conn = self.conns.get(self.port)
 
     def _once(self, method: str, path: str, body: bytes | None, content_type: str) -> tuple[int, str, str]:
+        self._next_server()
         if self.conn is None:
             self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
         headers = {"X-Forwarded-For": self.address, "X-Forwarded-Proto": "http"}
@@ -212,7 +237,7 @@ class Browser:
                 self.conn = None
                 status, location, text = self._once(method, path, body, content_type)
             if status in (301, 302, 303) and location:
-                path, method, body = location.split("127.0.0.1:" + str(self.port))[-1], "GET", None
+                path, method, body = re.sub(r"^https?://[^/]+", "", location), "GET", None
                 continue
             return status, text
         raise PageError("trop de redirections")
@@ -421,7 +446,7 @@ def report(title: str, results: Results, wall: float) -> dict[str, float]:
 class CountingServer:
     """`hygie serve` in a subprocess; counts nothing itself (pages are counted by the clients)."""
 
-    def __init__(self, tmp: Path, db_url: str, processes: int | None) -> None:
+    def __init__(self, tmp: Path, db_url: str, processes: int | None, env: dict[str, str] | None = None) -> None:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
@@ -429,7 +454,9 @@ class CountingServer:
         if processes is not None:
             args += ["--processes", str(processes)]
         self.log = (tmp / f"serve-{self.port}.log").open("w")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=_server_env(tmp, db_url), stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env={**_server_env(tmp, db_url), **(env or {})}, stdout=self.log, stderr=self.log
+        )
         deadline = time.monotonic() + 180
         while True:
             if self.proc.poll() is not None:
@@ -455,14 +482,15 @@ class CountingServer:
         self.log.close()
 
 
-def logged_in(port: int, logins: list[dict], count: int, offset: int) -> list[User]:
+def logged_in(port: int, logins: list[dict], count: int, offset: int, ports: tuple[int, ...] = ()) -> list[User]:
     users = []
     lock = threading.Lock()
 
     def one(i: int) -> None:
         spec = logins[i % len(logins)]
         address = f"10.14.{(offset + i) // 250}.{(offset + i) % 250 + 1}"
-        user = User(spec["username"], spec["secret"], spec["patients"], address, Browser(port, address))
+        user = User(spec["username"], spec["secret"], spec["patients"], address,
+                    Browser(port, address, ports=ports, turn=i))
         for attempt in range(3):
             try:
                 user.browser.login(user.username, user.secret)
@@ -534,6 +562,188 @@ def bench(backend: str, db_url: str, args: argparse.Namespace) -> dict:
     return figures
 
 
+# --- Several servers (issue 15) ---------------------------------------------------------------
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and of its living descendants."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return total + sum(_proc_cpu(int(c)) for c in children)
+
+
+def _postgres_cpu(dbname: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to this database (its title names it)."""
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith("postgres: ") and f" {dbname} " in title:
+                found[int(entry.name)] = _proc_cpu(int(entry.name))
+    return found
+
+
+def _cpu_snapshot(servers: list[CountingServer], services: dict[str, int], dbname: str) -> dict:
+    usage = os.times()
+    snap: dict = {"serveurs": sum(_proc_cpu(s.proc.pid) for s in servers), "postgresql": _postgres_cpu(dbname),
+                  "client (ce script)": usage.user + usage.system}
+    snap.update({name: _proc_cpu(pid) for name, pid in services.items()})
+    return snap
+
+
+def _cpu_report(before: dict, after: dict, wall: float) -> dict[str, float]:
+    # PostgreSQL: the backends still connected at the end (a backend closed during the phase,
+    # CONN_MAX_AGE 60 s, takes its seconds with it): a lower bound.
+    used = {k: after[k] - before.get(k, 0.0) for k in after if k != "postgresql"}
+    pg_before = before["postgresql"]
+    used["postgresql (minorant)"] = sum(v - pg_before.get(pid, 0.0) for pid, v in after["postgresql"].items())
+    cores = os.cpu_count() or 1
+    parts = ", ".join(f"{k} {v:.1f} s" for k, v in used.items())
+    print(f"CPU pendant {wall:.0f} s ({cores} cœurs = {cores * wall:.0f} s-CPU) : {parts} ; "
+          f"total {sum(used.values()):.1f} s ; charge moyenne {os.getloadavg()[0]:.1f}")
+    return used
+
+
+def cluster_bench(db_url: str, args: argparse.Namespace) -> dict:
+    """1 server, then 2, then 2, then 1 (the counts of --servers, then reversed), on PostgreSQL,
+    Redis and (with --document-store s3) moto's S3 server."""
+    import shutil
+
+    import boto3
+    from botocore.config import Config
+
+    from tests.backups.servers import ACCESS_KEY, REGION, SECRET_KEY, free_port, wait_for_port
+
+    counts = [int(n) for n in args.servers.split(",")]
+    order = counts + counts[::-1]
+    dbname = db_url.rsplit("/", 1)[1]
+    figures: dict = {"backend": "postgresql", "servers": order, "document_store": args.document_store, "phases": []}
+    redis_binary = shutil.which("redis-server")
+    if redis_binary is None:
+        raise SystemExit("redis-server n'est pas installé (apt-get install redis-server)")
+    services: dict[str, subprocess.Popen] = {}
+    with tempfile.TemporaryDirectory(prefix="hygie-bench-cluster-") as tmpdir:
+        tmp = Path(tmpdir)
+        try:
+            redis_port = free_port()
+            services["redis"] = subprocess.Popen(
+                [redis_binary, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                 "--dir", str(tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )
+            wait_for_port(redis_port, process=services["redis"])
+            shared = {"HYGIE_CACHE_URL": f"redis://127.0.0.1:{redis_port}/0"}
+            if args.document_store == "s3":
+                moto_port = free_port()
+                services["moto (S3)"] = subprocess.Popen(
+                    [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+                wait_for_port(moto_port, timeout=60, process=services["moto (S3)"])
+                endpoint = f"http://127.0.0.1:{moto_port}"
+                bucket = f"bench-{uuid.uuid4().hex[:12]}"
+                boto3.client(
+                    "s3", endpoint_url=endpoint, region_name=REGION, aws_access_key_id=ACCESS_KEY,
+                    aws_secret_access_key=SECRET_KEY, config=Config(s3={"addressing_style": "path"}),
+                ).create_bucket(Bucket=bucket)
+                (tmp / "s3-secret").write_text(SECRET_KEY)
+                shared.update(
+                    HYGIE_DOCUMENT_STORE=f"s3://{bucket}/cabinet/documents", HYGIE_DOCUMENT_STORE_ENDPOINT=endpoint,
+                    HYGIE_DOCUMENT_STORE_REGION=REGION, HYGIE_DOCUMENT_STORE_ACCESS_KEY=ACCESS_KEY,
+                    HYGIE_DOCUMENT_STORE_SECRET_KEY_FILE=str(tmp / "s3-secret"),
+                )
+            (tmp / "cluster-env.json").write_text(json.dumps(shared))
+            EXTRA_ENV.update(shared)
+            t0 = time.monotonic()
+            subprocess.run(
+                [sys.executable, __file__, "--setup", str(tmp), "--db-url", db_url, "--env-file",
+                 str(tmp / "cluster-env.json"), "--users", str(args.users), "--patients", str(args.patients)],
+                check=True,
+            )
+            logins = json.loads((tmp / "logins.json").read_text())
+            print(f"[grappe] cabinet : {args.users} titulaires × {args.patients} patients, documents "
+                  f"{args.document_store} ({time.monotonic() - t0:.0f} s) ; ordre des phases : {order}")
+            pids = {name: proc.pid for name, proc in services.items()}
+            for n, count in enumerate(order):
+                servers: list[CountingServer] = []
+                phase: dict = {"servers": count}
+                try:
+                    for host in "abcdefgh"[:count]:
+                        data = tmp / f"host-{host}"
+                        (data / "tmp").mkdir(parents=True, exist_ok=True)
+                        servers.append(CountingServer(tmp, db_url, args.server_processes, env={
+                            "HYGIE_DATA_DIR": str(data), "TMPDIR": str(data / "tmp"),
+                            "HYGIE_CHECKPOINT_FILE": str(data / "journal-checkpoints.jsonl"),
+                        }))
+                    ports = tuple(s.port for s in servers)
+                    label = f"{count} serveur{'s' if count > 1 else ''} × {args.server_processes} processus"
+                    if args.duration > 0:
+                        users = logged_in(ports[0], logins, args.users, 2000 * n, ports)
+                        results = Results()
+                        before = _cpu_snapshot(servers, pids, dbname)
+                        wall = run_users(users, args.duration, True, results, seed=10 * n + 1)
+                        phase["think"] = report(
+                            f"[phase {n + 1}, {label}] {args.users} utilisateurs, réflexion 0,5–3 s, "
+                            f"{args.duration:.0f} s", results, wall,
+                        )
+                        phase["think"]["by_action"] = {
+                            a: {"n": len(t), "p50": pct(t, 50), "p95": pct(t, 95), "p99": pct(t, 99),
+                                "errors": len(results.errors.get(a, []))}
+                            for a, t in results.timings.items()
+                        }
+                        phase["think_cpu"] = _cpu_report(before, _cpu_snapshot(servers, pids, dbname), wall)
+                    if args.saturation > 0:
+                        users = logged_in(ports[0], logins, args.clients, 2000 * n + 1000, ports)
+                        results = Results()
+                        before = _cpu_snapshot(servers, pids, dbname)
+                        wall = run_users(users, args.saturation, False, results, seed=10 * n + 2)
+                        phase["saturation"] = report(
+                            f"[phase {n + 1}, {label}] saturation, {args.clients} clients sans réflexion",
+                            results, wall,
+                        )
+                        phase["saturation_cpu"] = _cpu_report(before, _cpu_snapshot(servers, pids, dbname), wall)
+                finally:
+                    for server in servers:
+                        server.stop()
+                figures["phases"].append(phase)
+        finally:
+            for proc in services.values():
+                proc.kill()
+                proc.wait()
+    _cluster_summary(figures)
+    return figures
+
+
+def _cluster_summary(figures: dict) -> None:
+    """Per server count, the mean over its phases; the ratio of pages/s at saturation."""
+    by: dict[int, list[dict]] = {}
+    for phase in figures["phases"]:
+        by.setdefault(phase["servers"], []).append(phase)
+    print("\nRésumé (moyenne des phases de même nombre de serveurs)")
+    print(f"{'serveurs':<10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'erreurs':>9}{'pages/s sat.':>14}{'err. sat.':>11}")
+    rates: dict[int, float] = {}
+    for count, phases in sorted(by.items()):
+        think = [p["think"] for p in phases if "think" in p]
+        sat = [p["saturation"] for p in phases if "saturation" in p]
+
+        def mean(rows: list[dict], key: str) -> float:
+            return sum(r[key] for r in rows) / len(rows) if rows else float("nan")
+
+        rates[count] = mean(sat, "pages_per_s")
+        print(f"{count:<10}{mean(think, 'p50') * 1e3:>9.0f}{mean(think, 'p95') * 1e3:>9.0f}"
+              f"{mean(think, 'p99') * 1e3:>9.0f}{sum(r['errors'] for r in think):>9}{rates[count]:>14.1f}"
+              f"{sum(r['errors'] for r in sat):>11}")
+    if len(rates) == 2:
+        (a, ra), (b, rb) = sorted(rates.items())
+        print(f"saturation, pages/s : {b} serveurs / {a} serveur{'s' if a > 1 else ''} = {rb / ra:.2f}×")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -544,9 +754,16 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="clients de la mesure de saturation")
     parser.add_argument("--compare-processes", action="store_true")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--servers", default="", help="grappe : nombres de serveurs, ex. 1,2 (PostgreSQL, Redis)")
+    parser.add_argument("--document-store", choices=["local", "s3"], default="local",
+                        help="grappe : documents sur le disque de chaque hôte ou sur le serveur S3 de test (moto)")
+    parser.add_argument("--server-processes", type=int, default=1, help="grappe : processus par serveur")
     parser.add_argument("--setup", help=argparse.SUPPRESS)
+    parser.add_argument("--env-file", default="", help=argparse.SUPPRESS)
     parser.add_argument("--db-url", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.env_file:
+        EXTRA_ENV.update(json.loads(Path(args.env_file).read_text()))
     if args.setup:
         setup_practice(Path(args.setup), args.db_url, args.users, args.patients)
         return
@@ -554,6 +771,23 @@ def main() -> None:
         raise SystemExit("--users : 1 à 500, --clients : 1 à 100")
     print(f"charge moyenne au départ : {os.getloadavg()[0]:.1f} ({os.cpu_count()} cœurs)")
     out = []
+    if args.servers:
+        if not re.fullmatch(r"[1-8](,[1-8])*", args.servers) or not 1 <= args.server_processes <= 8:
+            raise SystemExit("--servers : des nombres de 1 à 8 séparés par des virgules (ex. 1,2) ; "
+                             "--server-processes : 1 à 8")
+        args.backend = "cluster"
+        import psycopg
+
+        dbname = f"bench_cluster_{os.getpid()}"
+        with psycopg.connect(args.pg_url, autocommit=True) as admin:
+            admin.execute(f"CREATE DATABASE {dbname}")
+        try:
+            out.append(cluster_bench(args.pg_url.rsplit("/", 1)[0] + "/" + dbname, args))
+        finally:
+            with psycopg.connect(args.pg_url, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {dbname} WITH (FORCE)")
+    elif args.document_store != "local":
+        raise SystemExit("--document-store s3 : avec --servers (la grappe)")
     if args.backend in ("sqlite", "both"):
         out.append(bench("sqlite", "", args))
     if args.backend in ("postgresql", "both"):
