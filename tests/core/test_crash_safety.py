@@ -137,12 +137,17 @@ def test_a_server_killed_during_an_upload_loses_nothing_acknowledged_and_leaves_
     server.process.send_signal(signal.SIGKILL)
     server.process.wait()
     sender.join(timeout=60)
-    assert sender.answers != ["302"], "killed, yet the upload was acknowledged"
-
-    # Nothing half-saved is visible: no row for the killed upload, no row without its object.
-    assert _rows(cluster) - rows_before == new_rows
+    if sender.answers == ["302"]:
+        # The last part and the commit slipped in between seeing a part and the signal (seen once
+        # on a loaded CI machine): the upload was acknowledged before the kill, so it is one more
+        # write that must survive; the checks below still hold for everything else.
+        new_rows = _rows(cluster) - rows_before
+    else:
+        # Nothing half-saved is visible: no row for the killed upload; its parts still wait.
+        assert _rows(cluster) - rows_before == new_rows
+        assert _pending_uploads(cluster), "the killed upload's parts are still billed until the cleanup"
+    # No row without its object.
     assert _rows(cluster) <= _stored_names(cluster)
-    assert _pending_uploads(cluster), "the killed upload's parts are still billed until the cleanup"
 
     # Another server takes over: every acknowledged write is there and reads back.
     other = cluster.start_server("b")
