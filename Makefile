@@ -66,8 +66,8 @@ messages: $(VENV)/.installed ## Regenerate and compile translation catalogues
 	$(CURDIR)/$(VENV)/bin/django-admin compilemessages -l en -l fr --settings=hygie.settings; \
 	rc=$$?; rm -rf "$$tmp"; exit $$rc
 
-bench: $(VENV)/.dev-installed ## Benchmarks (not part of the tests)
-	@for b in bench/bench_*.py; do [ -e "$$b" ] && $(PY) $$b; done; true
+bench: $(VENV)/.dev-installed ## Every benchmark, from one commit, into var/bench/<commit>/ (QUICK=1: a short check)
+	@bash scripts/bench_all.sh
 
 clean: ## Remove the virtualenv (keeps ./var, your data)
 	rm -rf $(VENV) .pytest_cache
