@@ -1,5 +1,6 @@
-"""kill -9 of one of two app servers in the middle of a write-heavy load, behind a real Caddy
-(PostgreSQL, Redis, documents on moto's S3 server: tests/cluster.py).
+"""kill -9 on one of two hosts (PostgreSQL, Redis, documents on moto's S3 server: tests/cluster.py).
+
+1. One of two app servers, behind a real Caddy, in the middle of a write-heavy load.
 
 Users logged in through the real login (password, then TOTP code) add consultations, upload
 documents and open records through the proxy, which spreads their requests over two `hygie
@@ -8,12 +9,17 @@ requests to the survivor. Afterwards: every write acknowledged to a client is in
 nothing is half-saved (no document row without its object; the objects without a row are removed
 by the orphan cleanup), the journal verifies, nobody had to log in again, and the killed server
 restarts and serves the same sessions.
+
+2. A worker in the middle of a job (a backup, six-hour lease): a worker of the other host takes
+the job over as soon as PostgreSQL has ended the killed worker's session (its advisory lock,
+hygie.worker.runner.JobLocks), not six hours later, and never while the first one lives.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import signal
 import subprocess
 import threading
 import time
@@ -22,8 +28,9 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from hygie.backups.jobs import INTERRUPTED
 from tests.backups.servers import free_port, wait_for_port
-from tests.cluster import cluster, log_in  # noqa: F401 - cluster is a fixture
+from tests.cluster import HYGIE, ROOT, cluster, log_in  # noqa: F401 - cluster is a fixture
 from tests.core.test_crash_safety import _journal_verifies, _patient, _remove_orphans_now, _rows, _stored_names
 from tests.keys.test_leak import Browser, _pdf_with
 
@@ -186,3 +193,59 @@ def test_a_server_killed_under_load_loses_no_acknowledged_write_and_nobody_logs_
     finally:
         proxy.terminate()
         proxy.wait(timeout=15)
+
+
+def test_a_worker_killed_on_one_host_hands_its_job_to_the_other_host_at_once(cluster):  # noqa: F811
+    nas = cluster.root / "nas"
+    nas.mkdir()
+    added = cluster.hygie("backup", "target", "add", "directory", "nas", "--path", str(nas))
+    assert added.returncode == 0, added.stderr
+    # Test mode only: a pause after each archive member, so that the run is still going when killed
+    # (four members: more than ten seconds, the time host b's worker needs to look at the job).
+    slow = {"HYGIE_ENV": "test", "HYGIE_BACKUP_TEST_DELAY": "3"}
+    log_path = cluster.root / "worker-a.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen([*HYGIE, "worker"], cwd=ROOT, env=cluster.host_env("a", **slow), stdout=log,
+                                  stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while not list(nas.rglob(".*.partial")):
+            assert worker.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.05)
+        # As if host a were another machine: the owner in the lease and in the run names another
+        # host, so that hygie.worker.runner.owner_dead cannot see from here that its process died.
+        [(leased_by, left)] = cluster.sql(
+            "UPDATE worker_job SET locked_by = 'autre-hote' || substr(locked_by, strpos(locked_by, ':')) "
+            "WHERE name = 'backup' RETURNING locked_by, locked_until - now()")
+        assert leased_by.startswith("autre-hote:") and leased_by.endswith("+pg"), leased_by
+        assert left.total_seconds() > 5 * 3600  # the backup's six-hour lease
+        assert cluster.sql(
+            "UPDATE backups_run SET details = jsonb_set(details, '{owner}', to_jsonb('autre-hote' || "
+            "substr(details->>'owner', strpos(details->>'owner', ':')))) WHERE status = 'running' RETURNING 1"
+        ) == [(1,)]
+
+        # While it lives, a worker of host b leaves the job alone.
+        busy = cluster.hygie("worker", "--once", host="b")
+        assert busy.returncode == 0, busy.stderr
+        assert "backup :" not in busy.stdout, busy.stdout
+        assert worker.poll() is None, "the backup finished before it was killed"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+
+    # Killed: PostgreSQL ends its session, which frees the job's lock; host b takes the job over at
+    # once, closes the killed run as interrupted (journaled) and backs up.
+    after = cluster.hygie("worker", "--once", host="b")
+    assert "backup : ok 1 destination(s) sauvegardée(s)" in after.stdout, after.stdout + after.stderr
+    runs = cluster.sql("SELECT status, message FROM backups_run WHERE kind = 'backup' ORDER BY started_at")
+    assert runs == [("failure", INTERRUPTED), ("success", "")]
+    assert cluster.sql("SELECT count(*) FROM audit_event WHERE action = 'backup:completed'") == [(1,)]
+    [(status, locked_until)] = cluster.sql("SELECT last_status, locked_until FROM worker_job WHERE name = 'backup'")
+    assert (status, locked_until) == ("ok", None)
+    # …and runs it once: the next worker, of either host, finds nothing due.
+    again = cluster.hygie("worker", "--once", host="a")
+    assert "backup :" not in again.stdout, again.stdout
+    assert len(cluster.sql("SELECT 1 FROM backups_run WHERE kind = 'backup'")) == 2
+    verified = cluster.hygie("backup", "verify", str(nas))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    _journal_verifies(cluster)
