@@ -81,13 +81,15 @@ class Cluster:
             timeout=timeout,
         )
 
-    def start_server(self, host: str, **extra: str) -> Server:
-        port = free_port()
+    def start_server(self, host: str, *args: str, port: int | None = None, **extra: str) -> Server:
+        """`hygie serve` of `host` (extra `args`, e.g. "--processes", "1"), in a process group of its
+        own: `kill` can then take the whole server down at once, as a machine that stops would."""
+        port = port or free_port()
         log = self.root / f"serve-{host}-{port}.log"
-        with log.open("w") as out:
+        with log.open("a") as out:
             process = subprocess.Popen(
-                [*HYGIE, "serve", "--port", str(port), "--no-worker"], cwd=ROOT, env=self.host_env(host, **extra),
-                stdout=out, stderr=subprocess.STDOUT,
+                [*HYGIE, "serve", "--port", str(port), "--no-worker", *args], cwd=ROOT,
+                env=self.host_env(host, **extra), stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
             )
         server = Server(host, port, process, log)
         self.servers.append(server)
@@ -105,6 +107,14 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 server.process.kill()
                 server.process.wait()
+
+    def kill(self, server: Server) -> None:
+        """kill -9 of the server and of every process it forked (the prefork children too)."""
+        try:
+            os.killpg(server.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        server.process.wait()
 
     def sql(self, query: str, *params: object) -> list[tuple]:
         import psycopg
@@ -177,9 +187,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         yield cluster
     finally:
         for server in cluster.servers:
-            if server.process.poll() is None:
-                server.process.kill()
-                server.process.wait()
+            cluster.kill(server)
         redis.kill()
         redis.wait()
         with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as conn:

@@ -104,12 +104,14 @@ class Supervisor:
         self.before_fork()
         sys.stdout.flush()
         sys.stderr.flush()
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:  # the child: never returns into the command
             code = 1
             try:
                 for sig in (signal.SIGTERM, signal.SIGHUP):
                     signal.signal(sig, signal.SIG_DFL)
+                _die_with(parent)
                 # Ctrl+C reaches the whole process group: the supervisor alone decides.
                 signal.signal(signal.SIGINT, signal.SIG_IGN)
                 (self.serve if role == "serve" else self.jobs)()  # type: ignore[misc]
@@ -168,6 +170,23 @@ class Supervisor:
             except ChildProcessError:
                 pass
         self.children.clear()
+
+
+def _die_with(parent: int) -> None:
+    """Linux: SIGTERM to this child when the supervisor dies, even by kill -9 (otherwise the
+    children would go on serving on the inherited socket, unsupervised, and a restarted server
+    could not bind its port)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the supervisor died before the prctl
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _kill(pid: int, sig: int) -> None:

@@ -9,7 +9,8 @@ class Job(models.Model):
     A worker runs a job only after claiming it with one atomic UPDATE (see
     hygie.worker.runner.claim): the job is due (`next_run_at` passed) and nobody holds its lease
     (`locked_until` empty or passed). However many app servers and workers run, a job runs once
-    per period; a worker that dies mid-run loses the lease when it expires.
+    per period; a worker that dies mid-run loses the lease when it expires, or at once on
+    PostgreSQL when its session (and the job's advisory lock) ends (runner.JobLocks).
     """
 
     name = models.CharField(max_length=60, unique=True)

@@ -5,6 +5,15 @@ on PostgreSQL a second worker's UPDATE waits for the first to commit, then re-re
 no longer matches; on SQLite writers take turns. Either way exactly one worker gets the row.
 The UPDATE commits at once (no surrounding transaction), so the lease is visible to all before
 the job starts.
+
+A worker killed in the middle of a job keeps its lease until `locked_until`. On PostgreSQL the
+lease is also backed by a session-level advisory lock per job (JobLocks), taken before the claim
+and released after the job's row is written, on a connection of its own: when the worker's
+process dies (kill -9, crash, machine stopped), PostgreSQL ends that session and frees the lock
+(at once when the kernel closes the socket; within about a minute, through TCP keepalives, when
+the machine itself is gone). A worker of any host that then gets the lock knows that nobody runs
+the job any more and takes over a lease marked as lock-backed (LOCK_MARK) without waiting for its
+expiry. A lease without the mark (a worker of an older version, SQLite) still waits for expiry.
 """
 
 from __future__ import annotations
@@ -14,10 +23,12 @@ import os
 import socket
 import threading
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connection, connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,6 +41,13 @@ logger = logging.getLogger(__name__)
 # A failed job is tried again after this long (or its own interval, if shorter).
 RETRY_AFTER = timedelta(minutes=5)
 TICK_SECONDS = 5.0
+# Appended to `locked_by` when the lease is backed by the job's advisory lock (PostgreSQL).
+LOCK_MARK = "+pg"
+# First key of the jobs' advisory locks ("HYJB"); the second is derived from the job's name.
+JOB_LOCK_SPACE = int.from_bytes(b"HYJB", "big")
+# Owners (owner_id) whose lease this process took over because their lock was gone: their
+# process is dead wherever it ran (hygie.backups.jobs closes their runs as interrupted).
+_vanished: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -56,8 +74,12 @@ def owner_id() -> str:
 
 def owner_dead(owner: str) -> bool:
     """Whether `owner` (an owner_id) was a process of this host, since this boot, that is gone
-    (killed, crashed). False whenever it cannot be known: another host, or a live pid (even a
-    reused one): then only the lease's expiry frees what it held."""
+    (killed, crashed), or one whose job lock this process found free (another host's too). False
+    whenever it cannot be known: another host, or a live pid (even a reused one): then only the
+    lease's expiry frees what it held."""
+    owner = owner.removesuffix(LOCK_MARK)
+    if owner and owner in _vanished:
+        return True
     parts = owner.split(":")
     if len(parts) != 4 or parts[0] != socket.gethostname() or parts[1] != _boot_id() or not parts[2].isdigit():
         return False
@@ -85,13 +107,16 @@ def ensure_rows(specs: list[JobSpec], now: datetime) -> None:
     Job.objects.bulk_create([Job(name=s.name, next_run_at=now) for s in specs], ignore_conflicts=True)
 
 
-def claim(spec: JobSpec, now: datetime, owner: str, dead: list[str] | None = None) -> bool:
+def claim(spec: JobSpec, now: datetime, owner: str, dead: list[str] | None = None, *, locked: bool = False) -> bool:
     """Take the job's lease if it is due and free: never leased, expired, or held by a process of
     this host that died (`dead`, from owner_dead: a worker killed in the middle of a six-hour
-    backup lease does not hold the job for six hours)."""
+    backup lease does not hold the job for six hours), or, when the caller holds the job's
+    advisory lock (`locked`), a lock-backed lease: its holder's session is gone."""
     free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
     if dead:
         free |= Q(locked_by__in=dead)
+    if locked:
+        free |= Q(locked_by__endswith=LOCK_MARK)
     taken = Job.objects.filter(free, name=spec.name, next_run_at__lte=now).update(
         locked_until=now + spec.lease, locked_by=owner, last_started_at=now
     )
@@ -123,6 +148,85 @@ def run_claimed(spec: JobSpec, started: datetime, owner: str) -> RunResult:
     return outcome
 
 
+class JobLocks:
+    """PostgreSQL session-level advisory locks, one per job, on a connection of their own (not
+    Django's, which a job may close or which may be reopened between requests: the lock must live
+    exactly as long as the job runs). One per run_due, opened only if a job is due, closed at
+    its end."""
+
+    def __init__(self, alias: str = "default") -> None:
+        self.alias = alias
+        self.conn: Any = None
+
+    @staticmethod
+    def key(name: str) -> int:
+        return zlib.crc32(name.encode()) - (1 << 31)  # a signed 32-bit integer
+
+    def _connect(self) -> Any:
+        if self.conn is not None and not self.conn.closed:
+            return self.conn
+        wrapper = connections[self.alias]
+        conn = wrapper.get_new_connection(wrapper.get_connection_params())
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            # A machine that disappears (no FIN, no RST) is noticed by PostgreSQL within about a
+            # minute (30 s idle, then 3 probes 10 s apart), which frees its locks. Ignored on a
+            # Unix socket, where the kernel closes the socket with the process anyway.
+            cursor.execute("SET application_name = 'hygie-worker-locks'")
+            for setting, value in (("tcp_keepalives_idle", 30), ("tcp_keepalives_interval", 10),
+                                   ("tcp_keepalives_count", 3)):
+                cursor.execute(f"SET {setting} = {value}")
+        self.conn = conn
+        return conn
+
+    def acquire(self, name: str) -> bool:
+        """Whether this process now holds the job's lock (False: a live worker holds it)."""
+        for attempt in (1, 2):
+            try:
+                with self._connect().cursor() as cursor:
+                    cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", (JOB_LOCK_SPACE, self.key(name)))
+                    return bool(cursor.fetchone()[0])
+            except Exception:
+                self.close()  # the database restarted: a new session, once
+                if attempt == 2:
+                    raise
+        return False  # pragma: no cover
+
+    def release(self, name: str) -> None:
+        try:
+            with self._connect().cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", (JOB_LOCK_SPACE, self.key(name)))
+        except Exception:
+            self.close()  # the session is gone, and its locks with it
+            logger.warning("worker: the job lock connection was lost")
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.close()
+            except Exception:  # noqa: S110 - closing a broken connection
+                pass
+        self.conn = None
+
+
+def _claim_locked(spec: JobSpec, started: datetime, owner: str, dead: list[str], locks: JobLocks) -> RunResult | None:
+    """Claim and run under the job's advisory lock; None when another live worker holds it or
+    the job is not due."""
+    if not locks.acquire(spec.name):
+        return None
+    try:
+        held = owner[: 120 - len(LOCK_MARK)] + LOCK_MARK
+        before = Job.objects.filter(name=spec.name).values_list("locked_by", "locked_until").first()
+        if not claim(spec, started, held, dead, locked=True):
+            return None
+        if before and before[0].endswith(LOCK_MARK) and before[1] is not None and before[1] >= started:
+            _vanished.add(before[0].removesuffix(LOCK_MARK))
+            logger.warning("worker: job %s taken over from a worker whose database session ended", spec.name)
+        return run_claimed(spec, started, held)
+    finally:
+        locks.release(spec.name)
+
+
 def keys_locked() -> bool:
     """Passphrase mode, not unlocked yet (hygie.keys.service)."""
     from hygie.keys import service
@@ -146,15 +250,28 @@ def run_due(
     dead = _dead_owners(specs, now or timezone.now())
     if dead:
         logger.warning("worker: leases of %d dead process(es) of this host taken over", len(dead))
-    for spec in specs:
-        if stop is not None and stop.is_set():
-            break
-        if locked and spec.needs_keys:
-            # Not claimed: it stays due and runs at the first tick after the unlock.
-            continue
-        started = now or timezone.now()
-        if claim(spec, started, owner, dead):
-            results.append(run_claimed(spec, started, owner))
+    locks = JobLocks() if connection.vendor == "postgresql" else None
+    if locks is not None:
+        # Only the due jobs are worth a lock (most ticks: none, and no extra connection).
+        due = set(Job.objects.filter(name__in=[s.name for s in specs], next_run_at__lte=now or timezone.now())
+                  .values_list("name", flat=True))
+        specs = [spec for spec in specs if spec.name in due]
+    try:
+        for spec in specs:
+            if stop is not None and stop.is_set():
+                break
+            if locked and spec.needs_keys:
+                # Not claimed: it stays due and runs at the first tick after the unlock.
+                continue
+            started = now or timezone.now()
+            if locks is not None:
+                if (outcome := _claim_locked(spec, started, owner, dead, locks)) is not None:
+                    results.append(outcome)
+            elif claim(spec, started, owner, dead):
+                results.append(run_claimed(spec, started, owner))
+    finally:
+        if locks is not None:
+            locks.close()
     return results
 
 

@@ -220,6 +220,22 @@ def test_a_dead_process_is_replaced_and_ctrl_c_stops_them_all(server):
         assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]
 
 
+def test_the_processes_stop_when_the_supervisor_is_killed_with_minus_9(server):
+    # Otherwise they would go on serving, unsupervised, and a restart could not bind the port.
+    proc, port, _, _ = server
+    children = _wait_for_children(proc.pid, PROCESSES + 1)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 30
+    while alive := [pid for pid in children if Path(f"/proc/{pid}").exists()]:
+        assert time.monotonic() < deadline, alive
+        time.sleep(0.2)
+    with pytest.raises(OSError):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        conn.request("GET", "/auth/login/")
+        conn.getresponse()
+
+
 def test_one_process_by_default_outside_linux_and_one_per_core_on_linux(monkeypatch):
     monkeypatch.setattr(sys, "platform", "win32")
     assert prefork.default_processes() == 1 and not prefork.can_fork()

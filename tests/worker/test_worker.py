@@ -123,6 +123,51 @@ def test_it_runs_a_job_once_with_concurrent_workers():
     assert calls == [1]
 
 
+@pytest.mark.django_db
+def test_a_lock_backed_lease_is_taken_over_as_soon_as_its_holders_session_ends():
+    """PostgreSQL: the lease of a worker whose database session is gone (process killed, machine
+    stopped) is taken over at once, not at its expiry; while the session lives, never."""
+    if connection.vendor != "postgresql":
+        pytest.skip("verrous consultatifs : PostgreSQL seulement")
+    spec, calls = _counting()
+    now = timezone.now()
+    runner.ensure_rows([spec], now)
+    holder = runner.JobLocks()  # the other host's worker: its own session holds the job's lock
+    assert holder.acquire(spec.name)
+    owner = "autre-hote:0123456789ab:4242:1" + runner.LOCK_MARK
+    try:
+        assert runner.claim(spec, now, owner, locked=True)
+        assert runner.run_due(now + timedelta(seconds=5), specs=[spec], owner="worker-b") == []
+        assert calls == [] and Job.objects.get(name=spec.name).locked_by == owner
+        assert not runner.owner_dead(owner)
+    finally:
+        holder.close()  # what PostgreSQL does when the holder's connection dies
+
+    [result] = runner.run_due(now + timedelta(seconds=6), specs=[spec], owner="worker-b")
+    assert result.ok and calls == [1]
+    assert runner.owner_dead(owner)  # its backup runs, say, are closed as interrupted
+    job = Job.objects.get(name=spec.name)
+    assert job.locked_until is None and job.locked_by == "worker-b" + runner.LOCK_MARK
+    runner.run_due(now + timedelta(seconds=7), specs=[spec], owner="worker-c")
+    assert calls == [1]
+
+
+@pytest.mark.django_db
+def test_a_lease_without_the_lock_mark_waits_for_its_expiry_even_with_the_lock_free():
+    """A lease written by a worker that takes no lock (an older version during an upgrade) is not
+    taken for a dead one's: the free lock proves nothing about it."""
+    if connection.vendor != "postgresql":
+        pytest.skip("verrous consultatifs : PostgreSQL seulement")
+    spec, calls = _counting()
+    now = timezone.now()
+    runner.ensure_rows([spec], now)
+    assert runner.claim(spec, now, "ancien-hote:0123456789ab:4242:1")
+    runner.run_due(now + timedelta(minutes=1), specs=[spec], owner="worker-b")
+    assert calls == []
+    runner.run_due(now + spec.lease + timedelta(seconds=1), specs=[spec], owner="worker-b")
+    assert calls == [1]
+
+
 HYGIE = [sys.executable, "-m", "hygie.cli"]
 
 
