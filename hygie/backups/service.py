@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -186,6 +187,11 @@ class RunProgress:
         with self.lock:
             self.done += n
             self.cli(n)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the count to the Run row if a second went by, from the thread that made it
+        (the others count only: their database connection would be another one)."""
         now = time.monotonic()
         if self.run is not None and now - self.saved_at >= 1.0 and threading.get_ident() == self.owner:
             self.saved_at = now
@@ -654,11 +660,16 @@ def check_snapshot(
     # Packs are read side by side: each is decrypted by its own child process while this one
     # writes files (the bench: restore of 2 GB, see docs/performance.md).
     workers = PACK_READERS if getattr(loc.store, "parallel_reads", False) else 1
+    flush = getattr(progress, "flush", None)  # RunProgress: the UI's figure, written by this thread
     with ThreadPoolExecutor(workers, thread_name_prefix="backup-pack") as pool:
-        found = pool.map(
-            lambda p: _check_pack(loc, p, by_pack[p], secret, public, extract_to, progress, documents_to), todo
-        )
-        packs_checked.update(zip(todo, found, strict=True))
+        futures = [
+            pool.submit(_check_pack, loc, p, by_pack[p], secret, public, extract_to, progress, documents_to)
+            for p in todo
+        ]
+        while futures_wait(futures, timeout=1.0).not_done:
+            if flush is not None:
+                flush()
+        packs_checked.update(zip(todo, (f.result() for f in futures), strict=True))
     for pack in sorted(by_pack):
         if packs_checked[pack]:
             raise ArchiveError(f"{label} : {packs_checked[pack]}")
