@@ -96,18 +96,18 @@ class Command(HygieCommand):
             )
             each.add_argument(
                 "--document-store-endpoint",
-                default=os.environ.get("HYGIE_DOCUMENT_STORE_ENDPOINT", ""),
+                default="",
                 help="Adresse du service S3 (défaut : HYGIE_DOCUMENT_STORE_ENDPOINT).",
             )
             each.add_argument(
                 "--document-store-region",
-                default=os.environ.get("HYGIE_DOCUMENT_STORE_REGION", ""),
+                default="",
                 help="Région S3 (défaut : HYGIE_DOCUMENT_STORE_REGION).",
             )
             each.add_argument(
                 "--document-store-access-key",
-                default=os.environ.get("HYGIE_DOCUMENT_STORE_ACCESS_KEY", ""),
-                help="Identifiant de clé S3 (défaut : HYGIE_DOCUMENT_STORE_ACCESS_KEY).",
+                default="",
+                help="Identifiant de clé S3 (défaut : HYGIE_DOCUMENT_STORE_ACCESS_KEY ou …_FILE).",
             )
         for each in (verify, restore_p):
             each.add_argument(
@@ -215,9 +215,9 @@ class Command(HygieCommand):
         try:
             config = storeurl.document_store(
                 opts["document_store"],
-                endpoint=opts.get("document_store_endpoint") or "",
-                region=opts.get("document_store_region") or "",
-                access_key=opts.get("document_store_access_key") or "",
+                endpoint=opts.get("document_store_endpoint") or os.environ.get("HYGIE_DOCUMENT_STORE_ENDPOINT", ""),
+                region=opts.get("document_store_region") or os.environ.get("HYGIE_DOCUMENT_STORE_REGION", ""),
+                access_key=opts.get("document_store_access_key") or envsecret("HYGIE_DOCUMENT_STORE_ACCESS_KEY") or "",
                 secret_key=envsecret("HYGIE_DOCUMENT_STORE_SECRET_KEY") or "",
             )
         except ConfigError as exc:
