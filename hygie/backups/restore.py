@@ -1,9 +1,11 @@
 """Restoring a backup into a new data dir, and the restore test.
 
 A restore never writes over anything: the data dir must be new (or empty), a PostgreSQL
-database empty. After the files are in place, a separate `hygie` process on the restored data
-applies this version's migrations and then the CURRENT erasure register: a patient erased after
-the backup was taken is erased again before anyone opens the restored data.
+database empty, an S3 document store given with --document-store an empty prefix. After the
+database is in place, a separate `hygie` process on the restored data (started at the
+beginning, waiting to be told to go) applies this version's migrations if the backup's schema
+is older, and then the CURRENT erasure register: a patient erased after the backup was taken
+is erased again before anyone opens the restored data.
 
 The restore test (`hygie backup test-restore`, monthly by the worker) does the whole restore
 into a scratch directory (and a scratch PostgreSQL database), opens the restored database,
