@@ -150,8 +150,9 @@ class _Finisher:
     Django load while the snapshot is read; it waits on its stdin, and touches the restored
     database only once told `go` (closed stdin without it: it exits, having done nothing)."""
 
-    def __init__(self, name: str, data_dir: Path, database_url: str) -> None:
-        self.args = ["backup", "finish-restore", "--archive", name, "--wait"]
+    def __init__(self, name: str, data_dir: Path, database_url: str, documents: str = "") -> None:
+        self.args = ["backup", "finish-restore", "--archive", name, *(["--documents", documents] if documents else [])]
+        self.args.append("--wait")
         self.proc = subprocess.Popen(  # noqa: S603 - this interpreter, our own CLI
             _command(self.args),
             env=_env(data_dir, database_url, None, None),
@@ -362,7 +363,7 @@ def _restore_into(
     as the snapshot is checked, while the document packs are still being read; PostgreSQL once
     every pack checked out (the database given is not ours to empty again)."""
     database = data_dir / "database"
-    finisher = _Finisher(name, data_dir, database_url)
+    finisher = _Finisher(name, data_dir, database_url, document_store.label if document_store else "")
     outcome: dict = {}
     finishing: list[threading.Thread] = []
 
@@ -442,7 +443,7 @@ def _restore_into(
     )
 
 
-def finish_restore(archive_name: str) -> dict:
+def finish_restore(archive_name: str, documents: str = "") -> dict:
     """Run inside the restored installation: this version's migrations, then the erasures
     again, runs left "running" by the snapshot closed, and a journal event. One process for
     all of it (each Django start costs a second)."""
@@ -461,7 +462,8 @@ def finish_restore(archive_name: str) -> dict:
     Run.objects.filter(status__in=[RunStatus.RUNNING, RunStatus.QUEUED]).update(
         status=RunStatus.FAILURE, message="Interrompue : état repris d'une sauvegarde."
     )
-    service.record(Ev.RESTORE_COMPLETED, archive=archive_name, erasures_reapplied=len(done))
+    where = {"documents": documents} if documents else {}  # the object store they went to
+    service.record(Ev.RESTORE_COMPLETED, archive=archive_name, erasures_reapplied=len(done), **where)
     return {"erasures_reapplied": len(done)}
 
 

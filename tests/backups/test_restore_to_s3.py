@@ -66,6 +66,10 @@ def test_the_documents_are_restored_straight_into_an_empty_bucket_prefix(
     assert not any((restore_target.data_dir / "documents").iterdir())  # nothing to copy by hand
     assert table_counts(restore_target.count) == before
     assert restore_target.count("audit_event", f"WHERE action = '{Ev.RESTORE_COMPLETED}'") == 1
+    # The journal of the restored installation says where its documents went (no secret).
+    assert restore_target.count(
+        "audit_event", f"WHERE action = '{Ev.RESTORE_COMPLETED}' AND CAST(details AS TEXT) LIKE '%s3://{s3_env.bucket}/{PREFIX}/%'"
+    ) == 1
     out = capsys.readouterr().out
     assert f"Documents restaurés dans s3://{s3_env.bucket}/{PREFIX}/" in out
     assert f"HYGIE_DOCUMENT_STORE=s3://{s3_env.bucket}/{PREFIX}" in out

@@ -154,6 +154,7 @@ class Command(HygieCommand):
         finish = sub.add_parser("finish-restore", help=argparse.SUPPRESS)
         finish.add_argument("--archive", required=True)
         finish.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)
+        finish.add_argument("--documents", default="", help=argparse.SUPPRESS)
         check = sub.add_parser("check-restored", help=argparse.SUPPRESS)
         check.add_argument("--sample", type=int, default=5)
 
@@ -400,7 +401,7 @@ class Command(HygieCommand):
         # --wait: started early by the restore, it loads meanwhile and goes on when told.
         if opts.get("wait") and sys.stdin.readline().strip() != "go":
             return  # the restore failed: nothing opened, nothing changed
-        self.stdout.write(json.dumps(restore.finish_restore(opts["archive"])))
+        self.stdout.write(json.dumps(restore.finish_restore(opts["archive"], opts.get("documents") or "")))
 
     def do_check_restored(self, **opts: Any) -> None:
         self.stdout.write(json.dumps(restore.check_restored(opts["sample"])))
