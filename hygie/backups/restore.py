@@ -116,8 +116,9 @@ def _env(data_dir: Path, database_url: str, checkpoints: Path | None, extra: dic
 
 
 def _command(args: list[str]) -> list[str]:
-    # The system checks ran in this process, on the same code and settings: the helper
-    # processes skip them (a third of a Django start: every URL module is imported).
+    # The helper processes skip Django's system checks (a third of a Django start: every URL
+    # module is imported): same code as this process; the restored installation runs them
+    # when it is started (`hygie serve`).
     return [sys.executable, "-m", "hygie.cli", args[0], "--skip-checks", *args[1:]]
 
 
