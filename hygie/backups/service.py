@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -52,7 +53,9 @@ PG_MEMBER = "database/hygie.pgdump"
 # A pack is closed at this size and the next one started: object stores prefer bounded objects,
 # and a restore reads several packs at once.
 PACK_LIMIT = 256 * 1024 * 1024
-PACK_READERS = 3
+# One per core (each pack is decrypted by its own child process), at least 3: reading a pack
+# also waits on the disk or the network.
+PACK_READERS = max(3, os.cpu_count() or 1)
 # A pack that no snapshot references (a run killed after writing it) is deleted once this old.
 ORPHAN_GRACE = timedelta(days=1)
 # Test-only: seconds to sleep after each member, so that a test can kill a run midway.
@@ -184,6 +187,11 @@ class RunProgress:
         with self.lock:
             self.done += n
             self.cli(n)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the count to the Run row if a second went by, from the thread that made it
+        (the others count only: their database connection would be another one)."""
         now = time.monotonic()
         if self.run is not None and now - self.saved_at >= 1.0 and threading.get_ident() == self.owner:
             self.saved_at = now
@@ -624,11 +632,12 @@ def check_snapshot(
     progress: Progress = _no_progress,
     packs_checked: dict[str, str | None] | None = None,
     on_snapshot: Callable[[dict], None] | None = None,
+    documents_to: backuparchive.Placer | None = None,
 ) -> Verified:
     """Decrypt a snapshot and every pack it needs, check every member hash, both signatures,
     and that each document the snapshot lists is in its pack with the same hash. With
-    `extract_to`, the database, registers and listed documents are written under it.
-    Raises ArchiveError naming what is wrong."""
+    `extract_to`, the database, registers and listed documents are written under it (the
+    documents where `documents_to` says, if given). Raises ArchiveError naming what is wrong."""
     label = f"{loc.label} : {name}"
     try:
         with loc.store.reader(name) as fh:
@@ -651,9 +660,16 @@ def check_snapshot(
     # Packs are read side by side: each is decrypted by its own child process while this one
     # writes files (the bench: restore of 2 GB, see docs/performance.md).
     workers = PACK_READERS if getattr(loc.store, "parallel_reads", False) else 1
+    flush = getattr(progress, "flush", None)  # RunProgress: the UI's figure, written by this thread
     with ThreadPoolExecutor(workers, thread_name_prefix="backup-pack") as pool:
-        found = pool.map(lambda p: _check_pack(loc, p, by_pack[p], secret, public, extract_to, progress), todo)
-        packs_checked.update(zip(todo, found, strict=True))
+        futures = [
+            pool.submit(_check_pack, loc, p, by_pack[p], secret, public, extract_to, progress, documents_to)
+            for p in todo
+        ]
+        while futures_wait(futures, timeout=1.0).not_done:
+            if flush is not None:
+                flush()
+        packs_checked.update(zip(todo, (f.result() for f in futures), strict=True))
     for pack in sorted(by_pack):
         if packs_checked[pack]:
             raise ArchiveError(f"{label} : {packs_checked[pack]}")
@@ -668,14 +684,28 @@ def _check_pack(
     public: bytes,
     extract_to: Path | None,
     progress: Progress,
+    documents_to: backuparchive.Placer | None = None,
 ) -> str | None:
     label = f"{loc.label} : {pack}"
     if not backuparchive.is_pack(pack):
         return f"paquet de documents invalide « {pack} »"
+    place = None
+    if documents_to is not None:
+        chosen = documents_to
+
+        def place(name: str) -> Callable[[], backuparchive.MemberSink] | None:
+            return chosen(name) if name in docs else None
+
     try:
         with loc.store.reader(pack) as fh:
             checked = backuparchive.read(
-                fh, secret, label=label, extract_to=extract_to, select=docs.__contains__, progress=progress
+                fh,
+                secret,
+                label=label,
+                extract_to=extract_to,
+                select=docs.__contains__,
+                place=place,
+                progress=progress,
             )
     except StoreError:
         return f"paquet de documents manquant « {pack} »"

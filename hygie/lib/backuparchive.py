@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, Any, BinaryIO, Protocol, cast
 
 from pyrage import x25519
 
@@ -552,6 +552,19 @@ class _TarStream:
         while self.remaining:
             yield self._chunk()
 
+    def whole(self) -> bytearray:
+        """The current member's data in a new buffer of its own (one copy, from the pipe)."""
+        data = bytearray(self.remaining)
+        view = memoryview(data)
+        got = 0
+        while got < len(data):
+            n = self.fh.readinto(view[got:])  # type: ignore[attr-defined]
+            if not n:
+                raise tarfile.ReadError("unexpected end of data")
+            got += n
+        self.remaining = 0
+        return data
+
 
 @contextlib.contextmanager
 def _decrypting(source: BinaryIO, identity: str) -> Iterator[tuple[subprocess.Popen[bytes], list[BaseException]]]:
@@ -636,6 +649,133 @@ def _safe_name(label: str, name: str, regular: bool) -> None:
         raise ArchiveError(f"Sauvegarde {label} : membre inattendu « {name} ».")
 
 
+class MemberSink(Protocol):
+    """Where one member's bytes go: complete once `commit` returns, absent after `abort`."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+# Where a member goes when it is extracted: a function opening its sink, called by the thread
+# that writes it (opening may wait on a disk or a server); None: the member is only checked.
+Placer = Callable[[str], Callable[[], MemberSink] | None]
+
+
+class _FileSink:
+    """A new file (never one that exists: O_EXCL), readable by the owner only."""
+
+    def __init__(self, dest: Path) -> None:
+        self.dest = dest
+        self.fd: int | None = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+    def write(self, data: bytes) -> None:
+        assert self.fd is not None
+        view = memoryview(data)
+        written = 0
+        while written < len(view):
+            written += os.write(self.fd, view[written:])
+
+    def commit(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def abort(self) -> None:
+        fd, self.fd = self.fd, None
+        if fd is not None:
+            os.close(fd)
+            with contextlib.suppress(OSError):
+                self.dest.unlink()
+
+
+def files_under(root: Path, select: Callable[[str], bool] = lambda name: True) -> Placer:
+    """Members written under `root` as they are named in the archive (`select`ed ones only)."""
+    folders: set[Path] = set()
+    lock = threading.Lock()
+
+    def place(name: str) -> Callable[[], MemberSink] | None:
+        if not select(name):
+            return None
+        dest = root.joinpath(*PurePosixPath(name).parts)
+        with lock:
+            if dest.parent not in folders:
+                dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                folders.add(dest.parent)
+        return lambda: _FileSink(dest)
+
+    return place
+
+
+# Members up to this size are read whole by the thread reading the archive and handed to a few
+# writer threads, which hash them and write them (hashlib and OS writes release the GIL): the
+# reading thread only moves bytes from the decrypting child. Measured on the --quick bench
+# (2,000 documents, one pack): 1.24 s to read and write the pack in one thread, creating 2,000
+# files alone 0.3 s of it. Bigger members (a database dump) are streamed by the reading thread.
+_WHOLE = 16 * 1024 * 1024
+_WRITERS = 3
+_IN_FLIGHT = 48 * 1024 * 1024
+
+
+class _Writers:
+    """A few threads hashing and writing members, within a memory bound."""
+
+    def __init__(self, progress: Progress) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(_WRITERS, thread_name_prefix="backup-write")
+        self.progress = progress
+        self.room = threading.Condition()
+        self.in_flight = 0
+        self.errors: list[BaseException] = []
+        self.results: dict[str, Any] = {}
+
+    def submit(self, name: str, data: bytearray, opener: Callable[[], MemberSink] | None) -> None:
+        size = len(data)
+        with self.room:
+            while self.in_flight and self.in_flight + size > _IN_FLIGHT and not self.errors:
+                self.room.wait()
+            self.in_flight += size
+        self.results[name] = self.pool.submit(self._write, data, opener)
+
+    def _write(self, data: bytearray, opener: Callable[[], MemberSink] | None) -> tuple[int, str]:
+        try:
+            digest = hashlib.sha256(data).hexdigest()
+            if opener is not None:
+                sink = opener()
+                try:
+                    sink.write(data)  # type: ignore[arg-type]
+                    sink.commit()
+                except BaseException:
+                    sink.abort()
+                    raise
+            self.progress(len(data))
+            return len(data), digest
+        except BaseException as exc:
+            self.errors.append(exc)
+            raise
+        finally:
+            with self.room:
+                self.in_flight -= len(data)
+                self.room.notify_all()
+
+    def close(self) -> dict[str, tuple[int, str]]:
+        """Wait for every member; the first error of a writer is raised."""
+        self.pool.shutdown(wait=True)
+        if self.errors:
+            raise self.errors[0]
+        return {name: future.result() for name, future in self.results.items()}
+
+    def abandon(self) -> None:
+        """After a failure: let the members under way finish (each complete or absent)."""
+        with self.room:
+            self.errors.append(ArchiveError("lecture interrompue"))
+            self.room.notify_all()
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def read(
     source: BinaryIO,
     identity: str,
@@ -643,27 +783,45 @@ def read(
     label: str,
     extract_to: Path | None = None,
     select: Callable[[str], bool] = lambda name: True,
+    place: Placer | None = None,
     progress: Progress = _no_progress,
 ) -> Checked:
     """Decrypt a snapshot or a pack and check every member against its manifest (and, with
-    `extract_to`, write the members `select` accepts under it). The signature is returned for
-    the caller to check with the right public key. Raises ArchiveError naming `label`."""
+    `extract_to`, write the members `select` accepts under it; or give each member to the sink
+    `place` returns for it). The signature is returned for the caller to check with the right
+    public key. Raises ArchiveError naming `label`."""
+    if place is None and extract_to is not None:
+        place = files_under(extract_to, select)
     seen: dict[str, tuple[int, str]] = {}
+    names: set[str] = set()
     manifest_raw = b""
     signature = b""
-    with _decrypted_tar(source, identity, label) as tar:
-        for name, _size, regular in tar:
-            _safe_name(label, name, regular)
-            if name in (MANIFEST, SIGNATURE):
-                data = b"".join(bytes(c) for c in tar.chunks())
-                if name == MANIFEST:
-                    manifest_raw = data
+    writers = _Writers(progress)
+    try:
+        with _decrypted_tar(source, identity, label) as tar:
+            for name, size, regular in tar:
+                _safe_name(label, name, regular)
+                if name in (MANIFEST, SIGNATURE):
+                    data = b"".join(bytes(c) for c in tar.chunks())
+                    if name == MANIFEST:
+                        manifest_raw = data
+                    else:
+                        signature = data
+                    continue
+                if name in names:
+                    raise ArchiveError(f"Sauvegarde {label} : membre « {name} » en double.")
+                names.add(name)
+                if writers.errors:  # a write failed (full disk…): stop reading
+                    raise writers.errors[0]
+                opener = place(name) if place is not None else None
+                if size <= _WHOLE:
+                    writers.submit(name, tar.whole(), opener)
                 else:
-                    signature = data
-                continue
-            if name in seen:
-                raise ArchiveError(f"Sauvegarde {label} : membre « {name} » en double.")
-            seen[name] = _copy(tar.chunks(), extract_to, name, select, progress)
+                    seen[name] = _copy(tar.chunks(), opener, progress)
+    except BaseException:
+        writers.abandon()
+        raise
+    seen.update(writers.close())
     if not manifest_raw or not signature:
         raise ArchiveError(f"Sauvegarde incomplète : {label} (manifeste ou signature absent).")
     manifest = _parse(label, manifest_raw)
@@ -675,28 +833,24 @@ def read(
 
 
 def _copy(
-    chunks: Iterator[memoryview], extract_to: Path | None, name: str, select: Callable[[str], bool], progress: Progress
+    chunks: Iterator[memoryview], opener: Callable[[], MemberSink] | None, progress: Progress
 ) -> tuple[int, str]:
     sha = hashlib.sha256()
     size = 0
-    fd = None
-    if extract_to is not None and select(name):
-        dest = extract_to.joinpath(*PurePosixPath(name).parts)
-        if not dest.parent.is_dir():
-            dest.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    sink = opener() if opener is not None else None
     try:
         for chunk in chunks:
             sha.update(chunk)
             size += len(chunk)
             progress(len(chunk))
-            if fd is not None:
-                written = 0
-                while written < len(chunk):
-                    written += os.write(fd, chunk[written:])
-    finally:
-        if fd is not None:
-            os.close(fd)
+            if sink is not None:
+                sink.write(chunk)  # type: ignore[arg-type]
+        if sink is not None:
+            sink.commit()
+    except BaseException:
+        if sink is not None:
+            sink.abort()
+        raise
     return size, sha.hexdigest()
 
 

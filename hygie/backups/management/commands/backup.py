@@ -86,6 +86,29 @@ class Command(HygieCommand):
             "--database-url", default="", help="Sauvegarde PostgreSQL : base vide où restaurer (postgresql://…)."
         )
         restore_p.add_argument("--snapshot", metavar="NOM", help="Une sauvegarde précise (hygie-backup-….age).")
+        for each in (restore_p, test):
+            each.add_argument(
+                "--document-store",
+                metavar="s3://COMPARTIMENT/PREFIXE",
+                default="",
+                help="Documents restaurés directement dans ce stockage objet S3 (préfixe vide), au lieu de "
+                "documents/ ; secret lu dans HYGIE_DOCUMENT_STORE_SECRET_KEY (ou …_FILE).",
+            )
+            each.add_argument(
+                "--document-store-endpoint",
+                default="",
+                help="Adresse du service S3 (défaut : HYGIE_DOCUMENT_STORE_ENDPOINT).",
+            )
+            each.add_argument(
+                "--document-store-region",
+                default="",
+                help="Région S3 (défaut : HYGIE_DOCUMENT_STORE_REGION).",
+            )
+            each.add_argument(
+                "--document-store-access-key",
+                default="",
+                help="Identifiant de clé S3 (défaut : HYGIE_DOCUMENT_STORE_ACCESS_KEY ou …_FILE).",
+            )
         for each in (verify, restore_p):
             each.add_argument(
                 "--identity", help="Fichier de l'identité de sauvegarde (défaut : backup-identity.txt près des clés)."
@@ -130,8 +153,17 @@ class Command(HygieCommand):
 
         finish = sub.add_parser("finish-restore", help=argparse.SUPPRESS)
         finish.add_argument("--archive", required=True)
+        finish.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)
+        finish.add_argument("--documents", default="", help=argparse.SUPPRESS)
         check = sub.add_parser("check-restored", help=argparse.SUPPRESS)
         check.add_argument("--sample", type=int, default=5)
+
+    def execute(self, *args: Any, **options: Any) -> Any:
+        # A restore serves nothing: Django's system checks (a third of the start-up, every URL
+        # module imported) run when the restored installation is started (`hygie serve`).
+        if options.get("action") == "restore":
+            options["skip_checks"] = True
+        return super().execute(*args, **options)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         action = opts["action"].replace("-", "_")
@@ -181,7 +213,27 @@ class Command(HygieCommand):
             raise CommandError(f"{bad} sauvegarde(s) sur {len(results)} en échec.", returncode=1)
         self.stdout.write(f"{len(results)} sauvegarde(s) intègre(s), documents compris.")
 
+    def _document_store(self, opts: dict) -> restore.DocumentStoreTarget | None:
+        """--document-store s3://…: checked like HYGIE_DOCUMENT_STORE (same rules, same messages)."""
+        if not opts.get("document_store"):
+            return None
+        from hygie.lib import storeurl
+        from hygie.lib.env import ConfigError, envsecret
+
+        try:
+            config = storeurl.document_store(
+                opts["document_store"],
+                endpoint=opts.get("document_store_endpoint") or os.environ.get("HYGIE_DOCUMENT_STORE_ENDPOINT", ""),
+                region=opts.get("document_store_region") or os.environ.get("HYGIE_DOCUMENT_STORE_REGION", ""),
+                access_key=opts.get("document_store_access_key") or envsecret("HYGIE_DOCUMENT_STORE_ACCESS_KEY") or "",
+                secret_key=envsecret("HYGIE_DOCUMENT_STORE_SECRET_KEY") or "",
+            )
+        except ConfigError as exc:
+            raise CommandError(str(exc).replace("HYGIE_DOCUMENT_STORE ", "--document-store ")) from None
+        return restore.DocumentStoreTarget(config)
+
     def do_restore(self, **opts: Any) -> None:
+        documents = self._document_store(opts)
         loc, only = self._location(opts)
         identity = Path(opts["identity"]) if opts.get("identity") else None
         try:
@@ -193,15 +245,24 @@ class Command(HygieCommand):
                     database_url=opts["database_url"],
                     identity_path=identity,
                     progress=advance,
+                    document_store=documents,
                 )
         finally:
             loc.close()
+            if documents is not None:
+                documents.close()
         self.stdout.write(f"Sauvegarde {done.snapshot} restaurée dans {done.data_dir}.")
+        if documents is not None:
+            self.stdout.write(
+                f"Documents restaurés dans {done.documents_store} ({restore.RESTORED_SAMPLE} relus en échantillon)."
+            )
         for path in done.installed:
             self.stdout.write(f"Fichier absent de cette machine, repris de la sauvegarde : {path}")
         self.stdout.write(f"Patients effacés depuis la sauvegarde, effacés à nouveau : {done.erasures_reapplied}.")
         self.stdout.write("Étapes suivantes :")
         url = f" HYGIE_DATABASE_URL={opts['database_url']}" if done.database == "postgresql" else ""
+        if documents is not None:
+            url += f" HYGIE_DOCUMENT_STORE={documents.url()}"
         env = f"HYGIE_DATA_DIR={done.data_dir}{url}"
         checkpoints = done.data_dir / "restored-from-backup" / "journal-checkpoints.jsonl"
         self.stdout.write(f"  1. {env} HYGIE_CHECKPOINT_FILE={checkpoints} hygie audit verify   (journal)")
@@ -211,8 +272,13 @@ class Command(HygieCommand):
     def do_test_restore(self, **opts: Any) -> None:
         path = Path(opts["path"]) if opts.get("path") else None
         target = _target(opts["target"]) if opts.get("target") else None
-        with _progress("Test de restauration") as advance:
-            result = restore.test_restore(target=target, path=path, cli=advance)
+        documents = self._document_store(opts)
+        try:
+            with _progress("Test de restauration") as advance:
+                result = restore.test_restore(target=target, path=path, cli=advance, document_store=documents)
+        finally:
+            if documents is not None:
+                documents.close()
         self.stdout.write(
             f"Test de restauration réussi : {result['archive']} — {result['patients']} patient(s), "
             f"{result['documents']} document(s), {result['documents_decrypted']} déchiffré(s) en échantillon, "
@@ -332,7 +398,10 @@ class Command(HygieCommand):
     # --- Inside a restored installation (called by restore) ----------------------------------------
 
     def do_finish_restore(self, **opts: Any) -> None:
-        self.stdout.write(json.dumps(restore.finish_restore(opts["archive"])))
+        # --wait: started early by the restore, it loads meanwhile and goes on when told.
+        if opts.get("wait") and sys.stdin.readline().strip() != "go":
+            return  # the restore failed: nothing opened, nothing changed
+        self.stdout.write(json.dumps(restore.finish_restore(opts["archive"], opts.get("documents") or "")))
 
     def do_check_restored(self, **opts: Any) -> None:
         self.stdout.write(json.dumps(restore.check_restored(opts["sample"])))
