@@ -42,8 +42,6 @@ _TEMPLATE = (
     '{"action":%s,"actor":%s,"actor_role":%s,"at":%s,"channel":%s,"details":%s,"ip":%s,'
     '"outcome":%s,"patient":%s,"reason":%s,"request_id":%s,"seq":%s,"target_id":%s,"target_type":%s}'
 )
-# The same, cut around the position (`event_payload_around_seq`).
-_BEFORE_SEQ, _AFTER_SEQ = _TEMPLATE.split('"seq":%s')
 
 
 def format_time(at: datetime) -> str:
@@ -96,17 +94,6 @@ def event_payload(seq: int, row: tuple[Any, ...], details: DetailsCanon) -> byte
         target_type=ttype, target_id=tid, patient=patient, ip=ip, request_id=rid, channel=channel,
         reason=reason, details=details(det),
     )
-
-
-def event_payload_around_seq(row: tuple[Any, ...], details: DetailsCanon) -> tuple[bytes, bytes]:
-    """`event_payload` cut around the position, for a caller that learns the position later (in
-    the database, hygie.audit.chain): event_payload(seq, row, details) == before + b"%d" % seq + after."""
-    at, actor, role, action, outcome, ttype, tid, patient, ip, rid, channel, reason, det = row
-    before = _BEFORE_SEQ % (
-        _quote(action), _int_or_null(actor), _quote(role), _quote(time_from_db(at)), _quote(channel), details(det),
-        "null" if ip is None else _quote(ip), _quote(outcome), _int_or_null(patient), _quote(reason), _quote(rid),
-    )
-    return (before + '"seq":').encode(), (_AFTER_SEQ % (_quote(tid), _quote(ttype))).encode()
 
 
 def canonical_json(value: Any) -> str:
