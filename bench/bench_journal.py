@@ -97,7 +97,7 @@ def _append(mode: str, writers: int, events: int) -> float:
     end = max(e for _, e in spans)
     if mode == "chained":
         # An append counts once its event is sealed: the clock stops when nothing is pending
-        # (sealing what the writers' sealers have not sealed yet, here, is part of the time).
+        # (sealing here what the writers' commit hooks left pending is part of the time).
         sealed_now = seal()
         end = time.perf_counter()
         _LEFT.append(sealed_now)
