@@ -17,6 +17,7 @@ verifying, whatever the database returns.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import Any, NamedTuple
 
@@ -159,8 +160,8 @@ def append(using: str, at: Any, prepared: Prepared) -> tuple[int, int | None, st
                     # cursor, with its own placeholders, spares Django's per-statement work (~20 µs
                     # each) while the database's only write lock is held. Same statements.
                     conn.validate_no_broken_transaction()
-                    with conn.wrap_database_errors:
-                        sealed = _append_sqlite(conn.connection.cursor(), at_db, prepared, *_QMARK)
+                    with conn.wrap_database_errors, contextlib.closing(conn.connection.cursor()) as driver:
+                        sealed = _append_sqlite(driver, at_db, prepared, *_QMARK)
                 if sealed is not None:
                     return sealed
             cursor.execute(_INSERT, [at_db, *prepared.values, None, ""])
