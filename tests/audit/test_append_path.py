@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from hygie.audit import chain, context, journal
@@ -85,3 +86,39 @@ def test_a_fresh_database_starts_the_chain():
     head = ChainHead.objects.get()
     assert head.seq == 1 and head.chain_hash != hashchain.GENESIS.hex()
     assert verify().ok
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite append path")
+def test_on_sqlite_observed_and_unobserved_appends_write_the_same_chain():
+    """Unobserved (no query log, no wrapper), the append runs on the driver's own cursor; when
+    something counts the statements it goes through Django's, and the three are seen."""
+    journal.record(Ev.PATIENT_VIEWED, patient_id=0)  # starts the chain
+    assert not connection.queries_logged and not connection.execute_wrappers
+    plain = journal.record(Ev.PATIENT_VIEWED, patient_id=1, details={"fields": ["phone"]})
+    with CaptureQueriesContext(connection) as captured:
+        observed = journal.record(Ev.PATIENT_VIEWED, patient_id=2, details={"fields": ["phone"]})
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert len(statements) == 3 and statements[1].startswith("INSERT INTO audit_event ")
+    assert (plain.seq, observed.seq) == (2, 3)
+    for event in (plain, observed):
+        assert Event.objects.get(pk=event.pk).chain_hash == event.chain_hash
+    assert ChainHead.objects.get().chain_hash == observed.chain_hash
+    report = verify()
+    assert report.ok and report.events == 3, report.summary()
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite append path")
+def test_on_sqlite_a_failed_append_leaves_nothing(monkeypatch):
+    journal.record(Ev.PATIENT_VIEWED, patient_id=0)
+    head = ChainHead.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        # Sealing fails with the write lock held: the head does not move, no event is left.
+        monkeypatch.setattr(chain, "_details", _Broken())
+        journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    assert ChainHead.objects.get().seq == head.seq
+    assert Event.objects.count() == 1 and verify().ok
+
+
+class _Broken:
+    def __call__(self, raw):
+        raise IntegrityError("simulated")
