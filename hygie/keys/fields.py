@@ -17,6 +17,7 @@ Empty values and None are encrypted too: the column never tells whether a field 
 from __future__ import annotations
 
 import base64
+import functools
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar, cast
@@ -69,18 +70,26 @@ class EncryptedAttribute:
         instance.__dict__[self.field.attname] = value
 
 
+@functools.lru_cache(maxsize=4096)
+def _text(public_id: Any) -> str:
+    """str() of a public id (a random UUID, no secret), remembered: every decryption of a row
+    names it twice in its associated data, and str(UUID) cost a third of a field's decryption
+    in a search (hygie.patients.search, docs/performance.md)."""
+    return str(public_id)
+
+
 def associated_data(instance: Any, field_name: str, patient_uuid: str) -> bytes:
     return "\x1f".join(
-        ("hygie/v1", instance._meta.label, field_name, str(instance.public_id), str(patient_uuid))
+        ("hygie/v1", instance._meta.label, field_name, _text(instance.public_id), str(patient_uuid))
     ).encode()
 
 
 def _patient_of(instance: Any) -> tuple[int | None, str | None]:
     """(internal id, public id or None if not at hand) of the patient who owns this row."""
     if instance._meta.label == "patients.Patient":
-        return instance.pk, str(instance.public_id)
+        return instance.pk, _text(instance.public_id)
     cached = instance._state.fields_cache.get("patient")
-    return instance.patient_id, (str(cached.public_id) if cached is not None else None)
+    return instance.patient_id, (_text(cached.public_id) if cached is not None else None)
 
 
 def _key_for_write(instance: Any) -> service.DataKey:
@@ -207,19 +216,25 @@ _M = TypeVar("_M", bound=models.Model)
 WRAPPED_KEY = "hygie_wrapped_key"
 
 
+@functools.cache
+def _wrapped_key() -> Any:
+    """The sub-select of `with_keys`, built once (annotate resolves a copy of it for each query):
+    building it anew cost as much as running a search's whole query (hygie.patients.search)."""
+    from django.db.models import OuterRef, Subquery
+
+    from hygie.keys.models import PatientKey
+
+    return Subquery(PatientKey.objects.filter(patient_id=OuterRef("pk")).values("wrapped")[:1])
+
+
 class EncryptedQuerySet(models.QuerySet[_M]):
     """Unwraps the data keys of a page of rows in one query when the rows are fetched."""
 
     def with_keys(self) -> EncryptedQuerySet[_M]:
         """Patients only: fetch each row's wrapped data key in the same query (a subquery),
         which saves the separate key query of a page (one round trip fewer)."""
-        from django.db.models import OuterRef, Subquery
-
-        from hygie.keys.models import PatientKey
-
         assert self.model._meta.label == "patients.Patient", "with_keys() is for patient rows"
-        wrapped = PatientKey.objects.filter(patient_id=OuterRef("pk")).values("wrapped")[:1]
-        return cast(EncryptedQuerySet[_M], self.annotate(**{WRAPPED_KEY: Subquery(wrapped)}))
+        return cast(EncryptedQuerySet[_M], self.annotate(**{WRAPPED_KEY: _wrapped_key()}))
 
     def _fetch_all(self) -> None:
         fresh = self._result_cache is None
