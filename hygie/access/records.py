@@ -230,7 +230,8 @@ def load_legal_holds(patient: Patient) -> None:
     for hold in holds:
         hold._state.fields_cache["patient"] = patient
     holds.sort(key=lambda h: (h.started_on, h.created_at), reverse=True)
-    cached = patient.legal_holds.all()
+    cached: Any = patient.legal_holds.all()
+    # What prefetch_related_objects leaves on the instance: a queryset already evaluated.
     cached._result_cache, cached._prefetch_done = holds, True
     read.setdefault("_prefetched_objects_cache", {})["legal_holds"] = cached
 
@@ -370,7 +371,7 @@ def _children_from_json(model: type[_M], fields: tuple[str, ...], read: Any) -> 
     from django.db import connection
     from django.utils.dateparse import parse_datetime
 
-    named = [model._meta.get_field(name) for name in fields]
+    named: list[Any] = [model._meta.get_field(name) for name in fields]
     out = []
     for row in read or []:
         found: dict[str, Any] = {}

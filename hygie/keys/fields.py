@@ -70,6 +70,13 @@ class EncryptedAttribute:
         instance.__dict__[self.field.attname] = value
 
 
+@functools.cache
+def _label(opts: Any) -> str:
+    """A model's label ("patients.Patient"): Options.label formats it anew on every call, and
+    decrypting a field asked for it three times."""
+    return str(opts.label)
+
+
 @functools.lru_cache(maxsize=4096)
 def _text(public_id: Any) -> str:
     """str() of a public id (a random UUID, no secret), remembered: every decryption of a row
@@ -80,13 +87,13 @@ def _text(public_id: Any) -> str:
 
 def associated_data(instance: Any, field_name: str, patient_uuid: str) -> bytes:
     return "\x1f".join(
-        ("hygie/v1", instance._meta.label, field_name, _text(instance.public_id), str(patient_uuid))
+        ("hygie/v1", _label(instance._meta), field_name, _text(instance.public_id), str(patient_uuid))
     ).encode()
 
 
 def _patient_of(instance: Any) -> tuple[int | None, str | None]:
     """(internal id, public id or None if not at hand) of the patient who owns this row."""
-    if instance._meta.label == "patients.Patient":
+    if _label(instance._meta) == "patients.Patient":
         return instance.pk, _text(instance.public_id)
     cached = instance._state.fields_cache.get("patient")
     return instance.patient_id, (_text(cached.public_id) if cached is not None else None)
@@ -136,7 +143,7 @@ class Encrypted(models.Field):
 
     def unseal(self, instance: Any, sealed: Sealed) -> Any:
         patient_pk, patient_uuid = _patient_of(instance)
-        if instance._meta.label == "patients.Patient" and instance.__dict__.get("_hygie_new_key"):
+        if _label(instance._meta) == "patients.Patient" and instance.__dict__.get("_hygie_new_key"):
             dek = instance.__dict__["_hygie_new_key"][0]
         else:
             dek = service.data_key(patient_pk) if patient_pk is not None else None
