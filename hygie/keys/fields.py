@@ -17,6 +17,7 @@ Empty values and None are encrypted too: the column never tells whether a field 
 from __future__ import annotations
 
 import base64
+import binascii
 import functools
 from datetime import date
 from decimal import Decimal
@@ -85,10 +86,12 @@ def _text(public_id: Any) -> str:
     return str(public_id)
 
 
+def _associated_data(label: str, field_name: str, public_id: str, patient_uuid: str) -> bytes:
+    return "\x1f".join(("hygie/v1", label, field_name, public_id, patient_uuid)).encode()
+
+
 def associated_data(instance: Any, field_name: str, patient_uuid: str) -> bytes:
-    return "\x1f".join(
-        ("hygie/v1", _label(instance._meta), field_name, _text(instance.public_id), str(patient_uuid))
-    ).encode()
+    return _associated_data(_label(instance._meta), field_name, _text(instance.public_id), str(patient_uuid))
 
 
 def _patient_of(instance: Any) -> tuple[int | None, str | None]:
@@ -142,15 +145,24 @@ class Encrypted(models.Field):
         return None if value is None else Sealed(value)
 
     def unseal(self, instance: Any, sealed: Sealed) -> Any:
-        patient_pk, patient_uuid = _patient_of(instance)
-        if _label(instance._meta) == "patients.Patient" and instance.__dict__.get("_hygie_new_key"):
-            dek = instance.__dict__["_hygie_new_key"][0]
+        # `associated_data` and `_patient_of`, inlined: the model's label and the row's public id
+        # are looked up once (a search decrypts ~150 fields: docs/performance.md).
+        label = _label(instance._meta)
+        own = _text(instance.public_id)
+        pending = None
+        if label == "patients.Patient":
+            patient_pk, patient_uuid = instance.pk, own
+            pending = instance.__dict__.get("_hygie_new_key")
+        else:
+            patient_pk, patient_uuid = _patient_of(instance)
+        if pending:
+            dek = pending[0]
         else:
             dek = service.data_key(patient_pk) if patient_pk is not None else None
         if dek is None:
             raise service.MissingDataKey("row without patient")
-        ad = associated_data(instance, self.name, patient_uuid or dek.patient_uuid)
-        plaintext = dek.key.decrypt(base64.b64decode(sealed.ciphertext), ad)
+        ad = _associated_data(label, self.name, own, patient_uuid or dek.patient_uuid)
+        plaintext = dek.key.decrypt(binascii.a2b_base64(sealed.ciphertext), ad)
         return self.from_text(plaintext.decode("utf-8"))
 
     def seal(self, instance: Any, value: Any) -> _Ciphertext:
