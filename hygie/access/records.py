@@ -12,12 +12,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db.models import BooleanField, Count, Exists, Max, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    Count,
+    Exists,
+    JSONField,
+    Max,
+    Model,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    prefetch_related_objects,
+)
+from django.db.models.functions import JSONArray
 from django.http import Http404
 from django.utils import timezone
 
@@ -189,6 +204,38 @@ def _with_retention_data(qs: QuerySet[Patient]) -> QuerySet[Patient]:
     return qs.annotate(last_consultation=Max("consultations__date")).prefetch_related("legal_holds")
 
 
+_HOLDS = "hygie_legal_holds"
+# What the record page needs of a hold (the retention decision, the "lift" links): no reason.
+_HOLD_FIELDS = ("id", "public_id", "patient", "started_on", "ended_on", "created_at")
+
+
+def legal_holds_read_with_patient() -> dict[str, Any]:
+    """For `get_patient(also=…)`: the record's legal holds (dates and ids, never the encrypted
+    reason), read with the record as one JSON value instead of a query of their own."""
+    from hygie.retention.models import LegalHold
+
+    return {_HOLDS: _children_as_json(LegalHold.objects.filter(patient_id=OuterRef("pk")), _HOLD_FIELDS)}
+
+
+def load_legal_holds(patient: Patient) -> None:
+    """Make `patient.legal_holds.all()` free: from what `get_patient` read with the record
+    (`legal_holds_read_with_patient`), otherwise in one query. Newest first, as LegalHold.Meta."""
+    from hygie.retention.models import LegalHold
+
+    read = patient.__dict__
+    if _HOLDS not in read:
+        prefetch_related_objects([patient], "legal_holds")
+        return
+    holds = _children_from_json(LegalHold, _HOLD_FIELDS, read.pop(_HOLDS))
+    for hold in holds:
+        hold._state.fields_cache["patient"] = patient
+    holds.sort(key=lambda h: (h.started_on, h.created_at), reverse=True)
+    cached: Any = patient.legal_holds.all()
+    # What prefetch_related_objects leaves on the instance: a queryset already evaluated.
+    cached._result_cache, cached._prefetch_done = holds, True
+    read.setdefault("_prefetched_objects_cache", {})["legal_holds"] = cached
+
+
 def _care_team_patients(practitioners: list[int]) -> QuerySet[CareTeamMember, Any]:
     from hygie.patients.models import CareTeamMember
 
@@ -294,6 +341,53 @@ def _last_consultation() -> Subquery:
 
     latest = Consultation.objects.filter(patient_id=OuterRef("pk")).order_by("-date").values("date")[:1]
     return Subquery(latest)
+
+
+class _RowsAsJSON(Aggregate):
+    """The rows of a group as one JSON array of arrays (PostgreSQL jsonb_agg, SQLite
+    json_group_array): a few plain columns of a patient's child rows read with the patient row."""
+
+    function = "JSONB_AGG"
+    output_field = JSONField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return super().as_sql(compiler, connection, function="JSON_GROUP_ARRAY", **extra)
+
+
+_M = TypeVar("_M", bound=Model)
+
+
+def _children_as_json(children: QuerySet[Any], fields: tuple[str, ...]) -> Subquery:
+    """For `get_patient(also=…)`: `fields` (plain columns only, never an encrypted one) of the
+    `children` rows of the patient (`children` filtered on patient_id=OuterRef("pk")), as one
+    JSON value in the patient's row; NULL when there is none."""
+    rows = children.order_by().values("patient_id").annotate(hygie_rows=_RowsAsJSON(JSONArray(*fields)))
+    return Subquery(rows.values("hygie_rows")[:1], output_field=JSONField())
+
+
+def _children_from_json(model: type[_M], fields: tuple[str, ...], read: Any) -> list[_M]:
+    """The instances of `_children_as_json`'s rows: the fields read, converted as the database
+    backend would; every other field is deferred (read from the database if ever accessed)."""
+    from django.db import connection
+    from django.utils.dateparse import parse_datetime
+
+    named: list[Any] = [model._meta.get_field(name) for name in fields]
+    out = []
+    for row in read or []:
+        found: dict[str, Any] = {}
+        for field, raw in zip(named, row, strict=True):
+            if raw is not None and field.get_internal_type() == "DateTimeField":
+                # SQLite keeps "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC, PostgreSQL an ISO offset.
+                moment = parse_datetime(raw)
+                if moment is not None and timezone.is_naive(moment):
+                    moment = timezone.make_aware(moment, UTC)
+                found[field.attname] = moment
+            else:
+                found[field.attname] = field.to_python(raw)
+        # Model.from_db wants the values in the order of the model's concrete fields.
+        attnames = [f.attname for f in model._meta.concrete_fields if f.attname in found]
+        out.append(model.from_db(connection.alias, attnames, [found[name] for name in attnames]))
+    return out
 
 
 def _recheck(user: Any, patient: Patient, cap: Cap) -> None:
@@ -669,9 +763,35 @@ def get_rights_request(user: Any, public_id: Any, cap: Cap) -> Any:
     return request
 
 
-def rights_requests_of(user: Any, patient: Patient) -> QuerySet[Any]:
-    """The requests of one patient the user has already reached (patient page)."""
-    return rights_requests(user).filter(patient=patient)
+_RIGHTS = "hygie_rights_requests"
+# What the rights panel of the record page shows of a request: no encrypted field.
+_RIGHTS_FIELDS = ("id", "public_id", "patient", "practitioner", "right", "received_at", "due_on", "status")
+
+
+def rights_requests_read_with_patient(user: Any) -> dict[str, Any]:
+    """For `get_patient(also=…)`: the patient's requests in the user's register (the same rows
+    as `rights_requests`), read with the record as one JSON value for the rights panel."""
+    from hygie.rights.models import RightsRequest
+
+    if not can(user, Cap.RIGHTS_RECORD):
+        return {}
+    mine = RightsRequest.objects.filter(patient_id=OuterRef("pk"), practitioner_id__in=practitioner_scope(user))
+    return {_RIGHTS: _children_as_json(mine, _RIGHTS_FIELDS)}
+
+
+def rights_requests_of(user: Any, patient: Patient) -> list[Any]:
+    """The requests of one patient the user has already reached (patient page), newest first:
+    those `get_patient` read with the record for this user when asked to
+    (`rights_requests_read_with_patient`), otherwise in one query."""
+    from hygie.rights.models import RightsRequest
+
+    read = patient.__dict__
+    if _RIGHTS in read and _reached(user, patient) is not None and can(user, Cap.RIGHTS_RECORD):
+        requests = _children_from_json(RightsRequest, _RIGHTS_FIELDS, read[_RIGHTS])
+        for request in requests:
+            request._state.fields_cache["patient"] = patient
+        return sorted(requests, key=lambda r: (r.received_at, r.pk), reverse=True)
+    return list(rights_requests(user).filter(patient=patient).order_by("-received_at", "-pk"))
 
 
 def rights_deadlines(user: Any) -> QuerySet[Any]:

@@ -17,6 +17,8 @@ Empty values and None are encrypted too: the column never tells whether a field 
 from __future__ import annotations
 
 import base64
+import binascii
+import functools
 from datetime import date
 from decimal import Decimal
 from typing import Any, TypeVar, cast
@@ -69,18 +71,35 @@ class EncryptedAttribute:
         instance.__dict__[self.field.attname] = value
 
 
+@functools.cache
+def _label(opts: Any) -> str:
+    """A model's label ("patients.Patient"): Options.label formats it anew on every call, and
+    decrypting a field asked for it three times."""
+    return str(opts.label)
+
+
+@functools.lru_cache(maxsize=4096)
+def _text(public_id: Any) -> str:
+    """str() of a public id (a random UUID, no secret), remembered: every decryption of a row
+    names it twice in its associated data, and str(UUID) cost a third of a field's decryption
+    in a search (hygie.patients.search, docs/performance.md)."""
+    return str(public_id)
+
+
+def _associated_data(label: str, field_name: str, public_id: str, patient_uuid: str) -> bytes:
+    return "\x1f".join(("hygie/v1", label, field_name, public_id, patient_uuid)).encode()
+
+
 def associated_data(instance: Any, field_name: str, patient_uuid: str) -> bytes:
-    return "\x1f".join(
-        ("hygie/v1", instance._meta.label, field_name, str(instance.public_id), str(patient_uuid))
-    ).encode()
+    return _associated_data(_label(instance._meta), field_name, _text(instance.public_id), str(patient_uuid))
 
 
 def _patient_of(instance: Any) -> tuple[int | None, str | None]:
     """(internal id, public id or None if not at hand) of the patient who owns this row."""
-    if instance._meta.label == "patients.Patient":
-        return instance.pk, str(instance.public_id)
+    if _label(instance._meta) == "patients.Patient":
+        return instance.pk, _text(instance.public_id)
     cached = instance._state.fields_cache.get("patient")
-    return instance.patient_id, (str(cached.public_id) if cached is not None else None)
+    return instance.patient_id, (_text(cached.public_id) if cached is not None else None)
 
 
 def _key_for_write(instance: Any) -> service.DataKey:
@@ -126,15 +145,24 @@ class Encrypted(models.Field):
         return None if value is None else Sealed(value)
 
     def unseal(self, instance: Any, sealed: Sealed) -> Any:
-        patient_pk, patient_uuid = _patient_of(instance)
-        if instance._meta.label == "patients.Patient" and instance.__dict__.get("_hygie_new_key"):
-            dek = instance.__dict__["_hygie_new_key"][0]
+        # `associated_data` and `_patient_of`, inlined: the model's label and the row's public id
+        # are looked up once (a search decrypts ~150 fields: docs/performance.md).
+        label = _label(instance._meta)
+        own = _text(instance.public_id)
+        pending = None
+        if label == "patients.Patient":
+            patient_pk, patient_uuid = instance.pk, own
+            pending = instance.__dict__.get("_hygie_new_key")
+        else:
+            patient_pk, patient_uuid = _patient_of(instance)
+        if pending:
+            dek = pending[0]
         else:
             dek = service.data_key(patient_pk) if patient_pk is not None else None
         if dek is None:
             raise service.MissingDataKey("row without patient")
-        ad = associated_data(instance, self.name, patient_uuid or dek.patient_uuid)
-        plaintext = dek.key.decrypt(base64.b64decode(sealed.ciphertext), ad)
+        ad = _associated_data(label, self.name, own, patient_uuid or dek.patient_uuid)
+        plaintext = dek.key.decrypt(binascii.a2b_base64(sealed.ciphertext), ad)
         return self.from_text(plaintext.decode("utf-8"))
 
     def seal(self, instance: Any, value: Any) -> _Ciphertext:
@@ -207,19 +235,25 @@ _M = TypeVar("_M", bound=models.Model)
 WRAPPED_KEY = "hygie_wrapped_key"
 
 
+@functools.cache
+def _wrapped_key() -> Any:
+    """The sub-select of `with_keys`, built once (annotate resolves a copy of it for each query):
+    building it anew cost as much as running a search's whole query (hygie.patients.search)."""
+    from django.db.models import OuterRef, Subquery
+
+    from hygie.keys.models import PatientKey
+
+    return Subquery(PatientKey.objects.filter(patient_id=OuterRef("pk")).values("wrapped")[:1])
+
+
 class EncryptedQuerySet(models.QuerySet[_M]):
     """Unwraps the data keys of a page of rows in one query when the rows are fetched."""
 
     def with_keys(self) -> EncryptedQuerySet[_M]:
         """Patients only: fetch each row's wrapped data key in the same query (a subquery),
         which saves the separate key query of a page (one round trip fewer)."""
-        from django.db.models import OuterRef, Subquery
-
-        from hygie.keys.models import PatientKey
-
         assert self.model._meta.label == "patients.Patient", "with_keys() is for patient rows"
-        wrapped = PatientKey.objects.filter(patient_id=OuterRef("pk")).values("wrapped")[:1]
-        return cast(EncryptedQuerySet[_M], self.annotate(**{WRAPPED_KEY: Subquery(wrapped)}))
+        return cast(EncryptedQuerySet[_M], self.annotate(**{WRAPPED_KEY: _wrapped_key()}))
 
     def _fetch_all(self) -> None:
         fresh = self._result_cache is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date
 
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 
 from hygie.keys import service
 from hygie.lib import blindindex
@@ -42,33 +43,48 @@ def refresh(patient: Patient) -> None:
     BlindIndex.objects.bulk_create(rows_for(patient))
 
 
+_TABLE = BlindIndex._meta.db_table
+_SELECT = f'SELECT "patient_id" FROM "{_TABLE}" WHERE'  # noqa: S608 (constants)
+_PAIR = '("kind" = %s AND "value" = %s)'
+
+
 def narrow(queryset: QuerySet[Patient], *, names: list[str], dates: list[date], ins: str) -> QuerySet[Patient]:
     """`queryset` cut down, in SQL, to the patients whose blind indexes match every part of the
-    query (a superset of the real matches: the caller filters after decryption)."""
+    query (a superset of the real matches: the caller filters after decryption).
+
+    One filter on the caller's queryset, as few sub-selects as the query allows (a one-word
+    query: one sub-select for the three kinds of index): building and compiling the SQL costs
+    more than running it, on an index, for a few dozen candidates."""
     key = service.blind_key()
 
-    def having(kind_terms: list[tuple[str, str]]) -> QuerySet:
-        pairs = {(kind, blindindex.value(key, kind, term)) for kind, term in kind_terms}
-        condition = Q()
-        for kind, value in pairs:
-            condition |= Q(kind=kind, value=value)
-        return BlindIndex.objects.filter(condition).values("patient_id")
+    def having(kind_terms: list[tuple[str, str]]) -> Q:
+        pairs = sorted({(kind, blindindex.value(key, kind, term)) for kind, term in kind_terms})
+        # Written out rather than built with the ORM: same SQL, a fraction of the time to build.
+        condition = " OR ".join([_PAIR] * len(pairs))
+        params = [x for pair in pairs for x in pair]
+        return Q(pk__in=RawSQL(f"{_SELECT} ({condition})", params))  # noqa: S611 - constants, values bound
 
     if ins:
-        return queryset.filter(pk__in=having([(Kind.INS, _ins_key(ins))]))
+        return queryset.filter(having([(Kind.INS, _ins_key(ins))]))
+    wanted = Q()
     for day in dates:
-        queryset = queryset.filter(pk__in=having([(Kind.BIRTH_DATE, day.isoformat())]))
+        wanted &= having([(Kind.BIRTH_DATE, day.isoformat())])
     words = [w for w in names if len(w) >= blindindex.MIN_PREFIX]
     if not words:
-        return queryset
+        return queryset.filter(wanted)
     # Either every word starts a name word …
-    by_words = queryset
-    for word in words:
-        prefix = blindindex.lookup_prefix(word)
-        by_words = by_words.filter(pk__in=having([(Kind.LAST_NAME, prefix), (Kind.FIRST_NAME, prefix)]))
+    by_words = [[(Kind.LAST_NAME, p), (Kind.FIRST_NAME, p)] for p in map(blindindex.lookup_prefix, words)]
     # … or the whole query starts the full name, typed without spaces.
     typed = "".join(fold(w) for w in names)
+    by_full = [(Kind.FULL_NAME, typed[: blindindex.MAX_FULL_PREFIX])]
     if len(typed) < blindindex.MIN_FULL_PREFIX:
-        return by_words
-    by_full = queryset.filter(pk__in=having([(Kind.FULL_NAME, typed[: blindindex.MAX_FULL_PREFIX])]))
-    return by_words | by_full
+        by_full = []
+    if len(by_words) == 1:
+        # One word: "starts a name word or starts the full name" is one set of index values.
+        return queryset.filter(wanted & having(by_words[0] + by_full))
+    names_match = Q()
+    for terms in by_words:
+        names_match &= having(terms)
+    if by_full:
+        names_match |= having(by_full)
+    return queryset.filter(wanted & names_match)

@@ -15,6 +15,11 @@ candidates are read in a stable order (the database's row id, which follows crea
 in chunks; reading stops as soon as LIMIT + 1 patients are confirmed. The caller shows LIMIT of
 them sorted by name and, when there were more, says « plus de 50 résultats, précisez ». A
 two-letter query among 100,000 patients thus decrypts about a hundred rows, not twelve thousand.
+
+Cheap per candidate: only the columns of `FIELDS` are read, and of those only the names are
+decrypted to match (then the birth date of the patients kept, to sort them). The SQL is built
+with few expressions (hygie.patients.indexes.narrow): for a four-letter query, building and
+compiling the query with the ORM cost more than running it (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ LIMIT = 50
 # matches plus the false positives of the truncated indexes in the common case.
 FIRST_CHUNK = 80
 NEXT_CHUNK = 200
+# The columns a search reads: what matching needs and what the result lists show (name, birth
+# date, code, link). The others (address, phone, history…) are neither read nor decrypted: a
+# caller that wants them reads them on access, one query per patient, or reads the patients again.
+FIELDS = ("public_id", "code", "birth_name", "usage_name", "first_names", "birth_date", "ins")
 _DATE_FORMATS = ("%d/%m/%Y", "%Y-%m-%d")
 _INS = re.compile(r"^\d{5}(?:\d{2}|2[AB])\d{6}(?:\d{2})?$")
 _YEAR = re.compile(r"^(?:18|19|20)\d{2}$")
@@ -129,7 +138,7 @@ class Found(list[Patient]):
 def _candidates(queryset: QuerySet[Patient]) -> Iterator[Patient]:
     """The rows of `queryset` in id order, read a chunk at a time (keyset, no OFFSET): the
     consumer stops reading, and decrypting, as soon as it has enough."""
-    queryset = queryset.order_by("pk")
+    queryset = queryset.order_by("pk").only(*FIELDS)
     if hasattr(queryset, "with_keys"):  # data keys in the same query as the rows
         queryset = queryset.with_keys()
     last = 0

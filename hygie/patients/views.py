@@ -178,8 +178,10 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     also: dict[str, Any] = {}
     if medical:
         also.update(drafts.read_with_patient(user))
+        also.update(records.legal_holds_read_with_patient())
     if records.can(user, Cap.RIGHTS_RECORD):
         also.update(records.restrictions_read_with_patient())
+        also.update(records.rights_requests_read_with_patient(user))
     patient = records.get_patient(user, public_id, Cap.PATIENT_IDENTITY_VIEW, also=also)
     break_glass = records.is_break_glass(user, patient)
     context: dict[str, Any] = {
@@ -220,8 +222,8 @@ def _retention_header(user: Any, patient: Patient) -> dict[str, Any]:
     from hygie.retention import actions as retention_actions
 
     can_hold = records.can(user, Cap.RETENTION_MANAGE) and not records.is_break_glass(user, patient)
-    # The holds are read once, for the decision and for the list of open holds.
-    prefetch_related_objects([patient], "legal_holds")
+    # The holds were read with the record, for the decision and for the list of open holds.
+    records.load_legal_holds(patient)
     return {
         "retention_decision": retention_actions.decide(patient),
         "archived": records.is_archived(patient),

@@ -52,3 +52,31 @@ def test_a_search_is_a_few_queries(personas):
     assert len(found) == 20
     assert len(queries) <= 4  # candidates, then their data keys in one query
     assert Patient.objects.count() == 22
+
+
+def test_a_one_word_search_reads_one_subselect_and_only_the_columns_it_needs(personas):
+    target = make_patient(personas.alice, birth_name="Dupont", first_names="Élise", phone="06 11 22 33 44")
+    scope = records.patient_scope(personas.alice)
+    with CaptureQueriesContext(connection) as queries:
+        found = search(scope, "dupo")
+    assert [p.pk for p in found] == [target.pk]
+    [sql] = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "patients_patient"')]
+    # "A name word starts with…" or "the full name starts with…": one set of index values.
+    assert sql.count("patients_blindindex") == 1
+    for column in ("history", "address", "phone", "email"):
+        assert f'"patients_patient"."{column}"' not in sql
+    # Same candidates as the union of the two lookups, written separately.
+    key_terms = [("ln", "dupo"), ("fn", "dupo"), ("fp", "dupo")]
+    from hygie.keys import service
+    from hygie.lib import blindindex
+
+    values = [(k, blindindex.value(service.blind_key(), k, t)) for k, t in key_terms]
+    by_rows = {
+        pk
+        for kind, value in values
+        for pk in BlindIndex.objects.filter(kind=kind, value=value).values_list("patient_id", flat=True)
+    }
+    narrowed = set(indexes.narrow(scope, names=["dupo"], dates=[], ins="").values_list("pk", flat=True))
+    assert narrowed == by_rows & set(scope.values_list("pk", flat=True))
+    # A field the search did not read is still there, read on access.
+    assert found[0].phone == "06 11 22 33 44"

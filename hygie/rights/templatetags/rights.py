@@ -22,7 +22,8 @@ def rights_panel(context: Any) -> dict[str, Any]:
     return {
         "rights_panel": True,
         "patient": patient,
-        "rights_requests": list(records.rights_requests_of(user, patient).order_by("-received_at")),
+        # Read with the record when the page asked get_patient to (records.rights_requests_read_with_patient).
+        "rights_requests": records.rights_requests_of(user, patient),
         # Read with the record when the page asked get_patient to (records.restrictions_read_with_patient).
         "rights_blocked": [Processing(value).label for value in records.blocked_processings(patient)],
     }
