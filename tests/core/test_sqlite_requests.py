@@ -65,6 +65,21 @@ def test_a_page_view_writes_its_event_sealed_and_the_chain_verifies(personas, lo
     assert verify().ok
 
 
+def test_a_streamed_download_still_comes_with_its_event(personas, login):
+    import io
+
+    from hygie.patients import actions as patient_actions
+
+    patient = personas.alice_patient
+    pdf = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+    document = patient_actions.upload_document(actor=personas.alice, patient=patient, title="Compte rendu",
+                                               kind="compte_rendu", fileobj=io.BytesIO(pdf))
+    response = login(personas.alice).get(f"/patients/documents/{document.public_id}/")
+    assert response.status_code == 200
+    assert Event.objects.filter(action=Ev.DOCUMENT_DOWNLOADED, seq__isnull=False).count() == 1
+    assert b"".join(response.streaming_content) == pdf
+
+
 def test_a_page_view_holds_no_write_lock_and_runs_beside_another(file_db, monkeypatch):
     monkeypatch.setitem(connection.settings_dict["OPTIONS"], "timeout", 1)
     inside = threading.Barrier(3, timeout=10)  # the two views and this test
@@ -112,8 +127,9 @@ def test_a_page_view_that_writes_keeps_its_write_and_its_events_together():
 
     assert _get(view).status_code == 200
     assert Practice.objects.count() == 1
+    # Both written in the view's transaction, before its commit, in the order recorded.
     assert list(Event.objects.order_by("seq").values_list("action", flat=True)) == [
-        Ev.BILLING_VIEWED, Ev.AGENDA_VIEWED]  # the held one joins the transaction before its commit
+        Ev.AGENDA_VIEWED, Ev.BILLING_VIEWED]
     assert verify().ok
 
     def failing_view(request):
@@ -125,6 +141,22 @@ def test_a_page_view_that_writes_keeps_its_write_and_its_events_together():
     with pytest.raises(RuntimeError):
         _get(failing_view)
     assert Practice.objects.count() == 1 and Event.objects.count() == 2
+
+
+def test_a_failed_journal_write_undoes_the_write_of_a_page_view(monkeypatch):
+    def view(request):
+        Practice.objects.create(name="Cabinet des Lilas")
+        journal.record(Ev.AGENDA_VIEWED)
+        return HttpResponse("ok")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("journal indisponible")
+
+    monkeypatch.setattr(chain, "append", broken)
+    with pytest.raises(RuntimeError):
+        _get(view)
+    assert not Practice.objects.exists() and not Event.objects.exists()
+    assert not base._WRITER.locked()
 
 
 def test_an_event_recorded_in_a_savepoint_rolled_back_is_not_written():

@@ -16,7 +16,8 @@ A GET view runs instead in a DEFERRED transaction (`reading`): a snapshot, no wr
 views of several processes run at once. Its journal events are held in `ReadState.pending` (kept
 or dropped with the savepoints they were recorded in) and written after the snapshot ends, in a
 short IMMEDIATE transaction. Should such a view write anyway, its first writing statement upgrades
-the transaction (taking the process's lock without waiting, then SQLite's write lock); if either is
+the transaction (taking the process's lock without waiting, then SQLite's write lock) and the
+held events are written in it before its commit; if either lock is
 taken or the snapshot is stale, `ReadState.failed` is set and `UpgradeFailed` raised: the caller
 runs the view again in IMMEDIATE mode (hygie.core.sqlite.requests).
 """
@@ -138,10 +139,11 @@ class DatabaseWrapper(base.DatabaseWrapper):
         return result
 
     def defer_event(self, at: Any, prepared: Any) -> bool:
-        """Hold a journal event of a read transaction until it ends (see `reading`). False when
-        the event is to be written at once (no read transaction, or one that writes already)."""
+        """Hold a journal event of a read transaction until the view returns (see `reading`);
+        even once it writes, so that the view's events keep their order. False when the event
+        is to be written at once (no read transaction)."""
         reads = self.reads
-        if reads is None or not reads.active or reads.upgraded:
+        if reads is None or not reads.active:
             return False
         reads.pending.append(Pending(at, prepared, frozenset(s for s in self.savepoint_ids if s)))
         return True
