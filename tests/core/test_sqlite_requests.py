@@ -80,6 +80,31 @@ def test_a_streamed_download_still_comes_with_its_event(personas, login):
     assert b"".join(response.streaming_content) == pdf
 
 
+def test_the_main_pages_write_nothing_during_their_view(personas, login, monkeypatch):
+    """The pages of the load mix (bench/bench_load.py) only read in their view: none is run twice."""
+    import io
+
+    from hygie.patients import actions as patient_actions
+
+    patient = personas.alice_patient
+    document = patient_actions.upload_document(actor=personas.alice, patient=patient, title="Compte rendu",
+                                               kind="compte_rendu", fileobj=io.BytesIO(b"%PDF-1.4\n%%EOF\n"))
+    upgrades: list[str] = []
+    upgrade = base.DatabaseWrapper.upgrade
+
+    def counted(self, reads, statement):
+        upgrades.append("écriture")
+        return upgrade(self, reads, statement)
+
+    monkeypatch.setattr(base.DatabaseWrapper, "upgrade", counted)
+    client = login(personas.alice)
+    for url in (f"/patients/{patient.public_id}/", "/patients/", "/agenda/", "/", "/facturation/",
+                f"/patients/{patient.public_id}/consultations/nouvelle/",
+                f"/patients/{patient.public_id}/documents/ajouter/", f"/patients/documents/{document.public_id}/"):
+        assert client.get(url).status_code == 200, url
+    assert upgrades == []
+
+
 def test_a_page_view_holds_no_write_lock_and_runs_beside_another(file_db, monkeypatch):
     monkeypatch.setitem(connection.settings_dict["OPTIONS"], "timeout", 1)
     inside = threading.Barrier(3, timeout=10)  # the two views and this test
