@@ -30,7 +30,9 @@ def record(
 
     The event joins the hash chain in the same transaction on SQLite and just after the commit
     on PostgreSQL (see hygie.audit.chain for why); `seq` and `chain_hash` of the returned object
-    are filled in only when the event was sealed at once (SQLite).
+    are filled in only when the event was sealed at once (SQLite). During a GET view on SQLite
+    (a read transaction, hygie.core.sqlite.requests) the event is written once the view has
+    returned, before its response leaves: the returned object then has no id either.
 
     The row is written by one parameterised INSERT (hygie.audit.chain.append) rather than through
     the ORM, with the values the ORM would have stored: everything that can be prepared is
@@ -61,12 +63,19 @@ def record(
         reason=str(reason),
         details=details or {},
     )
-    prepared = chain.prepare(connections[using], fields)
-    # No savepoint inside a request's transaction (two statements fewer): should the append
-    # fail, the exception marks the enclosing transaction for rollback, action and event alike.
-    with transaction.atomic(using=using, savepoint=False):
-        at = timezone.now()
-        pk, seq, chain_hash = chain.append(using, at, prepared)
+    conn = connections[using]
+    prepared = chain.prepare(conn, fields)
+    defer = getattr(conn, "defer_event", None)
+    if defer is not None and defer(at := timezone.now(), prepared):
+        # A page view on SQLite: written after the view's read transaction, before the response
+        # leaves (hygie.core.sqlite.requests); no id nor position yet.
+        pk, seq, chain_hash = None, None, ""
+    else:
+        # No savepoint inside a request's transaction (two statements fewer): should the append
+        # fail, the exception marks the enclosing transaction for rollback, action and event alike.
+        with transaction.atomic(using=using, savepoint=False):
+            at = timezone.now()
+            pk, seq, chain_hash = chain.append(using, at, prepared)
     event = Event(
         id=pk, at=at, actor_role=role, action=fields.action, outcome=fields.outcome, target_type=target_type,
         target_id=target_id, patient_id=fields.patient_id, ip=fields.ip, request_id=fields.request_id,

@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
     name = "hygie.core"
     label = "core"
     verbose_name = _("Commandes")
+
+    def ready(self) -> None:
+        from hygie.core.sqlite import requests
+
+        requests.install()

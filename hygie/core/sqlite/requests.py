@@ -1,0 +1,105 @@
+"""Page views on SQLite: read in a snapshot, write the journal after (issue 14).
+
+Every request runs in one transaction (ATOMIC_REQUESTS). On SQLite a writing transaction holds
+the database's single write lock from its BEGIN IMMEDIATE: if page views did too, the views of
+two processes (`hygie serve`, one per core) could never run at once. So a view answering a safe
+method (GET, HEAD, OPTIONS) runs in a DEFERRED transaction instead (hygie.core.sqlite.base:
+a read snapshot, no lock), and the journal events it records ("dossier consulté") wait in
+memory. Once the view has returned and its snapshot has ended, they are written and sealed into
+the chain in one short IMMEDIATE transaction, before the response leaves the view: a page is
+never shown without its event. Should that write fail, the exception answers the request (an
+error page), not the content.
+
+A page view is not meant to write anything else. Should it, its first writing statement turns
+the transaction into a writing one and its pending events are written in that same transaction,
+before the commit. Under WAL that turn fails at once when another writer holds the lock or has
+committed since the snapshot began: the view is then run again, once, in an IMMEDIATE
+transaction, as every request was before. Views answering other methods keep IMMEDIATE from
+the start (they may touch the outside world: e-mail, object storage; they are never run twice).
+
+Django wraps each view in its request transaction in `BaseHandler.make_view_atomic`; `install`
+wraps that method (for the WSGI server and the test client alike), for the SQLite backend of
+Hygie only: PostgreSQL is untouched.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.core.handlers.base import BaseHandler
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.http import HttpRequest, HttpResponse
+
+from hygie.core.sqlite.base import DatabaseWrapper, ReadState
+
+logger = logging.getLogger(__name__)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_django_make_view_atomic = BaseHandler.make_view_atomic
+
+
+def install() -> None:
+    """Called once by hygie.core's AppConfig, whatever the database (checked per request)."""
+    BaseHandler.make_view_atomic = make_view_atomic  # type: ignore[method-assign]
+
+
+def make_view_atomic(self: BaseHandler, view: Callable[..., Any]) -> Callable[..., Any]:
+    atomic_view = _django_make_view_atomic(self, view)
+    if atomic_view is view or not _only_default_atomic():
+        return atomic_view  # no request transaction for this view
+
+    @functools.wraps(view)
+    def read_aware_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        conn = connections[DEFAULT_DB_ALIAS]
+        if (request.method not in SAFE_METHODS or not isinstance(conn, DatabaseWrapper)
+                or conn.in_atomic_block or conn.reads is not None):
+            return atomic_view(request, *args, **kwargs)
+        return run_read_view(conn, view, atomic_view, request, args, kwargs)
+
+    return read_aware_view
+
+
+def _only_default_atomic() -> bool:
+    return [alias for alias, s in connections.settings.items() if s["ATOMIC_REQUESTS"]] == [DEFAULT_DB_ALIAS]
+
+
+def run_read_view(conn: DatabaseWrapper, view: Callable[..., Any], atomic_view: Callable[..., Any],
+                  request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponse:
+    alias = conn.alias
+    try:
+        with conn.reading() as reads:
+            with transaction.atomic(using=alias):
+                response = view(request, *args, **kwargs)
+                if reads.upgraded and not reads.failed:
+                    # The view wrote: its events join the same transaction, before the commit.
+                    write_pending(alias, reads)
+    except Exception:
+        if not reads.failed:
+            raise
+        return _again(atomic_view, request, args, kwargs)
+    if reads.failed:  # the view caught the refusal itself: what it did is not trusted
+        return _again(atomic_view, request, args, kwargs)
+    if reads.pending:
+        with transaction.atomic(using=alias):
+            write_pending(alias, reads)
+    return response
+
+
+def write_pending(alias: str, reads: ReadState) -> None:
+    """Append the held events in order, inside the caller's writing transaction."""
+    from hygie.audit import chain
+
+    pending, reads.pending = reads.pending, []
+    for item in pending:
+        chain.append(alias, item.at, item.prepared)
+
+
+def _again(atomic_view: Callable[..., Any], request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponse:
+    match = getattr(request, "resolver_match", None)
+    # The view's name only: a path may carry identifiers.
+    logger.info("Vue en lecture qui écrit, rejouée en transaction d'écriture : %s", match.view_name if match else "?")
+    return atomic_view(request, *args, **kwargs)  # type: ignore[no-any-return]
