@@ -44,6 +44,6 @@ run journal  $PY bench/bench_journal.py --writers 8 --events 1000 --verify-event
 run load     $PY bench/bench_load.py --backend both --users 50 --patients 10 --duration 120 --saturation 30 --clients 8 --compare-processes
 run cluster  $PY bench/bench_load.py --servers 1,2 --document-store s3 --users 50 --patients 10 --duration 120 --saturation 30 --clients 8
 run backup   $PY bench/bench_backup.py --quick --rounds 2
-run import   $PY bench/bench_import.py
-run exchange $PY bench/bench_exchange.py
-run docstore $PY bench/bench_document_store.py
+run import   $PY bench/bench_import.py --rows 100000
+run exchange $PY bench/bench_exchange.py --mb 200 --rounds 2
+run docstore $PY bench/bench_document_store.py --mb 200 --rounds 2
