@@ -16,6 +16,21 @@ class Kind(StrEnum):
     FINANCIAL = "financial"  # billing details
 
 
+# A consultation's fields, and those of each earlier version a revision keeps.
+_CONSULTATION: dict[str, Kind] = {
+    "motif": Kind.MEDICAL,
+    "observations": Kind.MEDICAL,
+    "examination": Kind.MEDICAL,
+    "conclusion": Kind.MEDICAL,
+    "plan": Kind.MEDICAL,
+    "weight_kg": Kind.MEDICAL,
+    "height_cm": Kind.MEDICAL,
+    "systolic": Kind.MEDICAL,
+    "diastolic": Kind.MEDICAL,
+    "pulse": Kind.MEDICAL,
+    "temperature": Kind.MEDICAL,
+}
+
 SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
     "patients.Patient": {
         "birth_name": Kind.PERSONAL,
@@ -32,32 +47,8 @@ SENSITIVE_FIELDS: dict[str, dict[str, Kind]] = {
         "declared_last_visit": Kind.MEDICAL,
         "history": Kind.MEDICAL,
     },
-    "patients.Consultation": {
-        "motif": Kind.MEDICAL,
-        "observations": Kind.MEDICAL,
-        "examination": Kind.MEDICAL,
-        "conclusion": Kind.MEDICAL,
-        "plan": Kind.MEDICAL,
-        "weight_kg": Kind.MEDICAL,
-        "height_cm": Kind.MEDICAL,
-        "systolic": Kind.MEDICAL,
-        "diastolic": Kind.MEDICAL,
-        "pulse": Kind.MEDICAL,
-        "temperature": Kind.MEDICAL,
-    },
-    "patients.ConsultationRevision": {
-        "motif": Kind.MEDICAL,
-        "observations": Kind.MEDICAL,
-        "examination": Kind.MEDICAL,
-        "conclusion": Kind.MEDICAL,
-        "plan": Kind.MEDICAL,
-        "weight_kg": Kind.MEDICAL,
-        "height_cm": Kind.MEDICAL,
-        "systolic": Kind.MEDICAL,
-        "diastolic": Kind.MEDICAL,
-        "pulse": Kind.MEDICAL,
-        "temperature": Kind.MEDICAL,
-    },
+    "patients.Consultation": _CONSULTATION,
+    "patients.ConsultationRevision": _CONSULTATION,
     "patients.HistoryRevision": {
         "text": Kind.MEDICAL,
     },
