@@ -187,6 +187,11 @@ else:
             "NAME": DATA_DIR / "hygie.sqlite3",
             # One transaction per request: an action and its journal event commit together.
             "ATOMIC_REQUESTS": True,
+            # Each server thread keeps its connection between requests. Closing it cost more
+            # than the request itself: the last connection to close checkpoints and deletes
+            # the WAL (an fsync, then the WAL recreated by the next request), and a new one
+            # runs the PRAGMAs below again. Same lifetime as on PostgreSQL.
+            "CONN_MAX_AGE": 60,
             "OPTIONS": {
                 # WAL lets readers and the writer work at once; IMMEDIATE avoids
                 # "database is locked" upgrades from read to write inside a transaction.
