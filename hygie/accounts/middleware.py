@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from allauth.mfa.models import Authenticator
@@ -7,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 
 from hygie.accounts import session
 from hygie.audit import journal
@@ -21,6 +22,41 @@ PASSIVE_HEADER = "X-Hygie-Passive"
 
 def _is_open(path: str, prefixes: tuple[str, ...]) -> bool:
     return path.startswith(_ALWAYS_OPEN) or path.startswith(prefixes)
+
+
+def _paths(*names: str) -> tuple[str, ...]:
+    """The paths of these URL names, reversed once per process instead of on every request (per
+    script prefix and URLconf, both of which reverse depends on)."""
+    return _reversed((get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF), names)
+
+
+@functools.lru_cache(maxsize=16)
+def _reversed(where: tuple[str, str], names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(reverse(name) for name in names)
+
+
+def _unlock_paths() -> tuple[str, ...]:
+    return _paths(
+        "session_locked",
+        "account_reauthenticate",
+        "mfa_reauthenticate",
+        "account_logout",
+        # « Déverrouiller avec Pro Santé Connect » (hygie.psc.actions: same professional only).
+        "psc_login",
+        "psc_callback",
+    )
+
+
+def _session_paths() -> tuple[str, ...]:
+    # Locking, the activity heartbeat, re-authentication and logout work during set-up.
+    return _paths(
+        "account_logout",
+        "session_locked",
+        "session_lock_now",
+        "session_heartbeat",
+        "account_reauthenticate",
+        "mfa_reauthenticate",
+    )
 
 
 class SessionGuardMiddleware:
@@ -43,16 +79,8 @@ class SessionGuardMiddleware:
             logout(request)
             return redirect(settings.LOGIN_URL)
 
-        unlock_paths = (
-            reverse("session_locked"),
-            reverse("account_reauthenticate"),
-            reverse("mfa_reauthenticate"),
-            reverse("account_logout"),
-            # « Déverrouiller avec Pro Santé Connect » (hygie.psc.actions: same professional only).
-            reverse("psc_login"),
-            reverse("psc_callback"),
-        )
-        heartbeat = request.path == reverse("session_heartbeat")
+        unlock_paths = _unlock_paths()
+        heartbeat = request.path == _paths("session_heartbeat")[0]
         locked_since = session.locked_at(request)
 
         if locked_since is None and session.idle_for(request) > session.idle_seconds():
@@ -94,16 +122,7 @@ class RequireSecondFactorMiddleware:
             # SessionGuardMiddleware lets a locked session reach the unlock flow only; sending
             # it to set-up pages from there would bounce between the two guards forever.
             return self.get_response(request)
-        # Locking, the activity heartbeat, re-authentication and logout work during set-up.
-        session_paths = (
-            reverse("account_logout"),
-            reverse("session_locked"),
-            reverse("session_lock_now"),
-            reverse("session_heartbeat"),
-            reverse("account_reauthenticate"),
-            reverse("mfa_reauthenticate"),
-        )
-        if request.path in session_paths:
+        if request.path in _session_paths():
             return self.get_response(request)
         if session.strong_login(request):
             # Pro Santé Connect at eidas1 (e-CPS, CPS card) satisfies both factors: no password

@@ -100,17 +100,21 @@ def agenda(request: HttpRequest) -> HttpResponse:
         columns, busy, hours=settings.OPENING_HOURS, now=timezone.now(), make_aware=timezone.make_aware, step=_step()
     )
     by_pk = {p.pk: p for p in practitioners}
+    # Only free slots link to the booking form (the template shows the link there alone): a week
+    # has hundreds of cells, so the form's address is reversed once, not once per cell.
+    booking = reverse("appointment_create")
     for row in rows:
         for cell in row.cells:
             who = by_pk[cell.column.key[0]]
             cell.practitioner = who  # type: ignore[attr-defined]
-            local = timezone.localtime(cell.start)
-            cell.book_url = (  # type: ignore[attr-defined]
-                reverse("appointment_create")
-                + "?"
-                + urlencode({"praticien": str(who.public_id), "jour": cell.column.day.isoformat(),
-                             "heure": local.strftime("%H:%M")})
-            )
+            if cell.state == "free":
+                local = timezone.localtime(cell.start)
+                cell.book_url = (  # type: ignore[attr-defined]
+                    booking
+                    + "?"
+                    + urlencode({"praticien": str(who.public_id), "jour": cell.column.day.isoformat(),
+                                 "heure": local.strftime("%H:%M")})
+                )
     heads = [{"day": c.day, "practitioner": by_pk[c.key[0]], "today": c.day == today} for c in columns]
     details: dict[str, Any] = {"day": day.isoformat(), "view": view, "count": len(appointments)}
     if selected is not None:
