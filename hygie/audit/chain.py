@@ -8,7 +8,9 @@ rollback would leave a gap. On SQLite writers are serialised by the database any
 extra cost. On PostgreSQL, holding the head until commit would queue every request behind the
 previous one's disk flush (measured on the development machine: ~1,000 events/s with 8 writers
 against ~5,000 without); there the event is sealed just after its commit, by a short
-transaction that seals every pending event at once, so concurrent writers share one flush.
+transaction that seals every pending event at once, so concurrent writers share one flush. In
+`hygie serve` that sealing is done by a thread of the server process rather than by the request
+(hygie.audit.sealer): the response waits neither for it nor for the other writers' events.
 
 Seal and verify read events with the same query (`select_sql`) and the same canonical form
 (hygie.lib.hashchain), so the bytes hashed when sealing are exactly the bytes re-hashed when
@@ -23,6 +25,7 @@ from typing import Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from hygie.audit import sealer
 from hygie.audit.models import ChainHead, Event
 from hygie.lib import hashchain
 
@@ -197,7 +200,9 @@ def after_append(using: str = DEFAULT_DB_ALIAS) -> None:
         if _seal_batch(using, SEAL_BATCH, savepoint=False) == SEAL_BATCH:
             seal(using)  # a backlog, e.g. events written before the chain existed
     else:
-        transaction.on_commit(lambda: seal(using, wait=False), using=using, robust=True)
+        # Right after the commit: in the request (commands, worker, tests), or by the server
+        # process's sealer thread (hygie serve: hygie.audit.sealer).
+        transaction.on_commit(lambda: sealer.nudge(using), using=using, robust=True)
 
 
 # Key of the PostgreSQL advisory lock that stands for the chain head ("Hygie" in ASCII).

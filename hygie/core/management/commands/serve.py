@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from hygie.audit import sealer
 from hygie.core import prefork, startup
 from hygie.core.management.base import HygieCommand
 from hygie.lib import proxies
@@ -143,6 +144,7 @@ class Command(HygieCommand):
 
             worker = Worker()
             thread = worker.start_thread()
+        sealer.enable()
         try:
             # waitress logs no access line: no URL, hence no patient id, reaches a log file.
             serve(app, host=host, port=port, **options)
@@ -173,6 +175,7 @@ class Command(HygieCommand):
             raise CommandError(f"Impossible d'écouter sur {host}:{port} : {reason}.", returncode=2) from None
 
         def serve_here() -> None:
+            sealer.enable()
             # waitress logs no access line: no URL, hence no patient id, reaches a log file.
             serve(app, sockets=sockets, **options)
 

@@ -1,0 +1,123 @@
+"""PostgreSQL, in `hygie serve`: seal committed events in a thread of the server process rather
+than at the end of the request that wrote them.
+
+Why. On PostgreSQL an event is inserted pending in the writer's transaction and sealed right after
+its commit (hygie.audit.chain). Done by the request itself, that sealing adds to the page's
+response time a few round trips and one disk flush, and, under load, the request that happens to
+hold the chain head seals for everyone who committed meanwhile (up to 20 rounds, a flush each):
+its user waits for the others' journal. Here the request only wakes this process's sealer thread
+(after its commit, as before) and answers. The thread seals every pending event, one batch and
+one flush for all the writers of the moment, exactly as `chain.seal(wait=False)` did in the
+request: same lock, same statements, same result.
+
+What does not change. The event itself is committed with the action, in the same transaction,
+before the response: an acknowledged action always has its event. Only its position and chain
+value come a few milliseconds later, as they already did after the commit. If the process dies
+before sealing, the events stay pending and the next sealer (another request, another server,
+the checkpoint job) seals them, in id order; `hygie audit verify` reports pending events as such.
+
+Where. Only in server processes, once `enable()` is called (hygie serve, after the fork: each
+process starts its own thread the first time it is needed). Commands, the worker, the tests and
+SQLite (where the event is sealed inside the writer's transaction) keep sealing inline.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+logger = logging.getLogger(__name__)
+
+# A failed round (database unreachable for a moment) is retried after this many seconds.
+RETRY_SECONDS = 1.0
+
+_enabled = False
+_lock = threading.Lock()
+_wake = threading.Event()
+_owner_pid: int | None = None
+_thread: threading.Thread | None = None
+_stopping = False
+_aliases: set[str] = set()
+
+
+def enable() -> None:
+    """From now on, in this process and the processes it forks, `nudge` seals in the background."""
+    global _enabled
+    _enabled = True
+
+
+def enabled() -> bool:
+    return _enabled
+
+
+def nudge(using: str = DEFAULT_DB_ALIAS) -> None:
+    """After a commit that wrote events: have them sealed. Inline when background sealing is off."""
+    from hygie.audit import chain
+
+    if not _enabled:
+        chain.seal(using, wait=False)
+        return
+    with _lock:
+        _aliases.add(using)
+        _ensure_thread()
+    _wake.set()
+
+
+def _ensure_thread() -> None:
+    """One sealer thread per process (a forked child does not inherit its parent's thread)."""
+    global _owner_pid, _wake, _thread
+    pid = os.getpid()
+    if _owner_pid == pid:
+        return
+    _owner_pid = pid
+    _wake = threading.Event()
+    _thread = threading.Thread(target=_run, args=(_wake,), name="hygie-sealer", daemon=True)
+    _thread.start()
+    atexit.register(stop)
+
+
+def stop(timeout: float = 10.0) -> None:
+    """Seal what is pending, close the thread's connections and end it (process exit; tests).
+    The next `nudge` starts a new thread."""
+    global _owner_pid, _thread, _stopping
+    with _lock:
+        thread = _thread if _owner_pid == os.getpid() else None
+        _owner_pid, _thread = None, None
+        _stopping = True
+        _wake.set()
+    if thread is not None:
+        thread.join(timeout)
+    _stopping = False
+
+
+def _run(wake: threading.Event) -> None:
+    from hygie.audit import chain
+
+    while True:
+        wake.wait()
+        # Cleared before sealing: an event committed while this round runs wakes the next one.
+        wake.clear()
+        stopping = _stopping
+        with _lock:
+            aliases = sorted(_aliases)
+        for using in aliases:
+            try:
+                chain.seal(using, wait=False)
+            except Exception as exc:  # noqa: BLE001 - the thread must live on; the events stay pending
+                # The class only: a database message could quote a value.
+                logger.warning("Chaînage du journal reporté (%s) ; nouvel essai.", type(exc).__name__)
+                connections[using].close()
+                if not stopping:
+                    threading.Event().wait(RETRY_SECONDS)
+                    wake.set()
+            else:
+                if stopping:
+                    connections[using].close()
+                else:
+                    connections[using].close_if_unusable_or_obsolete()
+        if stopping:
+            return

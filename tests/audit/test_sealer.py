@@ -1,0 +1,135 @@
+"""hygie.audit.sealer: on PostgreSQL, in a server process, events are sealed by the process's
+sealer thread after the request's commit, not by the request itself."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from django.db import connection, transaction
+from django.utils import timezone
+
+from hygie.audit import chain, journal, sealer
+from hygie.audit.events import Ev
+from hygie.audit.models import Event
+from hygie.audit.verify import verify
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite seals inside the writer's transaction"),
+]
+
+
+@pytest.fixture
+def background(monkeypatch):
+    """Background sealing on, as `hygie serve` turns it on; and who called chain.seal, from where."""
+    calls: list[str] = []
+    real = chain.seal
+
+    def spy(*args, **kwargs):
+        calls.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chain, "seal", spy)
+    monkeypatch.setattr(sealer, "_enabled", True)
+    yield calls
+    sealer.stop()  # its connection closed: the test database can be flushed and dropped
+
+
+def _sealed_soon(pk: int, seconds: float = 10.0) -> Event:
+    deadline = time.monotonic() + seconds
+    while True:
+        event = Event.objects.get(pk=pk)
+        if event.seq is not None or time.monotonic() > deadline:
+            return event
+        time.sleep(0.02)
+
+
+def test_without_it_the_writer_seals_right_after_its_commit(monkeypatch):
+    monkeypatch.setattr(sealer, "_enabled", False)
+    with transaction.atomic():
+        event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    # No waiting: sealed by the writer's own thread before record's transaction returned.
+    assert Event.objects.get(pk=event.pk).seq is not None
+
+
+def test_the_writer_commits_and_the_sealer_thread_seals(background):
+    with transaction.atomic():
+        event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    # Committed with its transaction, whatever the sealing.
+    assert Event.objects.filter(pk=event.pk).exists()
+    sealed = _sealed_soon(event.pk)
+    assert sealed.seq is not None and sealed.chain_hash
+    assert background and all(name == "hygie-sealer" for name in background)
+    assert verify().ok
+
+
+def test_nothing_is_sealed_for_a_rolled_back_writer(background):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+        raise RuntimeError("the action fails")
+    time.sleep(0.2)
+    assert not Event.objects.exists()
+    assert background == []
+
+
+def test_many_writers_at_once_are_all_sealed_without_a_gap(background):
+    def write(n: int) -> None:
+        try:
+            for _ in range(n):
+                with transaction.atomic():
+                    journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(15,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    last = Event.objects.order_by("-id").first()
+    _sealed_soon(last.pk)
+    deadline = time.monotonic() + 10
+    while Event.objects.filter(seq__isnull=True).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    # Gapless (an event committed after a later id was sealed comes after it: as inline).
+    seqs = sorted(Event.objects.values_list("seq", flat=True))
+    assert seqs == list(range(1, 61))
+    report = verify()
+    assert report.ok and report.pending == 0, report.summary()
+
+
+def test_a_failed_round_is_retried_and_the_thread_lives_on(background, monkeypatch):
+    real = chain.seal  # the spy
+    failures = []
+
+    def flaky(*args, **kwargs):
+        if not failures:
+            failures.append(1)
+            raise ConnectionError("base injoignable un instant")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(chain, "seal", flaky)
+    monkeypatch.setattr(sealer, "RETRY_SECONDS", 0.05)
+    with transaction.atomic():
+        event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    assert _sealed_soon(event.pk).seq is not None
+    assert failures == [1]
+    # Still alive: the next writer is sealed too.
+    with transaction.atomic():
+        second = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    assert _sealed_soon(second.pk).seq is not None
+
+
+def test_stop_seals_what_is_pending_and_ends_the_thread(background):
+    with transaction.atomic():
+        first = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    _sealed_soon(first.pk)
+    thread = sealer._thread
+    # Left pending without waking anyone (as by a server killed between commit and seal).
+    left = Event.objects.create(at=timezone.now(), action=Ev.AGENDA_VIEWED)
+    sealer.stop()  # a normal stop: the thread seals once more, closes its connection and ends
+    assert Event.objects.get(pk=left.pk).seq is not None
+    assert thread is not None and not thread.is_alive()
+    assert verify().ok
