@@ -177,7 +177,8 @@ def main() -> None:
             sides = [("cet arbre", ROOT)] + ([("--against", args.against)] if args.against else [])
             results: dict[str, list[dict]] = {name: [] for name, _ in sides}
             turn = 0
-            print(f"charge moyenne au départ : {os.getloadavg()[0]:.1f} ; {args.actions} actions par tour ({args.backend})")
+            print(f"charge moyenne au départ : {os.getloadavg()[0]:.1f} ; "
+                  f"{args.actions} actions par tour ({args.backend})")
             for r in range(args.rounds):
                 order = sides if r % 2 == 0 else sides[::-1]  # A B, then B A
                 for name, root in order:
@@ -188,9 +189,9 @@ def main() -> None:
                     results[name].append(figures)
                     print(f"tour {r + 1}, {name} : {figures['cpu_ms']:.2f} ms de processeur par page "
                           f"({figures['pages']} pages), {figures['wall_ms']:.2f} ms écoulées")
-            for name, _ in sides:
+            for name, root in sides:
                 runs = results[name]
-                print(f"\n{name} ({sides[[n for n, _ in sides].index(name)][1]}) : ms de processeur par page, par action")
+                print(f"\n{name} ({root}) : ms de processeur par page, par action")
                 for action in runs[0]["per_action"]:
                     values = " ; ".join(f"{run['per_action'].get(action, 0):.2f}" for run in runs)
                     print(f"  {action:20s} {values}")

@@ -28,6 +28,7 @@ run() {
 
 if [ "${QUICK:-}" = 1 ]; then
   run access   $PY bench/bench_access.py --patients 500 --rounds 20
+  run pages    $PY bench/bench_pages.py --actions 30 --rounds 1
   run crypto   $PY bench/bench_crypto.py --patients 2000 --rounds 20
   run journal  $PY bench/bench_journal.py --writers 4 --events 100 --verify-events 5000 --rounds 1
   run load     $PY bench/bench_load.py --backend both --users 8 --patients 5 --duration 10 --saturation 5 --clients 4
@@ -39,6 +40,7 @@ if [ "${QUICK:-}" = 1 ]; then
   exit 0
 fi
 run access   $PY bench/bench_access.py --patients 5000 --rounds 200
+run pages    $PY bench/bench_pages.py --actions 300 --rounds 2
 run crypto   $PY bench/bench_crypto.py --patients 100000 --rounds 200
 run journal  $PY bench/bench_journal.py --writers 8 --events 1000 --verify-events 1000000 --rounds 2
 run load     $PY bench/bench_load.py --backend both --users 50 --patients 10 --duration 120 --saturation 30 --clients 8 --compare-processes
