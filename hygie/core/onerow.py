@@ -1,0 +1,37 @@
+"""Several independent reads in one round trip: `SELECT (sub-select), (sub-select), …` with no
+FROM (PostgreSQL and SQLite both accept it). Each value is converted as its expression's
+output field (dates, JSON), as the ORM would convert it in a query of its own.
+
+For pages that read many small things (the dashboard: counts, the last event of a kind, the
+last run of a backup): one statement instead of one each. A sub-select must be a scalar one
+(one column, at most one row: `[:1]`, or a count); a missing row reads as None.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Expression, IntegerField, QuerySet, Subquery
+from django.db.models.sql import Query
+
+
+class CountOf(Subquery):
+    """The number of rows of a queryset, as a scalar sub-select (what `.count()` returns)."""
+
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) hygie_counted)"
+
+    def __init__(self, queryset: QuerySet[Any], **extra: Any) -> None:
+        super().__init__(queryset.order_by(), output_field=IntegerField(), **extra)
+
+
+def read(values: dict[str, Expression]) -> dict[str, Any]:
+    """Evaluate every expression of `values` in one statement; the same keys, their values."""
+    if not values:
+        return {}
+    query = Query(None)
+    for name, expression in values.items():
+        query.add_annotation(expression, name, select=True)
+    compiler = query.get_compiler(DEFAULT_DB_ALIAS)
+    row = next(iter(compiler.results_iter()))
+    return dict(zip(query.annotation_select, row, strict=True))
