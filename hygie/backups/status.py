@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Exists, Expression, Q, QuerySet, Subquery
+from django.db.models import Exists, Q, QuerySet, Subquery
+from django.db.models.expressions import BaseExpression
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -60,10 +61,10 @@ def _runs() -> dict[str, QuerySet[Run]]:
     }
 
 
-def reads() -> dict[str, Expression]:
+def reads() -> dict[str, BaseExpression]:
     """What `summary` needs, as scalar sub-selects (`hygie.core.onerow`): a caller that reads
     other things in the same round trip (the dashboard) passes their values to `summary`."""
-    out: dict[str, Expression] = {}
+    out: dict[str, BaseExpression] = {}
     for key, runs in _runs().items():
         out[f"backup_{key}_success"] = Subquery(_success(runs).values("finished_at")[:1])
         failure = _failure(runs)

@@ -17,7 +17,8 @@ from typing import Any, TypeVar
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Exists, Expression, Model, OuterRef, Subquery
+from django.db.models import Exists, Model, OuterRef, Subquery
+from django.db.models.expressions import BaseExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -128,10 +129,15 @@ _FACTOR_TYPES = [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
 
 
 def _active_users() -> list[User]:
-    """The active accounts, each with `hygie_has_factor` (a TOTP or WebAuthn second factor):
-    read once for the three items that look at them."""
+    """The active accounts, each with `hygie_has_factor` (a TOTP or WebAuthn second factor) and
+    `hygie_trained_on` (their last training, None if never): read once for the three items."""
     factor = Authenticator.objects.filter(user_id=OuterRef("pk"), type__in=_FACTOR_TYPES)
-    return list(User.objects.filter(is_active=True).annotate(hygie_has_factor=Exists(factor)).order_by("username"))
+    trained = Training.objects.filter(person_id=OuterRef("pk")).order_by("-followed_on").values("followed_on")[:1]
+    return list(
+        User.objects.filter(is_active=True)
+        .annotate(hygie_has_factor=Exists(factor), hygie_trained_on=Subquery(trained))
+        .order_by("username")
+    )
 
 
 def _named_accounts(now: datetime, active: list[User]) -> Row:
@@ -240,15 +246,11 @@ def _exports_journaled(now: datetime, read: dict[str, Any]) -> Row:
     return Row(item, OK, _("Chaque téléchargement de l'année a écrit son événement au journal."))
 
 
-def _training(now: datetime, today: date, active: list[User]) -> tuple[Row, list[User]]:
+def _training(now: datetime, today: date, active: list[User], any_training: bool) -> tuple[Row, list[User]]:
     item = catalogue.BY_ID["formation"]
-    followed = list(Training.objects.values_list("person_id", "followed_on"))
-    if not followed:
+    if not any_training:
         return Row(item, UNKNOWN, _("Aucune formation enregistrée.")), active
-    last: dict[int, date] = {}
-    for person_id, followed_on in followed:
-        if followed_on > last.get(person_id, date.min):
-            last[person_id] = followed_on
+    last: dict[int, date] = {u.pk: u.hygie_trained_on for u in active if u.hygie_trained_on}  # type: ignore[attr-defined]
     due = [u for u in active if selfcheck.training_due(last.get(u.pk), today)]
     if due:
         oldest = min((last.get(u.pk) for u in due), key=lambda d: d or date.min)
@@ -264,7 +266,7 @@ _DIAGNOSTIC_FIELDS = ("id", "at", "host", "system", "checks")
 _SCORE_FIELDS = ("id", "day", "score")
 
 
-def reads(now: datetime) -> dict[str, Expression]:
+def reads(now: datetime) -> dict[str, BaseExpression]:
     """The board's single values (`evaluate`'s `read`) as scalar sub-selects, for one round
     trip (`hygie.core.onerow`), the backups' ones (`hygie.backups.status.reads`) included: the
     latest diagnostic, whether a backup destination is enabled, the last journal verification,
@@ -275,6 +277,7 @@ def reads(now: datetime) -> dict[str, Expression]:
     for name in _DIAGNOSTIC_FIELDS:
         out[f"checklist_diagnostic_{name}"] = Subquery(diagnostic.order_by("-at", "-id").values(name)[:1])
     out["checklist_any_target"] = Exists(Target.objects.filter(enabled=True))
+    out["checklist_any_training"] = Exists(Training.objects.all())
     verified = Event.objects.filter(action=Ev.JOURNAL_VERIFIED).order_by("-id")
     out["checklist_verified_at"] = Subquery(verified.values("at")[:1])
     out["checklist_verified_details"] = Subquery(verified.values("details")[:1])
@@ -371,7 +374,7 @@ def evaluate(
     diagnostic = _loaded(Diagnostic, "checklist_diagnostic_", _DIAGNOSTIC_FIELDS, read)
     declarations = _latest_declarations()
     active = _active_users()
-    training_row, due = _training(now, today, active)
+    training_row, due = _training(now, today, active, bool(read["checklist_any_training"]))
     computed = {
         "comptes-nominatifs": lambda: _named_accounts(now, active),
         "second-facteur": lambda: _second_factor(now, active),

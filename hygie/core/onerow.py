@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Expression, IntegerField, QuerySet, Subquery
+from django.db.models import IntegerField, QuerySet, Subquery
+from django.db.models.expressions import BaseExpression
 from django.db.models.sql import Query
 
 
@@ -20,12 +21,14 @@ class CountOf(Subquery):
     """The number of rows of a queryset, as a scalar sub-select (what `.count()` returns)."""
 
     template = "(SELECT COUNT(*) FROM (%(subquery)s) hygie_counted)"
+    # A queryset known to be empty (`.none()`) is not sent: it counts 0, as `.count()` says.
+    empty_result_set_value = 0
 
     def __init__(self, queryset: QuerySet[Any], **extra: Any) -> None:
         super().__init__(queryset.order_by(), output_field=IntegerField(), **extra)
 
 
-def read(values: dict[str, Expression]) -> dict[str, Any]:
+def read(values: dict[str, BaseExpression]) -> dict[str, Any]:
     """Evaluate every expression of `values` in one statement; the same keys, their values."""
     if not values:
         return {}
