@@ -63,7 +63,12 @@ def _runs() -> dict[str, QuerySet[Run]]:
 
 def reads() -> dict[str, BaseExpression]:
     """What `summary` needs, as scalar sub-selects (`hygie.core.onerow`): a caller that reads
-    other things in the same round trip (the dashboard) passes their values to `summary`."""
+    other things in the same round trip (the dashboard) passes their values to `summary`.
+    They depend on nothing of the moment: compiled once (`onerow.frozen`)."""
+    return onerow.frozen(_reads)
+
+
+def _reads() -> dict[str, BaseExpression]:
     out: dict[str, BaseExpression] = {}
     for key, runs in _runs().items():
         out[f"backup_{key}_success"] = Subquery(_success(runs).values("finished_at")[:1])

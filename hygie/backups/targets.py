@@ -194,7 +194,11 @@ def describe(target: Target) -> str:
 
 def warnings_reads() -> dict[str, BaseExpression]:
     """What `warnings` needs, as scalar sub-selects (hygie.core.onerow), for a caller that
-    reads them with its other values (the dashboard)."""
+    reads them with its other values (the dashboard). Compiled once (`onerow.frozen`)."""
+    return onerow.frozen(_warnings_reads)
+
+
+def _warnings_reads() -> dict[str, BaseExpression]:
     enabled = Target.objects.filter(enabled=True)
     return {
         "targets_any": Exists(Target.objects.all()),

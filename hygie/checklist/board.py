@@ -276,11 +276,7 @@ def reads(now: datetime) -> dict[str, BaseExpression]:
     diagnostic = Diagnostic.objects.filter(at__gte=now - timedelta(days=selfcheck.DIAGNOSTIC_VALID_DAYS))
     for name in _DIAGNOSTIC_FIELDS:
         out[f"checklist_diagnostic_{name}"] = Subquery(diagnostic.order_by("-at", "-id").values(name)[:1])
-    out["checklist_any_target"] = Exists(Target.objects.filter(enabled=True))
-    out["checklist_any_training"] = Exists(Training.objects.all())
-    verified = Event.objects.filter(action=Ev.JOURNAL_VERIFIED).order_by("-id")
-    out["checklist_verified_at"] = Subquery(verified.values("at")[:1])
-    out["checklist_verified_details"] = Subquery(verified.values("details")[:1])
+    out.update(onerow.frozen(_constant_reads))
     flagged = Event.objects.filter(action=Ev.EXPORT_UNJOURNALED, at__gte=now - EXPORT_WINDOW).order_by("-id")
     out["checklist_unjournaled_at"] = Subquery(flagged.values("at")[:1])
     out["checklist_unjournaled_details"] = Subquery(flagged.values("details")[:1])
@@ -293,6 +289,16 @@ def reads(now: datetime) -> dict[str, BaseExpression]:
             Subquery(window.values(name)[:1]), Subquery(latest.values(name)[:1])
         )
     return out
+
+
+def _constant_reads() -> dict[str, BaseExpression]:
+    verified = Event.objects.filter(action=Ev.JOURNAL_VERIFIED).order_by("-id")
+    return {
+        "checklist_any_target": Exists(Target.objects.filter(enabled=True)),
+        "checklist_any_training": Exists(Training.objects.all()),
+        "checklist_verified_at": Subquery(verified.values("at")[:1]),
+        "checklist_verified_details": Subquery(verified.values("details")[:1]),
+    }
 
 
 def _loaded(model: type[_M], prefix: str, fields: tuple[str, ...], read: dict[str, Any]) -> _M | None:

@@ -53,6 +53,10 @@ def dashboard_reads(user: Any) -> dict[str, BaseExpression]:
     """Whether a breach is open, for the dashboard's single read (hygie.core.onerow)."""
     if not records.can(user, Cap.INCIDENT_MANAGE):
         return {}
+    return onerow.frozen(_open_breach)
+
+
+def _open_breach() -> dict[str, BaseExpression]:
     return {"incident_open": Exists(Incident.objects.filter(closed_at__isnull=True))}
 
 
