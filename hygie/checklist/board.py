@@ -273,16 +273,30 @@ def reads(now: datetime) -> dict[str, BaseExpression]:
     the exports without a journal event over the year and the score a month ago."""
     today = timezone.localdate(now)
     out = backup_status.reads()
-    diagnostic = Diagnostic.objects.filter(at__gte=now - timedelta(days=selfcheck.DIAGNOSTIC_VALID_DAYS))
-    for name in _DIAGNOSTIC_FIELDS:
-        out[f"checklist_diagnostic_{name}"] = Subquery(diagnostic.order_by("-at", "-id").values(name)[:1])
     out.update(onerow.frozen(_constant_reads))
-    flagged = Event.objects.filter(action=Ev.EXPORT_UNJOURNALED, at__gte=now - EXPORT_WINDOW).order_by("-id")
+    out.update(onerow.frozen(
+        _moment_reads,
+        now - timedelta(days=selfcheck.DIAGNOSTIC_VALID_DAYS),
+        now - EXPORT_WINDOW,
+        today,
+        today - timedelta(days=TREND_DAYS),
+    ))
+    return out
+
+
+def _moment_reads(
+    diagnostic_since: datetime, exports_since: datetime, today: date, trend_since: date
+) -> dict[str, BaseExpression]:
+    out: dict[str, BaseExpression] = {}
+    diagnostic = Diagnostic.objects.filter(at__gte=diagnostic_since).order_by("-at", "-id")
+    for name in _DIAGNOSTIC_FIELDS:
+        out[f"checklist_diagnostic_{name}"] = Subquery(diagnostic.values(name)[:1])
+    flagged = Event.objects.filter(action=Ev.EXPORT_UNJOURNALED, at__gte=exports_since).order_by("-id")
     out["checklist_unjournaled_at"] = Subquery(flagged.values("at")[:1])
     out["checklist_unjournaled_details"] = Subquery(flagged.values("details")[:1])
     out["checklist_unjournaled_count"] = onerow.CountOf(flagged.values("id"))
     # The trend's reference: the oldest score of the last 30 days, else the latest before today.
-    window = ScoreRecord.objects.filter(day__lt=today, day__gte=today - timedelta(days=TREND_DAYS)).order_by("day")
+    window = ScoreRecord.objects.filter(day__lt=today, day__gte=trend_since).order_by("day")
     latest = ScoreRecord.objects.filter(day__lt=today).order_by("-day")
     for name in _SCORE_FIELDS:
         out[f"checklist_previous_{name}"] = Coalesce(
