@@ -25,7 +25,7 @@ from hygie.core import onerow
 from hygie.exchange import handoff
 from hygie.lib import rights as rules
 from hygie.rights import actions, forms
-from hygie.rights.models import Right, Status
+from hygie.rights.models import Right, RightsRequest, Status
 from hygie.web.forms import show_refusal
 
 
@@ -284,6 +284,9 @@ def restriction_lift(request: HttpRequest, public_id: Any) -> HttpResponse:
     return redirect("patient_detail", public_id=restriction.patient.public_id)
 
 
+_PANEL_FIELDS = ("public_id", "patient_code", "right", "due_on", "status")
+
+
 def dashboard_reads(user: Any) -> dict[str, BaseExpression]:
     """Whether any request is open, for the dashboard's single read (hygie.core.onerow)."""
     if not records.can(user, Cap.RIGHTS_WATCH):
@@ -299,7 +302,12 @@ def dashboard_context(user: Any, read: dict[str, Any] | None = None) -> dict[str
         return {"rights_watch": None}
     read = read if read is not None else onerow.read(dashboard_reads(user))
     today = timezone.localdate()
-    opened = records.rights_deadlines(user).order_by("due_on") if read["rights_open"] else []
+    opened = []
+    if read["rights_open"]:
+        # The plain columns the panel shows, as unsaved instances: no patient key is read for
+        # a panel that shows codes and dates (a model row would unwrap its patient's key).
+        found = records.rights_deadlines(user).order_by("due_on").values(*_PANEL_FIELDS)
+        opened = [RightsRequest(**values) for values in found]
     rows = [_row(r, today) for r in opened]
     rows = [row for row in rows if row["urgency"]]
     return {"rights_watch": rows, "rights_codes_only": not records.can(user, Cap.RIGHTS_RECORD)}
