@@ -10,7 +10,9 @@ from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Q, QuerySet
+from django.db.models import DateTimeField, Exists, Q, QuerySet, Value
+from django.db.models.expressions import BaseExpression
+from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,6 +24,7 @@ from hygie.access.policy import Cap, Role
 from hygie.accounts.models import Replacement
 from hygie.approvals import actions
 from hygie.approvals.models import OPEN, DecidedAs, GrantRequest, Kind, Status
+from hygie.core import onerow
 
 RECENT_DAYS = 30
 
@@ -117,30 +120,56 @@ def _decide(request: HttpRequest, public_id: Any) -> HttpResponse:
     return redirect("grant_detail", public_id=req.public_id)
 
 
-def dashboard_context(user: Any, previous_login_at: Any) -> dict[str, Any]:
-    """For the dashboard: requests to decide, grants in force over the titulaire's patients, and
-    what was approved in their place (highlighted when it happened since their last login)."""
-    if not records.can(user, Cap.GRANTS_DECIDE):
-        return {}
+def _dashboard_lists(user: Any, previous_login_at: Any) -> dict[str, QuerySet[Any]]:
+    """The dashboard's lists (unsliced). `previous_login_at`: a moment, None, or an expression
+    of it (`dashboard_reads`, read with the dashboard's other values)."""
     qs = visible_requests(user)
     now = timezone.now()
-    context: dict[str, Any] = {"grant_pending": list(qs.filter(status__in=OPEN).order_by("created_at")[:20])}
+    lists: dict[str, QuerySet[Any]] = {"grant_pending": qs.filter(status__in=OPEN).order_by("created_at")}
     if user.role == Role.TITULAIRE:
         since = now - timedelta(days=RECENT_DAYS)
-        context["grant_replacements"] = list(
+        lists["grant_replacements"] = (
             Replacement.objects.filter(titulaire=user, ends_at__gt=now, ended_early_at__isnull=True)
             .select_related("remplacant")
             .order_by("starts_at")
         )
-        context["grant_recent"] = list(
+        lists["grant_recent"] = (
             qs.filter(status=Status.APPLIED, decided_at__gte=since)
             .exclude(kind=Kind.REPLACEMENT)
-            .order_by("-decided_at")[:10]
+            .order_by("-decided_at")
         )
         away = qs.filter(decided_as=DecidedAs.REFERENT).exclude(status__in=OPEN)
-        if previous_login_at is not None:
+        if isinstance(previous_login_at, BaseExpression):
+            # Since the previous login when there was one, else over the recent days.
+            away = away.filter(decided_at__gte=Coalesce(previous_login_at, Value(since, output_field=DateTimeField())))
+        elif previous_login_at is not None:
             away = away.filter(Q(decided_at__gte=previous_login_at))
         else:
             away = away.filter(decided_at__gte=since)
-        context["grant_while_away"] = list(away.order_by("-decided_at")[:10])
+        lists["grant_while_away"] = away.order_by("-decided_at")
+    return lists
+
+
+_DASHBOARD_LIMITS = {"grant_pending": 20, "grant_replacements": None, "grant_recent": 10, "grant_while_away": 10}
+
+
+def dashboard_reads(user: Any, previous_login_at: Any) -> dict[str, BaseExpression]:
+    """Whether each dashboard list has anything to show, for the dashboard's single read
+    (hygie.core.onerow): an empty list costs no query of its own."""
+    if not records.can(user, Cap.GRANTS_DECIDE):
+        return {}
+    return {f"{name}_any": Exists(qs) for name, qs in _dashboard_lists(user, previous_login_at).items()}
+
+
+def dashboard_context(user: Any, previous_login_at: Any, read: dict[str, Any] | None = None) -> dict[str, Any]:
+    """For the dashboard: requests to decide, grants in force over the titulaire's patients, and
+    what was approved in their place (highlighted when it happened since their last login).
+    `read`: the values of `dashboard_reads` (else read here)."""
+    if not records.can(user, Cap.GRANTS_DECIDE):
+        return {}
+    read = read if read is not None else onerow.read(dashboard_reads(user, previous_login_at))
+    context: dict[str, Any] = {}
+    for name, qs in _dashboard_lists(user, previous_login_at).items():
+        limit = _DASHBOARD_LIMITS[name]
+        context[name] = list(qs[:limit] if limit else qs) if read[f"{name}_any"] else []
     return context

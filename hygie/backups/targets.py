@@ -26,10 +26,13 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
+from django.db.models import Exists
+from django.db.models.expressions import BaseExpression
 from django.utils.translation import gettext as _
 
 from hygie.backups.models import Target, TargetKind
 from hygie.backups.stores import Store, StoreError
+from hygie.core import onerow
 from hygie.keys import service as key_service
 from hygie.lib import crypto
 
@@ -189,14 +192,30 @@ def describe(target: Target) -> str:
     return target.kind
 
 
-def warnings() -> list[str]:
-    """What is wrong with where backups go, in French, for the backups page and the dashboard."""
-    enabled = list(Target.objects.filter(enabled=True))
-    if not enabled:
-        if Target.objects.exists():
+def warnings_reads() -> dict[str, BaseExpression]:
+    """What `warnings` needs, as scalar sub-selects (hygie.core.onerow), for a caller that
+    reads them with its other values (the dashboard). Compiled once (`onerow.frozen`)."""
+    return onerow.frozen(_warnings_reads)
+
+
+def _warnings_reads() -> dict[str, BaseExpression]:
+    enabled = Target.objects.filter(enabled=True)
+    return {
+        "targets_any": Exists(Target.objects.all()),
+        "targets_enabled": Exists(enabled),
+        "targets_enabled_offsite": Exists(enabled.filter(Target.offsite_q())),
+    }
+
+
+def warnings(read: dict[str, Any] | None = None) -> list[str]:
+    """What is wrong with where backups go, in French, for the backups page and the dashboard.
+    One query (none: `read`, the values of `warnings_reads()` read already)."""
+    read = read if read is not None else onerow.read(warnings_reads())
+    if not read["targets_enabled"]:
+        if read["targets_any"]:
             return [_("Aucune destination active : les sauvegardes ne sont pas faites.")]
         return [_("Aucune destination : les sauvegardes ne sont pas faites.")]
-    if not any(t.offsite for t in enabled):
+    if not read["targets_enabled_offsite"]:
         return [
             _(
                 "Les sauvegardes ne vont que sur un disque qui reste branché : un rançongiciel qui "

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from allauth.mfa.models import Authenticator
 from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Exists, Model, OuterRef, Subquery
+from django.db.models.expressions import BaseExpression
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
@@ -25,11 +29,12 @@ from hygie.access.policy import Cap, Role, role_can
 from hygie.accounts.models import User
 from hygie.audit.events import Ev
 from hygie.audit.models import Event
-from hygie.backups import service as backup_service
 from hygie.backups import status as backup_status
+from hygie.backups.models import Target
 from hygie.checklist import catalogue
 from hygie.checklist.catalogue import Item
 from hygie.checklist.models import Declaration, Diagnostic, ScoreRecord, Training
+from hygie.core import onerow
 from hygie.lib import selfcheck
 from hygie.lib.selfcheck import OK, TODO, UNKNOWN
 
@@ -39,6 +44,8 @@ JOURNAL_VERIFY_MAX_AGE = timedelta(days=2)
 EXPORT_WINDOW = timedelta(days=365)
 # The trend compares today's score with the one of about a month ago.
 TREND_DAYS = 30
+
+_M = TypeVar("_M", bound=Model)
 
 
 @dataclass
@@ -118,13 +125,23 @@ def _d(when: date | datetime) -> str:
 
 # --- Computed items ------------------------------------------------------------------------------
 
+_FACTOR_TYPES = [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
+
+
 def _active_users() -> list[User]:
-    return list(User.objects.filter(is_active=True).order_by("username"))
+    """The active accounts, each with `hygie_has_factor` (a TOTP or WebAuthn second factor) and
+    `hygie_trained_on` (their last training, None if never): read once for the three items."""
+    factor = Authenticator.objects.filter(user_id=OuterRef("pk"), type__in=_FACTOR_TYPES)
+    trained = Training.objects.filter(person_id=OuterRef("pk")).order_by("-followed_on").values("followed_on")[:1]
+    return list(
+        User.objects.filter(is_active=True)
+        .annotate(hygie_has_factor=Exists(factor), hygie_trained_on=Subquery(trained))
+        .order_by("username")
+    )
 
 
-def _named_accounts(now: datetime) -> Row:
+def _named_accounts(now: datetime, active: list[User]) -> Row:
     item = catalogue.BY_ID["comptes-nominatifs"]
-    active = _active_users()
     bad = [u.username for u in active if not selfcheck.is_named_account(u.username, u.first_name, u.last_name)]
     if bad:
         return Row(item, TODO, ngettext(
@@ -134,15 +151,9 @@ def _named_accounts(now: datetime) -> Row:
     return Row(item, OK, _("%(n)s comptes actifs, tous au nom d'une personne.") % {"n": len(active)})
 
 
-def _second_factor(now: datetime) -> Row:
+def _second_factor(now: datetime, active: list[User]) -> Row:
     item = catalogue.BY_ID["second-facteur"]
-    active = _active_users()
-    with_factor = set(
-        Authenticator.objects.filter(
-            user__in=active, type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
-        ).values_list("user_id", flat=True)
-    )
-    missing = [u.username for u in active if u.pk not in with_factor]
+    missing = [u.username for u in active if not u.hygie_has_factor]  # type: ignore[attr-defined]
     if missing:
         return Row(item, TODO, ngettext(
             "%(n)s compte actif sans second facteur : %(names)s.",
@@ -162,13 +173,9 @@ def _idle_lock(now: datetime) -> Row:
     return Row(item, OK, _("Hygie se verrouille après %(minutes)s min d'inactivité.") % values)
 
 
-def _backup_items(now: datetime) -> dict[str, backup_status.Item]:
-    return {it.key: it for it in backup_status.summary(now)}
-
-
-def _backups(now: datetime, items: dict[str, backup_status.Item]) -> Row:
+def _backups(now: datetime, items: dict[str, backup_status.Item], any_target: bool) -> Row:
     item = catalogue.BY_ID["sauvegardes"]
-    if not backup_service.enabled_targets():
+    if not any_target:
         return Row(item, TODO, _("Aucune destination de sauvegarde active : rien n'est sauvegardé automatiquement."))
     offsite = items["offsite"]
     if offsite.last_success is None:
@@ -206,17 +213,17 @@ def _run_row(item: Item, run: backup_status.Item, ok_text: str, never_text: str)
     return Row(item, OK, text, since)
 
 
-def _journal_verified(now: datetime) -> Row:
+def _journal_verified(now: datetime, read: dict[str, Any]) -> Row:
     item = catalogue.BY_ID["journal-verifie"]
-    last = Event.objects.filter(action=Ev.JOURNAL_VERIFIED).order_by("-id").first()
-    if last is None:
+    at, details = read["checklist_verified_at"], read["checklist_verified_details"]
+    if at is None:
         return Row(item, TODO, _("Le journal n'a jamais été vérifié."))
-    since = timezone.localtime(last.at).date()
-    if not (last.details or {}).get("ok"):
-        return Row(item, TODO, _("Vérification du %(date)s : journal altéré.") % {"date": _d(last.at)}, since)
-    if now - last.at > JOURNAL_VERIFY_MAX_AGE:
-        return Row(item, TODO, _("Dernière vérification le %(date)s : trop ancienne.") % {"date": _d(last.at)}, since)
-    return Row(item, OK, _("Journal intègre, vérifié le %(date)s.") % {"date": _d(last.at)}, since)
+    since = timezone.localtime(at).date()
+    if not (details or {}).get("ok"):
+        return Row(item, TODO, _("Vérification du %(date)s : journal altéré.") % {"date": _d(at)}, since)
+    if now - at > JOURNAL_VERIFY_MAX_AGE:
+        return Row(item, TODO, _("Dernière vérification le %(date)s : trop ancienne.") % {"date": _d(at)}, since)
+    return Row(item, OK, _("Journal intègre, vérifié le %(date)s.") % {"date": _d(at)}, since)
 
 
 def _billing_pseudonyms(now: datetime) -> Row:
@@ -228,27 +235,22 @@ def _billing_pseudonyms(now: datetime) -> Row:
     return Row(item, OK, _("Le rôle facturation ne voit que des codes pseudonymes (P-XXXXXXXX)."))
 
 
-def _exports_journaled(now: datetime) -> Row:
+def _exports_journaled(now: datetime, read: dict[str, Any]) -> Row:
     item = catalogue.BY_ID["exports-journalises"]
-    flagged = Event.objects.filter(action=Ev.EXPORT_UNJOURNALED, at__gte=now - EXPORT_WINDOW).order_by("-id")
-    last = flagged.first()
-    if last is not None:
+    at, details = read["checklist_unjournaled_at"], read["checklist_unjournaled_details"]
+    if at is not None:
         return Row(item, TODO, _("%(n)s téléchargement(s) sans trace depuis un an, le dernier le %(date)s (page "
             "%(view)s).") % {
-            "n": flagged.count(), "date": _d(last.at), "view": (last.details or {}).get("view", "?"),
-        }, timezone.localtime(last.at).date())
+            "n": read["checklist_unjournaled_count"], "date": _d(at), "view": (details or {}).get("view", "?"),
+        }, timezone.localtime(at).date())
     return Row(item, OK, _("Chaque téléchargement de l'année a écrit son événement au journal."))
 
 
-def _training(now: datetime, today: date) -> tuple[Row, list[User]]:
+def _training(now: datetime, today: date, active: list[User], any_training: bool) -> tuple[Row, list[User]]:
     item = catalogue.BY_ID["formation"]
-    active = _active_users()
-    if not Training.objects.exists():
+    if not any_training:
         return Row(item, UNKNOWN, _("Aucune formation enregistrée.")), active
-    last: dict[int, date] = {}
-    for person_id, followed_on in Training.objects.values_list("person_id", "followed_on"):
-        if followed_on > last.get(person_id, date.min):
-            last[person_id] = followed_on
+    last: dict[int, date] = {u.pk: u.hygie_trained_on for u in active if u.hygie_trained_on}  # type: ignore[attr-defined]
     due = [u for u in active if selfcheck.training_due(last.get(u.pk), today)]
     if due:
         oldest = min((last.get(u.pk) for u in due), key=lambda d: d or date.min)
@@ -260,8 +262,64 @@ def _training(now: datetime, today: date) -> tuple[Row, list[User]]:
     return Row(item, OK, _("Chaque personne a suivi une formation depuis moins d'un an.")), []
 
 
-def _latest_diagnostic(now: datetime) -> Diagnostic | None:
-    return Diagnostic.objects.filter(at__gte=now - timedelta(days=selfcheck.DIAGNOSTIC_VALID_DAYS)).first()
+_DIAGNOSTIC_FIELDS = ("id", "at", "host", "system", "checks")
+_SCORE_FIELDS = ("id", "day", "score")
+
+
+def reads(now: datetime) -> dict[str, BaseExpression]:
+    """The board's single values (`evaluate`'s `read`) as scalar sub-selects, for one round
+    trip (`hygie.core.onerow`), the backups' ones (`hygie.backups.status.reads`) included: the
+    latest diagnostic, whether a backup destination is enabled, the last journal verification,
+    the exports without a journal event over the year and the score a month ago."""
+    today = timezone.localdate(now)
+    out = backup_status.reads()
+    out.update(onerow.frozen(_constant_reads))
+    out.update(onerow.frozen(
+        _moment_reads,
+        now - timedelta(days=selfcheck.DIAGNOSTIC_VALID_DAYS),
+        now - EXPORT_WINDOW,
+        today,
+        today - timedelta(days=TREND_DAYS),
+    ))
+    return out
+
+
+def _moment_reads(
+    diagnostic_since: datetime, exports_since: datetime, today: date, trend_since: date
+) -> dict[str, BaseExpression]:
+    out: dict[str, BaseExpression] = {}
+    diagnostic = Diagnostic.objects.filter(at__gte=diagnostic_since).order_by("-at", "-id")
+    for name in _DIAGNOSTIC_FIELDS:
+        out[f"checklist_diagnostic_{name}"] = Subquery(diagnostic.values(name)[:1])
+    flagged = Event.objects.filter(action=Ev.EXPORT_UNJOURNALED, at__gte=exports_since).order_by("-id")
+    out["checklist_unjournaled_at"] = Subquery(flagged.values("at")[:1])
+    out["checklist_unjournaled_details"] = Subquery(flagged.values("details")[:1])
+    out["checklist_unjournaled_count"] = onerow.CountOf(flagged.values("id"))
+    # The trend's reference: the oldest score of the last 30 days, else the latest before today.
+    window = ScoreRecord.objects.filter(day__lt=today, day__gte=trend_since).order_by("day")
+    latest = ScoreRecord.objects.filter(day__lt=today).order_by("-day")
+    for name in _SCORE_FIELDS:
+        out[f"checklist_previous_{name}"] = Coalesce(
+            Subquery(window.values(name)[:1]), Subquery(latest.values(name)[:1])
+        )
+    return out
+
+
+def _constant_reads() -> dict[str, BaseExpression]:
+    verified = Event.objects.filter(action=Ev.JOURNAL_VERIFIED).order_by("-id")
+    return {
+        "checklist_any_target": Exists(Target.objects.filter(enabled=True)),
+        "checklist_any_training": Exists(Training.objects.all()),
+        "checklist_verified_at": Subquery(verified.values("at")[:1]),
+        "checklist_verified_details": Subquery(verified.values("details")[:1]),
+    }
+
+
+def _loaded(model: type[_M], prefix: str, fields: tuple[str, ...], read: dict[str, Any]) -> _M | None:
+    """The row read as `prefix + field` values (None when there was none); other fields deferred."""
+    if read[f"{prefix}id"] is None:
+        return None
+    return model.from_db(DEFAULT_DB_ALIAS, list(fields), [read[prefix + name] for name in fields])
 
 
 def _server(item: Item, diagnostic: Diagnostic | None) -> Row:
@@ -319,25 +377,34 @@ def _declared(item: Item, declaration: Declaration | None, diagnostic: Diagnosti
 
 # --- The whole board ------------------------------------------------------------------------------
 
-def evaluate(now: datetime | None = None, backups: list[backup_status.Item] | None = None) -> Board:
+def evaluate(
+    now: datetime | None = None,
+    backups: list[backup_status.Item] | None = None,
+    read: dict[str, Any] | None = None,
+    history: bool = True,
+) -> Board:
     """The board now. `backups`: `hygie.backups.status.summary(now)` when the caller (the
-    dashboard, which shows it too) has just read it for the same moment."""
+    dashboard, which shows it too) has just read it for the same moment. `read`: the values
+    of `reads(now)` when the caller read them with its own (else one query here). `history`:
+    False when the caller shows no score history (the dashboard: score, trend, oldest only)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    backup_items = {it.key: it for it in backups} if backups is not None else _backup_items(now)
-    diagnostic = _latest_diagnostic(now)
+    read = read if read is not None else onerow.read(reads(now))
+    backup_items = {it.key: it for it in (backups if backups is not None else backup_status.summary(now, read))}
+    diagnostic = _loaded(Diagnostic, "checklist_diagnostic_", _DIAGNOSTIC_FIELDS, read)
     declarations = _latest_declarations()
-    training_row, due = _training(now, today)
+    active = _active_users()
+    training_row, due = _training(now, today, active, bool(read["checklist_any_training"]))
     computed = {
-        "comptes-nominatifs": lambda: _named_accounts(now),
-        "second-facteur": lambda: _second_factor(now),
+        "comptes-nominatifs": lambda: _named_accounts(now, active),
+        "second-facteur": lambda: _second_factor(now, active),
         "verrouillage-hygie": lambda: _idle_lock(now),
-        "sauvegardes": lambda: _backups(now, backup_items),
+        "sauvegardes": lambda: _backups(now, backup_items, bool(read["checklist_any_target"])),
         "sauvegarde-recente": lambda: _recent_backup(now, backup_items),
         "test-restauration": lambda: _restore_test(now, backup_items),
-        "journal-verifie": lambda: _journal_verified(now),
+        "journal-verifie": lambda: _journal_verified(now, read),
         "facturation-pseudonymes": lambda: _billing_pseudonyms(now),
-        "exports-journalises": lambda: _exports_journaled(now),
+        "exports-journalises": lambda: _exports_journaled(now, read),
         "formation": lambda: training_row,
     }
     rows: list[Row] = []
@@ -352,10 +419,7 @@ def evaluate(now: datetime | None = None, backups: list[backup_status.Item] | No
     score = selfcheck.score(scored)
     order = selfcheck.next_steps(scored, {r.item.id: r.since for r in rows})
     by_id = {r.item.id: r for r in rows}
-    history = list(ScoreRecord.objects.filter(day__lt=today).order_by("-day")[:12])
-    previous = (
-        ScoreRecord.objects.filter(day__lt=today, day__gte=today - timedelta(days=TREND_DAYS)).order_by("day").first()
-        or (history[0] if history else None)
-    )
-    return Board(rows=rows, score=score, previous=previous, history=history,
+    previous = _loaded(ScoreRecord, "checklist_previous_", _SCORE_FIELDS, read)
+    return Board(rows=rows, score=score, previous=previous,
+                 history=list(ScoreRecord.objects.filter(day__lt=today).order_by("-day")[:12]) if history else [],
                  next_steps=[by_id[i] for i in order], due_training=due)

@@ -18,5 +18,5 @@ from hygie.compliance import register as reg
 def context(user: Any) -> dict[str, Any]:
     if not records.can(user, Cap.COMPLIANCE_MANAGE):
         return {"compliance": None}
-    missing = reg.build()["missing"]
+    missing = reg.missing()
     return {"compliance": {"missing": missing, "warnings": processors.warnings(timezone.localdate())}}

@@ -138,6 +138,29 @@ def gather(today: date | None = None) -> Facts:
     )
 
 
+def missing(today: date | None = None) -> list[str]:
+    """`build()["missing"]` without building the whole register (the dashboard's panel): the
+    header only needs the practice, its profile and the active titulaires."""
+    today = today or timezone.localdate()
+    practice = Practice.current()
+    facts = Facts(
+        today=today,
+        practice=practice,
+        profile=Profile.objects.filter(practice=practice).first() if practice else None,
+        role_counts={},
+        active_users=0,
+        with_second_factor=0,
+        titulaires=list(
+            User.objects.filter(is_active=True, role=Role.TITULAIRE).order_by("last_name", "first_name", "username")
+        ),
+        processors=[],
+        backup_lines=[],
+        journal_line="",
+        created_on=today,
+    )
+    return _controller(facts)[2]
+
+
 # --- Header --------------------------------------------------------------------------------------
 
 def _titulaire(user: User) -> str:

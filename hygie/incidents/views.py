@@ -11,6 +11,8 @@ from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.contrib.auth import authenticate
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists
+from django.db.models.expressions import BaseExpression
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,6 +25,7 @@ from hygie.access.policy import Cap, Role
 from hygie.accounts.models import User
 from hygie.audit import journal
 from hygie.audit.events import Ev
+from hygie.core import onerow
 from hygie.incidents import actions, cnil, evidence, fiche, forms, notices, scenarios
 from hygie.incidents import lockdown as state
 from hygie.incidents.models import Contacts, Incident, Lockdown
@@ -46,10 +49,25 @@ def clocks(now: Any = None) -> list[tuple[Incident, breach.Clock]]:
     return sorted(rows, key=lambda r: (r[1].stage == breach.Stage.DONE, r[1].left))
 
 
-def dashboard_context(user: Any) -> dict[str, Any]:
-    """For the dashboard of admin, referent and titulaires: the lockdown and the clocks."""
+def dashboard_reads(user: Any) -> dict[str, BaseExpression]:
+    """Whether a breach is open, for the dashboard's single read (hygie.core.onerow)."""
     if not records.can(user, Cap.INCIDENT_MANAGE):
         return {}
+    return onerow.frozen(_open_breach)
+
+
+def _open_breach() -> dict[str, BaseExpression]:
+    return {"incident_open": Exists(Incident.objects.filter(closed_at__isnull=True))}
+
+
+def dashboard_context(user: Any, read: dict[str, Any] | None = None) -> dict[str, Any]:
+    """For the dashboard of admin, referent and titulaires: the lockdown and the clocks.
+    `read`: the values of `dashboard_reads` (else read here); no open breach, no list read."""
+    if not records.can(user, Cap.INCIDENT_MANAGE):
+        return {}
+    read = read if read is not None else onerow.read(dashboard_reads(user))
+    if not read["incident_open"]:
+        return {"incident_clocks": []}
     return {"incident_clocks": [r for r in clocks() if r[1].stage != breach.Stage.DONE]}
 
 

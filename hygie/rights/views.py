@@ -8,6 +8,8 @@ from typing import Any
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Exists
+from django.db.models.expressions import BaseExpression
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -19,10 +21,11 @@ from hygie.access import records
 from hygie.access.policy import Cap
 from hygie.audit import journal
 from hygie.audit.events import Ev
+from hygie.core import onerow
 from hygie.exchange import handoff
 from hygie.lib import rights as rules
 from hygie.rights import actions, forms
-from hygie.rights.models import Right, Status
+from hygie.rights.models import Right, RightsRequest, Status
 from hygie.web.forms import show_refusal
 
 
@@ -281,12 +284,30 @@ def restriction_lift(request: HttpRequest, public_id: Any) -> HttpResponse:
     return redirect("patient_detail", public_id=restriction.patient.public_id)
 
 
-def dashboard_context(user: Any) -> dict[str, Any]:
+_PANEL_FIELDS = ("public_id", "patient_code", "right", "due_on", "status")
+
+
+def dashboard_reads(user: Any) -> dict[str, BaseExpression]:
+    """Whether any request is open, for the dashboard's single read (hygie.core.onerow)."""
+    if not records.can(user, Cap.RIGHTS_WATCH):
+        return {}
+    return {"rights_open": Exists(records.rights_deadlines(user))}
+
+
+def dashboard_context(user: Any, read: dict[str, Any] | None = None) -> dict[str, Any]:
     """For the dashboard: open requests due within the warning window, and late ones. The
-    referent sees codes only (the template shows nothing else)."""
+    referent sees codes only (the template shows nothing else). `read`: the values of
+    `dashboard_reads` (else read here); no open request, no list read."""
     if not records.can(user, Cap.RIGHTS_WATCH):
         return {"rights_watch": None}
+    read = read if read is not None else onerow.read(dashboard_reads(user))
     today = timezone.localdate()
-    rows = [_row(r, today) for r in records.rights_deadlines(user).order_by("due_on")]
+    opened = []
+    if read["rights_open"]:
+        # The plain columns the panel shows, as unsaved instances: no patient key is read for
+        # a panel that shows codes and dates (a model row would unwrap its patient's key).
+        found = records.rights_deadlines(user).order_by("due_on").values(*_PANEL_FIELDS)
+        opened = [RightsRequest(**values) for values in found]
+    rows = [_row(r, today) for r in opened]
     rows = [row for row in rows if row["urgency"]]
     return {"rights_watch": rows, "rights_codes_only": not records.can(user, Cap.RIGHTS_RECORD)}

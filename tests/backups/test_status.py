@@ -115,6 +115,36 @@ def test_a_failure_before_the_last_success_is_not():
     assert item.failed_at is None and item.failure_message == ""
 
 
+def test_a_failure_without_any_success_is_reported_and_an_unfinished_one_by_its_start():
+    Run.objects.create(kind=RunKind.BACKUP, status=RunStatus.FAILURE, started_at=NOW - timedelta(hours=3),
+                       message="Destination injoignable.")
+    item = _items()["backup"]
+    assert item.last_success is None and item.late
+    assert item.failed_at == NOW - timedelta(hours=3) and item.failure_message == "Destination injoignable."
+    assert _items()["restore_test"].failed_at is None
+
+
+def test_a_failure_started_before_the_last_success_but_finished_after_it_is_reported():
+    # Two destinations at once: the failing run began first and ended after the success.
+    Run.objects.create(kind=RunKind.BACKUP, status=RunStatus.FAILURE, started_at=NOW - timedelta(hours=4),
+                       finished_at=NOW - timedelta(hours=1), message="Disque plein.")
+    Run.objects.create(kind=RunKind.BACKUP, status=RunStatus.FAILURE, started_at=NOW - timedelta(hours=3),
+                       finished_at=NOW - timedelta(hours=2, minutes=50), message="Trop tôt.")
+    _run(ago=timedelta(hours=2))
+    item = _items()["backup"]
+    assert item.last_success == NOW - timedelta(hours=2)
+    assert item.failed_at == NOW - timedelta(hours=1) and item.failure_message == "Disque plein."
+
+
+def test_the_three_questions_cost_one_query(django_assert_num_queries):
+    _run(ago=timedelta(hours=5), offsite=True)
+    _run(state=RunStatus.FAILURE, ago=timedelta(hours=1), message="Disque plein.")
+    _run(kind=RunKind.TEST_RESTORE, ago=timedelta(days=1))
+    with django_assert_num_queries(1):
+        items = _items()
+    assert items["backup"].failure_message == "Disque plein." and not items["restore_test"].late
+
+
 def test_queued_and_running_runs_do_not_count():
     _run(state=RunStatus.RUNNING, ago=timedelta(minutes=1))
     Run.objects.create(kind=RunKind.BACKUP, status=RunStatus.QUEUED, started_at=NOW)

@@ -134,6 +134,9 @@ def test_it_catches_a_download_that_wrote_no_journal_event(personas):
     assert row.status == TODO and "/telecharger/" in row.detail
     flagged = Event.objects.get(action=Ev.EXPORT_UNJOURNALED)
     assert flagged.details == {"view": "/telecharger/"}
+    assert row.detail.startswith("1 téléchargement(s) sans trace depuis un an")
+    _download(request, journaled=False)
+    assert item(board.evaluate(), "exports-journalises").detail.startswith("2 téléchargement(s) sans trace")
 
 
 def test_every_real_export_of_hygie_is_journaled(personas, login, client):

@@ -53,6 +53,16 @@ def test_the_trend_compares_with_the_score_of_a_month_ago(personas, login):
     assert f"depuis le {today - timedelta(days=25):%d/%m/%Y}" in html
 
 
+def test_without_a_score_this_month_the_trend_compares_with_the_latest_one():
+    today = timezone.localdate()
+    assert board.evaluate().previous is None and board.evaluate().trend is None
+    actions.record_score(score=10, counts={}, day=today - timedelta(days=60))
+    actions.record_score(score=15, counts={}, day=today - timedelta(days=45))
+    state = board.evaluate(history=False)
+    assert state.previous.score == 15 and state.previous.day == today - timedelta(days=45)
+    assert state.trend == state.score - 15 and state.history == []
+
+
 def test_it_records_training_and_reminds_yearly(personas, login):
     client = login(personas.regine)
     today = timezone.localdate()

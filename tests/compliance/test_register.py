@@ -61,6 +61,7 @@ def test_it_counts_the_roles_that_really_exist(personas, practice):
 
 def test_an_incomplete_profile_gives_a_register_that_says_what_is_missing(personas, practice, tmp_path):
     data, csv_text, pdf_text = register_files(tmp_path)
+    assert reg.missing() == data["missing"]
     assert "adresse du cabinet" in data["missing"]
     assert "type d'exercice" in data["missing"]
     assert "À compléter" in csv_text
@@ -72,7 +73,7 @@ def test_a_complete_profile_leaves_nothing_missing(personas, practice):
         actor=personas.regine, practice_type="groupe", address="1 rue A", contact_kind="referent",
         contact_name="Régine", contact_email="rgpd@example.org", hosting="Serveur au cabinet", hosting_hds=True,
     )
-    assert reg.build()["missing"] == []
+    assert reg.build()["missing"] == [] == reg.missing()
 
 
 def test_an_msp_without_a_dpo_is_told_it_needs_one(personas, practice):
@@ -80,6 +81,19 @@ def test_an_msp_without_a_dpo_is_told_it_needs_one(personas, practice):
     data = reg.build()
     assert data["dpo_required"] is True
     assert any("DPO obligatoire" in m for m in data["missing"])
+    assert reg.missing() == data["missing"]
+
+
+def test_what_the_dashboard_says_is_missing_is_what_the_register_says(personas, practice):
+    from hygie.accounts.models import User
+
+    assert reg.missing() == reg.build()["missing"] != []
+    actions.save_profile(actor=personas.regine, practice_type="groupe", address="1 rue A", contact_kind="dpo",
+                         contact_name="Dora", contact_email="dpo@example.org", hosting="Hébergeur")
+    assert reg.missing() == reg.build()["missing"] != []  # no DPO number, hosting not HDS
+    User.objects.filter(role=Role.TITULAIRE).update(is_active=False)
+    assert "aucun praticien titulaire actif" in reg.missing()
+    assert reg.missing() == reg.build()["missing"]
 
 
 def test_a_new_user_shows_in_the_next_register(personas, practice, tmp_path):
