@@ -17,7 +17,8 @@ before sealing, the events stay pending and the next sealer (another request, an
 the checkpoint job) seals them, in id order; `hygie audit verify` reports pending events as such.
 
 Where. Only in server processes, once `enable()` is called (hygie serve, after the fork: each
-process starts its own thread the first time it is needed). Commands, the worker, the tests and
+process starts its own thread the first time it is needed). Stopped normally (SIGTERM, Ctrl+C,
+exit), a process seals what it committed before it ends. Commands, the worker, the tests and
 SQLite (where the event is sealed inside the writer's transaction) keep sealing inline.
 """
 
@@ -26,7 +27,9 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import signal
 import threading
+from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
@@ -78,6 +81,21 @@ def _ensure_thread() -> None:
     _thread = threading.Thread(target=_run, args=(_wake,), name="hygie-sealer", daemon=True)
     _thread.start()
     atexit.register(stop)
+
+
+def seal_on_sigterm() -> None:
+    """A server process stopped by SIGTERM (the supervisor, systemd) first seals what it
+    committed, then dies of the signal as it would have (in-flight requests are cut and roll
+    back, as before; the supervisor sees the same end)."""
+
+    def on_term(signum: int, frame: Any) -> None:
+        try:
+            stop(timeout=5.0)
+        finally:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 def stop(timeout: float = 10.0) -> None:

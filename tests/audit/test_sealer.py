@@ -133,3 +133,20 @@ def test_stop_seals_what_is_pending_and_ends_the_thread(background):
     assert Event.objects.get(pk=left.pk).seq is not None
     assert thread is not None and not thread.is_alive()
     assert verify().ok
+
+
+@pytest.mark.django_db(transaction=False)
+def test_sigterm_seals_first_then_dies_of_the_signal(monkeypatch):
+    """What a server process does when the supervisor stops it (no real signal sent here)."""
+    import os
+    import signal as signals
+
+    done: list[str] = []
+    installed: dict[int, object] = {}
+    monkeypatch.setattr(sealer, "stop", lambda timeout: done.append(f"stop {timeout}"))
+    monkeypatch.setattr(signals, "signal", lambda sig, handler: installed.__setitem__(sig, handler))
+    monkeypatch.setattr(os, "kill", lambda pid, sig: done.append(f"kill {pid} {sig}"))
+    sealer.seal_on_sigterm()
+    installed[signals.SIGTERM](signals.SIGTERM, None)
+    assert done == ["stop 5.0", f"kill {os.getpid()} {signals.SIGTERM}"]
+    assert installed[signals.SIGTERM] is signals.SIG_DFL  # then the default: death by SIGTERM

@@ -145,6 +145,7 @@ class Command(HygieCommand):
             worker = Worker()
             thread = worker.start_thread()
         sealer.enable()
+        sealer.seal_on_sigterm()
         try:
             # waitress logs no access line: no URL, hence no patient id, reaches a log file.
             serve(app, host=host, port=port, **options)
@@ -176,6 +177,7 @@ class Command(HygieCommand):
 
         def serve_here() -> None:
             sealer.enable()
+            sealer.seal_on_sigterm()
             # waitress logs no access line: no URL, hence no patient id, reaches a log file.
             serve(app, sockets=sockets, **options)
 
