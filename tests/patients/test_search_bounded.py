@@ -73,6 +73,28 @@ def test_it_decrypts_a_bounded_number_of_rows_whatever_matches(personas, monkeyp
     assert decrypted_rows == 6
 
 
+def test_it_unwraps_the_keys_of_the_rows_it_reaches_only(personas, monkeypatch):
+    from hygie.keys import service
+
+    _many(personas.alice, 40)
+    monkeypatch.setattr(search_module, "FIRST_CHUNK", 12)
+    unwrapped = []
+    original = service.unwrap
+
+    def counting(wrapped, patient_uuid):
+        unwrapped.append(patient_uuid)
+        return original(wrapped, patient_uuid)
+
+    monkeypatch.setattr(service, "unwrap", counting)
+    service.clear_cache()
+    found = search(Patient.objects.all(), "ma", limit=5)
+    assert len(found) == 5 and found.more
+    # 12 rows read in one chunk; the search stopped at the 6th: the other 6 keys stay wrapped.
+    assert len(unwrapped) == 6
+    # The patients shown still open their other fields (their keys are in the request's cache).
+    assert all(p.phone == "" for p in found) and len(unwrapped) == 6
+
+
 def test_it_reads_further_chunks_until_enough_are_confirmed(personas, monkeypatch):
     # Patients that share index values but do not match ("Marc" for "marchand"), first in id order.
     for i in range(10):
