@@ -161,8 +161,14 @@ class Encrypted(models.Field):
             dek = service.data_key(patient_pk) if patient_pk is not None else None
         if dek is None:
             raise service.MissingDataKey("row without patient")
-        ad = _associated_data(label, self.name, own, patient_uuid or dek.patient_uuid)
-        plaintext = dek.key.decrypt(binascii.a2b_base64(sealed.ciphertext), ad)
+        return self.open(dek, label, own, patient_uuid or dek.patient_uuid, sealed.ciphertext)
+
+    def open(self, dek: service.DataKey, label: str, own: str, patient_uuid: str, ciphertext: str) -> Any:
+        """Decrypt one column's value: every ciphertext of a model field is opened here, whether
+        through an instance (`unseal`) or a row read as a tuple (hygie.patients.search). `own`
+        is the row's public id, `patient_uuid` its patient's (the same for a patient row)."""
+        ad = _associated_data(label, self.name, own, patient_uuid)
+        plaintext = dek.key.decrypt(binascii.a2b_base64(ciphertext), ad)
         return self.from_text(plaintext.decode("utf-8"))
 
     def seal(self, instance: Any, value: Any) -> _Ciphertext:

@@ -305,10 +305,14 @@ def prefetch(patient_pks: Any) -> None:
             remember(pk, DataKey(unwrap(bytes(wrapped), str(uuid)), str(uuid)))
 
 
-def remember_wrapped(patient_pk: int, patient_uuid: str, wrapped: bytes) -> None:
-    """Unwrap a data key read along with its patient's row (EncryptedQuerySet.with_keys)."""
-    if patient_pk not in _cache():
-        remember(patient_pk, DataKey(unwrap(wrapped, patient_uuid), patient_uuid))
+def remember_wrapped(patient_pk: int, patient_uuid: str, wrapped: bytes) -> DataKey:
+    """Unwrap a data key read along with its patient's row (EncryptedQuerySet.with_keys, or a
+    search's candidates): kept for the request like any other, and returned."""
+    dek = _cache().get(patient_pk)
+    if dek is None:
+        dek = DataKey(unwrap(wrapped, patient_uuid), patient_uuid)
+        remember(patient_pk, dek)
+    return dek
 
 
 def data_key(patient_pk: int) -> DataKey:

@@ -26,15 +26,16 @@ def _many(practitioner, n, **extra):
 
 
 def _count_decryptions(monkeypatch):
-    """Every ciphertext is opened by Encrypted.unseal: count its calls, per field."""
+    """Every ciphertext is opened by Encrypted.open (from an instance or a row read as a tuple):
+    count its calls, per field and row (public id)."""
     calls = []
-    original = encrypted_fields.Encrypted.unseal
+    original = encrypted_fields.Encrypted.open
 
-    def counting(self, instance, sealed):
-        calls.append((self.name, instance.pk))
-        return original(self, instance, sealed)
+    def counting(self, dek, label, own, patient_uuid, ciphertext):
+        calls.append((self.name, own))
+        return original(self, dek, label, own, patient_uuid, ciphertext)
 
-    monkeypatch.setattr(encrypted_fields.Encrypted, "unseal", counting)
+    monkeypatch.setattr(encrypted_fields.Encrypted, "open", counting)
     return calls
 
 
@@ -64,11 +65,34 @@ def test_it_decrypts_a_bounded_number_of_rows_whatever_matches(personas, monkeyp
     with CaptureQueriesContext(connection) as queries:
         found = search(Patient.objects.all(), "ma", limit=5)
     assert len(found) == 5 and found.more
-    # One chunk of 8 rows was enough: its rows only were read, and no other patient decrypted.
+    # One chunk of 8 rows was enough: its rows only were read, and of those only the 6 needed
+    # (5 shown, 1 to know there are more) were decrypted: the last 2 were read, never opened.
     patient_selects = [q for q in queries.captured_queries if 'FROM "patients_patient"' in q["sql"]]
     assert len(patient_selects) == 1
-    decrypted_rows = len({pk for name, pk in calls})
-    assert 6 <= decrypted_rows <= 8
+    decrypted_rows = len({own for name, own in calls})
+    assert decrypted_rows == 6
+
+
+def test_it_unwraps_the_keys_of_the_rows_it_reaches_only(personas, monkeypatch):
+    from hygie.keys import service
+
+    _many(personas.alice, 40)
+    monkeypatch.setattr(search_module, "FIRST_CHUNK", 12)
+    unwrapped = []
+    original = service.unwrap
+
+    def counting(wrapped, patient_uuid):
+        unwrapped.append(patient_uuid)
+        return original(wrapped, patient_uuid)
+
+    monkeypatch.setattr(service, "unwrap", counting)
+    service.clear_cache()
+    found = search(Patient.objects.all(), "ma", limit=5)
+    assert len(found) == 5 and found.more
+    # 12 rows read in one chunk; the search stopped at the 6th: the other 6 keys stay wrapped.
+    assert len(unwrapped) == 6
+    # The patients shown still open their other fields (their keys are in the request's cache).
+    assert all(p.phone == "" for p in found) and len(unwrapped) == 6
 
 
 def test_it_reads_further_chunks_until_enough_are_confirmed(personas, monkeypatch):
