@@ -209,22 +209,35 @@ class Browser:
         self.conn.request(method, path, body=body, headers=headers)
         response = self.conn.getresponse()
         data = response.read()
-        self.pages += 1
-        for raw in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = raw.partition("=")
-            value = rest.split(";", 1)[0]
-            if "Max-Age=0" in raw or value in ('""', ""):
-                self.cookies.pop(name.strip(), None)
-            else:
-                self.cookies[name.strip()] = value
         if response.getheader("Connection", "").lower() == "close":
             self.conn.close()
             self.conn = None
-        text = data.decode("utf-8", "replace") if "text/html" in response.getheader("Content-Type", "") else ""
+        location, text = self.absorb(response.getheaders(), data)
+        return response.status, location, text
+
+    def absorb(self, headers: list[tuple[str, str]], data: bytes) -> tuple[str, str]:
+        """One answer as a browser takes it: a page more, its cookies kept (or dropped), the CSRF
+        token of its form remembered. Returns its Location and its HTML (empty if not HTML)."""
+        self.pages += 1
+        location = ctype = ""
+        for name, value in headers:
+            name = name.lower()
+            if name == "set-cookie":
+                key, _, rest = value.partition("=")
+                kept = rest.split(";", 1)[0]
+                if "Max-Age=0" in value or kept in ('""', ""):
+                    self.cookies.pop(key.strip(), None)
+                else:
+                    self.cookies[key.strip()] = kept
+            elif name == "location":
+                location = value
+            elif name == "content-type":
+                ctype = value
+        text = data.decode("utf-8", "replace") if "text/html" in ctype else ""
         found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text)
         if found:
             self.csrf = found.group(1)
-        return response.status, response.getheader("Location", ""), text
+        return location, text
 
     def request(self, method: str, path: str, body: bytes | None = None, content_type: str = "") -> tuple[int, str]:
         """Status and HTML of the final page; redirects followed (as page views of the action)."""

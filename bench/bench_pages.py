@@ -25,7 +25,6 @@ import io
 import json
 import os
 import random
-import re
 import subprocess
 import sys
 import tempfile
@@ -70,25 +69,7 @@ def measure(root: Path, data: Path, db_url: str, actions: int, who: int, profile
                 answer["status"], answer["headers"] = int(status.split()[0]), headers
 
             data = b"".join(application(environ, start_response))
-            self.pages += 1
-            location = ctype = ""
-            for name, value in answer["headers"]:
-                name = name.lower()
-                if name == "set-cookie":
-                    key, _, rest = value.partition("=")
-                    kept = rest.split(";", 1)[0]
-                    if "Max-Age=0" in value or kept in ('""', ""):
-                        self.cookies.pop(key.strip(), None)
-                    else:
-                        self.cookies[key.strip()] = kept
-                elif name == "location":
-                    location = value
-                elif name == "content-type":
-                    ctype = value
-            text = data.decode("utf-8", "replace") if "text/html" in ctype else ""
-            found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', text)
-            if found:
-                self.csrf = found.group(1)
+            location, text = self.absorb(answer["headers"], data)
             return answer["status"], location, text
 
     spec = json.loads((data / "logins.json").read_text())[who]
