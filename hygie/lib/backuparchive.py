@@ -1,4 +1,5 @@
-"""Backup archives: tar streams encrypted in the age format (C2SP age spec, via pyrage).
+"""Backup archives: tar streams encrypted in the age format (C2SP age spec; written with pyrage,
+read with hygie.lib.agedecrypt).
 
 Two kinds of archive, both opened without Hygie by `age -d -i identity.txt FILE | tar -x`:
 
