@@ -1,25 +1,21 @@
-"""age encryption and decryption (pyrage) in a child process, so that it runs beside the
-process that reads, hashes and tars the files rather than in turn with it.
+"""age encryption (pyrage) in a child process, so that it runs beside the process that reads,
+hashes and tars the files rather than in turn with it. (Backups are decrypted in the reading
+process itself: hygie.lib.agedecrypt.)
 
 pyrage holds the GIL while it encrypts or decrypts, and reads its input through Python calls:
 in a thread of the backup process it takes turns with the tar writer (the backup bench
 measured 1.34× restic's time that way). In its own process it uses the second core.
 
     python -m hygie.lib.agestream encrypt age1… [age1…]     stdin: plaintext → stdout: age file
-    python -m hygie.lib.agestream decrypt --identity-fd N   stdin: age file → stdout: plaintext
 
-The identity never appears on a command line: it is read from an inherited pipe (POSIX) or,
-on Windows, from the environment of the child only. On failure the child exits 1 and writes
-one line on stderr, `errno N` for a system error (full disk…) or `age MESSAGE` for a refusal of
-age (wrong identity, damaged file).
+On failure the child exits 1 and writes one line on stderr, `errno N` for a system error (full
+disk…) or `age MESSAGE` for a refusal of age (a bad recipient).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-
-IDENTITY_ENV = "HYGIE_AGE_IDENTITY"
 
 
 def _fail(exc: BaseException) -> int:
@@ -41,15 +37,8 @@ def main(argv: list[str]) -> int:
         if argv[0] == "encrypt":
             recipients = [x25519.Recipient.from_str(r) for r in argv[1:]]
             pyrage.encrypt_io(stdin, stdout, recipients)
-        elif argv[0] == "decrypt":
-            if argv[1:2] == ["--identity-fd"]:
-                with os.fdopen(int(argv[2]), "r", encoding="ascii") as fh:
-                    secret = fh.read().strip()
-            else:
-                secret = os.environ.pop(IDENTITY_ENV, "").strip()
-            pyrage.decrypt_io(stdin, stdout, [x25519.Identity.from_str(secret)])
         else:
-            raise ValueError("usage: encrypt RECIPIENT… | decrypt --identity-fd N")
+            raise ValueError("usage: encrypt RECIPIENT…")
         stdout.flush()
     except BaseException as exc:  # reported on stderr for the parent to translate
         return _fail(exc)

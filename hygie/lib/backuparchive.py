@@ -1,4 +1,5 @@
-"""Backup archives: tar streams encrypted in the age format (C2SP age spec, via pyrage).
+"""Backup archives: tar streams encrypted in the age format (C2SP age spec; written with pyrage,
+read with hygie.lib.agedecrypt).
 
 Two kinds of archive, both opened without Hygie by `age -d -i identity.txt FILE | tar -x`:
 
@@ -33,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import IO, Any, BinaryIO, Protocol, cast
+from typing import IO, Any, BinaryIO, Protocol
 
 from pyrage import x25519
 
@@ -42,7 +43,7 @@ try:
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
 
-from hygie.lib import crypto
+from hygie.lib import agedecrypt, crypto
 
 FORMAT = "hygie-backup"
 VERSION = 2
@@ -567,68 +568,31 @@ class _TarStream:
 
 
 @contextlib.contextmanager
-def _decrypting(source: BinaryIO, identity: str) -> Iterator[tuple[subprocess.Popen[bytes], list[BaseException]]]:
-    """A child process decrypting `source` (see hygie.lib.agestream); read its stdout."""
-    _identity(identity)  # a malformed identity is refused here, in French
-    direct = _fileno(source)
-    stdin = direct if direct is not None else subprocess.PIPE
-    if os.name == "nt":  # no fd passing: the child's own environment, removed as it starts
-        env = {**os.environ, "HYGIE_AGE_IDENTITY": identity.strip()}
-        proc = _agestream("decrypt", stdin=stdin, stdout=subprocess.PIPE, env=env)
-    else:
-        read_end, write_end = os.pipe()
-        try:
-            proc = _agestream(
-                "decrypt", "--identity-fd", str(read_end), stdin=stdin, stdout=subprocess.PIPE, pass_fds=(read_end,)
-            )
-        finally:
-            os.close(read_end)
-        with os.fdopen(write_end, "w", encoding="ascii") as fh:
-            fh.write(identity.strip())
-    errors: list[BaseException] = []
-    pump = None
-    if direct is None:
-        assert proc.stdin is not None
-        pump = _pump(source, io.BufferedWriter(proc.stdin, buffer_size=_CHUNK), errors, proc.kill)
-    try:
-        yield proc, errors
-    finally:
-        if pump is not None:
-            pump.join()
-
-
-@contextlib.contextmanager
 def _decrypted_tar(source: BinaryIO, identity: str, label: str, *, partial: bool = False) -> Iterator[_TarStream]:
-    """The tar inside an age stream. `partial`: the caller stops before the end (it still gets
-    only authenticated bytes: every age chunk is checked as it is decrypted)."""
-    tar_errors: list[BaseException] = []
-    with _decrypting(source, identity) as (proc, errors):
-        assert proc.stdout is not None and proc.stderr is not None
-        # Popen's pipes are buffered readers (bufsize -1); typeshed says only IO[bytes].
-        pipe = io.BufferedReader(cast(io.BufferedReader, proc.stdout), buffer_size=_CHUNK)
-        try:
-            yield _TarStream(pipe)
-            if not partial:
-                # Drain: age authenticates the last chunk only once it is read in full.
-                while pipe.read(_CHUNK):
-                    pass
-        except tarfile.TarError:
-            tar_errors.append(ArchiveError("structure tar illisible"))
-        finally:
-            if partial:
-                proc.kill()
-            pipe.close()
-            stderr = proc.stderr.read()
-            proc.wait()
-            proc.stderr.close()
-    if partial and not tar_errors:
-        return  # killed on purpose: what was read was authenticated chunk by chunk
-    if errors:  # reading the backup itself failed (disk, network)
-        raise ArchiveError(f"Sauvegarde {label} : lecture impossible ({errors[0]}).")
-    # The decryption error first: a truncated stream also breaks the tar.
-    error = _child_error(proc, stderr)
-    if error is not None or tar_errors:
-        raise _read_error(label, error or tar_errors[0])
+    """The tar inside an age stream, decrypted in this process (hygie.lib.agedecrypt). `partial`:
+    the caller stops before the end (it still gets only authenticated bytes: every age chunk is
+    checked before any of its bytes is handed out)."""
+    _identity(identity)  # a malformed identity is refused here, in French
+    try:
+        key = agedecrypt.Identity(identity)
+    except agedecrypt.AgeError:
+        raise ArchiveError("Identité de sauvegarde invalide (AGE-SECRET-KEY-1… attendu).") from None
+    plain = agedecrypt.Decrypting(source, key)
+    try:
+        pipe = io.BufferedReader(plain, buffer_size=_CHUNK)
+        yield _TarStream(pipe)
+        if not partial:
+            # Drain: the end of the age stream (its last chunk, nothing after it) is checked too.
+            while pipe.read(_CHUNK):
+                pass
+    except agedecrypt.SourceError as exc:  # reading the backup itself failed (disk, network)
+        raise ArchiveError(f"Sauvegarde {label} : lecture impossible ({exc}).") from None
+    except agedecrypt.AgeError as exc:  # before a tar error: a truncated stream also breaks the tar
+        raise _read_error(label, exc) from None
+    except tarfile.TarError:
+        raise _read_error(label, ArchiveError("structure tar illisible")) from None
+    finally:
+        plain.close()
 
 
 def _read_error(label: str, exc: BaseException) -> ArchiveError:

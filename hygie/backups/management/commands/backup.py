@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -158,6 +159,12 @@ class Command(HygieCommand):
         check = sub.add_parser("check-restored", help=argparse.SUPPRESS)
         check.add_argument("--sample", type=int, default=5)
 
+    command_line = False  # run as `hygie backup …` (not call_command): the process ends with it
+
+    def run_from_argv(self, argv: list[str]) -> None:
+        self.command_line = True
+        super().run_from_argv(argv)
+
     def execute(self, *args: Any, **options: Any) -> Any:
         # A restore serves nothing: Django's system checks (a third of the start-up, every URL
         # module imported) run when the restored installation is started (`hygie serve`).
@@ -268,6 +275,10 @@ class Command(HygieCommand):
         self.stdout.write(f"  1. {env} HYGIE_CHECKPOINT_FILE={checkpoints} hygie audit verify   (journal)")
         self.stdout.write(f"  2. {env} hygie serve   (puis fixez HYGIE_DATA_DIR dans le service)")
         self.stdout.write("  3. Fichier de clés perdu : hygie keys recover (kit de récupération).")
+        if self.command_line:
+            # The process ends here: its objects are frozen so that the interpreter's exit does
+            # not walk them all again (0.26 to 0.46 s measured on a loaded machine, ~0.04 s so).
+            gc.freeze()
 
     def do_test_restore(self, **opts: Any) -> None:
         path = Path(opts["path"]) if opts.get("path") else None
