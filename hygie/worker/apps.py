@@ -6,9 +6,5 @@ class WorkerConfig(AppConfig):
     name = "hygie.worker"
     label = "worker"
     verbose_name = _("Tâches de fond")
-
-    def ready(self) -> None:
-        # Each app declares its periodic jobs in its own `jobs.py` (see hygie.worker.registry).
-        from django.utils.module_loading import autodiscover_modules
-
-        autodiscover_modules("jobs")
+    # Each app declares its periodic jobs in its own `jobs.py`, imported when the jobs are first
+    # asked for (hygie.worker.registry.jobs), not here: most processes run none.

@@ -1,4 +1,6 @@
-"""The periodic jobs. An app declares its jobs in its `jobs.py`, found at start-up:
+"""The periodic jobs. An app declares its jobs in its `jobs.py`, found the first time the jobs
+are asked for (`jobs()`: the worker, `hygie worker --list`), not at start-up: a process that
+runs no job (a page server, a restore, a check) does not import what the jobs use:
 
     from hygie.worker.registry import job
 
@@ -36,6 +38,18 @@ class JobSpec:
 
 
 REGISTRY: dict[str, JobSpec] = {}
+_discovered = False
+
+
+def jobs() -> dict[str, JobSpec]:
+    """Every declared job, by name (each app's `jobs.py` imported once, on the first call)."""
+    global _discovered
+    if not _discovered:
+        from django.utils.module_loading import autodiscover_modules
+
+        autodiscover_modules("jobs")
+        _discovered = True
+    return REGISTRY
 
 
 def job(

@@ -34,7 +34,7 @@ from django.utils import timezone
 
 from hygie.audit import context
 from hygie.worker.models import Job
-from hygie.worker.registry import REGISTRY, JobSpec
+from hygie.worker.registry import JobSpec, jobs
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ def run_due(
     stop: threading.Event | None = None,
 ) -> list[RunResult]:
     """Run every due job this worker manages to claim. Returns what ran."""
-    specs = list(REGISTRY.values()) if specs is None else specs
+    specs = list(jobs().values()) if specs is None else specs
     owner = owner or owner_id()
     ensure_rows(specs, now or timezone.now())
     results = []

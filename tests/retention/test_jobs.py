@@ -18,7 +18,7 @@ from hygie.keys.models import PatientKey
 from hygie.lib.retention import AUTO_PURGE_NOTICE_DAYS
 from hygie.retention import actions, jobs
 from hygie.retention.models import PurgeNotice
-from hygie.worker.registry import REGISTRY
+from hygie.worker import registry
 from tests.factories import make_appointment, make_care_sheet, make_consultation, make_patient, make_user
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +34,8 @@ def due_record(personas, own_key_file):
 
 def test_the_jobs_are_registered_daily() -> None:
     for name in ("retention-records", "retention-other-data"):
-        assert REGISTRY[name].interval() == timedelta(days=1)
-    assert "appointment-reasons-purge" in REGISTRY  # RET-6 reasons: kept
+        assert registry.jobs()[name].interval() == timedelta(days=1)
+    assert "appointment-reasons-purge" in registry.jobs()  # RET-6 reasons: kept
 
 
 def test_without_automatic_purge_nothing_is_destroyed(personas, due_record, settings) -> None:

@@ -26,7 +26,7 @@ from hygie.cli import _route
 from hygie.patients import actions as patient_actions
 from hygie.worker import runner
 from hygie.worker.models import Job
-from hygie.worker.registry import REGISTRY, JobSpec
+from hygie.worker.registry import JobSpec, jobs
 from tests.factories import make_appointment
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,10 +194,10 @@ def test_it_runs_each_job_once_with_concurrent_worker_processes_on_a_sqlite_file
 
     lines = [line for out, _ in outputs for line in out.splitlines() if " : ok" in line]
     ran = sorted(line.split(" : ")[0] for line in lines)
-    assert ran == sorted(REGISTRY), outputs
+    assert ran == sorted(jobs()), outputs
     with sqlite3.connect(tmp_path / "var" / "hygie.sqlite3") as db:
         started = db.execute("SELECT count(*) FROM worker_job WHERE last_status = 'ok'").fetchone()[0]
-    assert started == len(REGISTRY)
+    assert started == len(jobs())
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -236,7 +236,7 @@ def test_it_exits_non_zero_when_a_job_fails(db, monkeypatch):
     def broken() -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(REGISTRY, "broken", JobSpec("broken", broken, timedelta(days=1)))
+    monkeypatch.setitem(jobs(), "broken", JobSpec("broken", broken, timedelta(days=1)))
     with pytest.raises(CommandError, match="broken"):
         _once()
 
@@ -349,3 +349,20 @@ def test_a_lease_held_by_a_dead_worker_of_this_host_is_taken_over(db):
     assert runner.run_due(now, specs=[spec]) == []  # held by a worker elsewhere: its lease rules
     Job.objects.filter(name="lent").update(locked_by=f"{host}:{boot}:{proc.pid}:{thread}")
     assert [r.result for r in runner.run_due(now, specs=[spec])] == ["fait"]
+
+
+def test_the_jobs_modules_are_imported_when_the_jobs_are_asked_for_not_at_start_up():
+    """A process that runs no job (a restore, a check) does not pay for what the jobs import."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, django; django.setup(); "
+        "print(sorted(m for m in sys.modules if m.startswith('hygie.') and m.endswith('.jobs'))); "
+        "from hygie.worker.registry import jobs; n = len(jobs()); "
+        "print(n, sorted(m for m in sys.modules if m.startswith('hygie.') and m.endswith('.jobs')) != [])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.splitlines()
+    assert out[0] == "[]"
+    count, imported = out[1].split()
+    assert int(count) >= 10 and imported == "True"

@@ -11,7 +11,7 @@ from django.utils import timezone
 from hygie.core.management.base import HygieCommand
 from hygie.worker import runner
 from hygie.worker.models import Job
-from hygie.worker.registry import REGISTRY
+from hygie.worker.registry import jobs
 
 
 class Command(HygieCommand):
@@ -53,7 +53,7 @@ class Command(HygieCommand):
         # Ctrl+C or a service manager's stop: finish the job under way, then leave.
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: worker.stop())
-        self.stdout.write(f"Tâches de fond démarrées ({len(REGISTRY)} tâches). Ctrl+C pour arrêter.")
+        self.stdout.write(f"Tâches de fond démarrées ({len(jobs())} tâches). Ctrl+C pour arrêter.")
         self.stdout.flush()
         worker.run_forever()
         self.stdout.write("Tâches de fond arrêtées.")
@@ -74,7 +74,7 @@ class Command(HygieCommand):
 
     def _list(self) -> None:
         rows = {j.name: j for j in Job.objects.all()}
-        for name, spec in sorted(REGISTRY.items()):
+        for name, spec in sorted(jobs().items()):
             job = rows.get(name)
             every = int(spec.interval().total_seconds() // 60)
             if job is None or job.last_started_at is None:
