@@ -192,6 +192,8 @@ class _Row:
     first_names = property(lambda self: self._value(2))
     birth_date = property(lambda self: self._value(3))
     ins = property(lambda self: self._value(4))
+    # As Patient.last_name, for `by_name`.
+    last_name = property(lambda self: self.usage_name or self.birth_name)
 
     def patient(self, db: str) -> Patient:
         """The model instance shown: what was decrypted stays decrypted, the rest is decrypted
@@ -280,32 +282,31 @@ def search(queryset: QuerySet[Patient] | Iterable[Patient], query: str, *, limit
     if not parsed.usable:
         return found
     if not isinstance(queryset, QuerySet):
-        for patient in queryset:
-            if not _matches(patient, parsed):
-                continue
-            if len(found) == limit:
-                found.more = True
-                break
-            found.append(patient)
+        found.extend(_first_matches(queryset, parsed, limit, found))
         found.sort(key=by_name)
         return found
     narrowed = indexes.narrow(queryset, names=parsed.names, dates=parsed.dates, ins=parsed.ins)
-    confirmed: list[_Row] = []
-    for row in _candidates(narrowed):
-        if not _matches(row, parsed):
-            continue
-        if len(confirmed) == limit:
-            found.more = True
-            break
-        confirmed.append(row)
-    # Sorted as `by_name` sorts patients, from the values already decrypted (the birth date is
-    # decrypted here, for the rows shown only); then the model instances, for these rows only.
-    confirmed.sort(key=lambda row: (fold(row.usage_name or row.birth_name), fold(row.first_names),
-                                    row.birth_date or date.min))  # fmt: skip
+    confirmed = _first_matches(_candidates(narrowed), parsed, limit, found)
+    # Sorted from the values already decrypted (the birth date is decrypted here, for the rows
+    # shown only); then the model instances, for these rows only.
+    confirmed.sort(key=by_name)
     found.extend(row.patient(narrowed.db) for row in confirmed)
     return found
 
 
-def by_name(patient: Patient) -> tuple[str, str, date]:
+def _first_matches(rows: Iterable[Any], parsed: ParsedQuery, limit: int, found: Found) -> list[Any]:
+    """The first `limit` rows that match; `found.more` set when one more does."""
+    kept: list[Any] = []
+    for row in rows:
+        if not _matches(row, parsed):
+            continue
+        if len(kept) == limit:
+            found.more = True
+            break
+        kept.append(row)
+    return kept
+
+
+def by_name(patient: Patient | _Row) -> tuple[str, str, date]:
     """Sort key of a list of results: name, first names, birth date."""
     return (fold(patient.last_name), fold(patient.first_names), patient.birth_date or date.min)
