@@ -270,7 +270,8 @@ def main() -> None:
         assert len(practitioners) == 1 and not granted  # the case this benchmark measures
         # What the rights panel shows (restrictions, requests) is read with the row, as on the
         # encrypted side: the same sub-selects (plain columns of Hygie's tables).
-        also = {**records.restrictions_read_with_patient(), **records.rights_requests_read_with_patient(user)}
+        reader = records.Reader(user.pk, practitioners)
+        also = {**records.restrictions_read_with_patient(reader), **records.rights_requests_read_with_patient(reader)}
         wanted = records._parse(public_id)
         patient = (
             PlainPatient.objects.filter(care_team__practitioner_id=practitioners[0], public_id=wanted)

@@ -10,6 +10,8 @@ os.environ["HYGIE_ENV"] = "test"
 os.environ.setdefault("HYGIE_DATA_DIR", str(_root / "var"))
 os.environ.setdefault("HYGIE_KEY_FILE", str(_root / "keys" / "keys.json"))
 os.environ.setdefault("HYGIE_EMAIL_BACKEND", "django.core.mail.backends.locmem.EmailBackend")
+# Every frozen query (hygie.core.frozen) is checked against a fresh compilation of the ORM.
+os.environ["HYGIE_FROZEN_CHECK"] = "1"
 
 from hygie.lib import keyfile  # noqa: E402
 

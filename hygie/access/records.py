@@ -11,8 +11,8 @@ patient models directly.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from django.conf import settings
@@ -39,6 +39,7 @@ from django.utils import timezone
 from hygie.access.policy import ASSISTANT_ROLES, Cap, Role, role_can
 from hygie.agenda.models import Appointment
 from hygie.billing.models import CareSheet, FavouriteAct
+from hygie.core import frozen
 from hygie.patients.models import (
     BreakGlassAccess,
     Consultation,
@@ -148,9 +149,13 @@ def archived_q(now: datetime | None = None) -> Q:
     consultations and the declared last consultation) before the cutoff, and no consultation
     since — a new consultation brings a record back at once, before the state is recomputed."""
     cutoff = archive_cutoff(now)
+    return _archived_at(cutoff, cutoff.date())
+
+
+def _archived_at(cutoff: datetime, cutoff_day: date) -> Q:
     recent = Consultation.objects.filter(patient_id=OuterRef("pk"), date__gte=cutoff)
     # Q & ~Exists is a Q at run time; the stubs only know it as a Combinable.
-    return cast(Q, Q(retention_state__last_intervention__lt=cutoff.date()) & ~Exists(recent))
+    return cast(Q, Q(retention_state__last_intervention__lt=cutoff_day) & ~Exists(recent))
 
 
 def is_archived(patient: Patient) -> bool:
@@ -209,7 +214,7 @@ _HOLDS = "hygie_legal_holds"
 _HOLD_FIELDS = ("id", "public_id", "patient", "started_on", "ended_on", "created_at")
 
 
-def legal_holds_read_with_patient() -> dict[str, Any]:
+def legal_holds_read_with_patient(reader: Reader | None = None) -> dict[str, Any]:
     """For `get_patient(also=…)`: the record's legal holds (dates and ids, never the encrypted
     reason), read with the record as one JSON value instead of a query of their own."""
     from hygie.retention.models import LegalHold
@@ -285,42 +290,43 @@ def _reached(user: Any, patient: Patient) -> _Reach | None:
     return None
 
 
-def get_patient(user: Any, public_id: Any, cap: Cap, *, also: Mapping[str, Any] | None = None) -> Patient:
+class Reader(NamedTuple):
+    """What a read made with the record (`get_patient(also=…)`) may depend on: the user's id and
+    the ids of the titulaires they work for (the ORM gets them as parameters)."""
+
+    user_pk: int
+    practitioners: list[int]
+
+
+# An extra read of the record page: named hygie_…, built from the Reader's values only.
+ReadWithPatient = Callable[[Reader], dict[str, Any]]
+
+
+def get_patient(user: Any, public_id: Any, cap: Cap, *, also: Sequence[ReadWithPatient] = ()) -> Patient:
     """The same decision as `patient_scope(user).filter(public_id=…)`, in one query for the
     common case: the row, whether the user's care teams hold it and whether a live
     break-the-glass access grants it (two EXISTS), then whether it is archived (and, only then,
     opened by a live archive access).
 
-    `also`: annotations a page wants read with the row, in the same query (names starting with
-    "hygie_"; e.g. `restrictions_read_with_patient`). They are computed for the one row found and
-    reach the caller only once the row has passed every check above."""
+    `also`: reads a page wants made with the row, in the same query (each returns annotations
+    named "hygie_…", e.g. `restrictions_read_with_patient`). They are computed for the one row
+    found and reach the caller only once the row has passed every check above.
+
+    The query is compiled by the ORM once per process and shape (hygie.core.frozen): its
+    compilation cost more than running it, on the page opened most often."""
     wanted = _parse(public_id)
-    practitioners = practitioner_scope(user)
+    # Sorted and without repeats: the ORM's IN (…) drops repeats, and the list's length is part
+    # of the frozen shape.
+    practitioners = sorted(set(practitioner_scope(user)))
     may_break_glass = _active(user) and role_can(user.role, Cap.BREAK_GLASS)
-    false = Value(False, output_field=BooleanField())
-    in_team: Any = false
-    if practitioners:
-        in_team = Exists(_care_team_patients(practitioners).filter(patient_id=OuterRef("pk")))
-    granted: Any = false
-    if may_break_glass:
-        granted = Exists(_break_glass_patients(user).filter(patient_id=OuterRef("pk")))
-    archived_now = Exists(Patient.objects.filter(archived_q(), pk=OuterRef("pk")))
-    extra = dict(also or {})
-    if any(not name.startswith("hygie_") or name in _CHECKS for name in extra):
-        raise ValueError("get_patient: annotations are named hygie_… and never replace a check")
-    patient = (
-        Patient.objects.filter(public_id=wanted)
-        .with_keys()
-        .annotate(
-            hygie_in_team=in_team,
-            hygie_granted=granted,
-            hygie_archived=archived_now,
-            # The retention date's last visit (hygie.retention.actions.last_visit), same query.
-            last_consultation=_last_consultation(),
-            **extra,
-        )
-        .first()
+    now = timezone.now()
+    cutoff = archive_cutoff(now)
+    also = tuple(also)
+    query = frozen.queryset(
+        _patient_row, wanted, practitioners, user.pk if _active(user) else 0, now, cutoff, cutoff.date(),
+        may_break_glass=may_break_glass, also=also,
     )
+    patient: Patient | None = next(iter(query), None)
     if patient is None:
         raise Http404
     found = patient.__dict__
@@ -334,6 +340,38 @@ def get_patient(user: Any, public_id: Any, cap: Cap, *, also: Mapping[str, Any] 
         raise PermissionDenied
     patient.__dict__[_REACH] = _Reach(user.pk, team, archived)
     return patient
+
+
+def _patient_row(wanted: uuid.UUID, practitioners: list[int], user_pk: int, now: datetime, cutoff: datetime,
+                 cutoff_day: date, *, may_break_glass: bool, also: tuple[ReadWithPatient, ...]) -> QuerySet[Patient]:
+    """get_patient's query: the values only as parameters (hygie.core.frozen)."""
+    false = Value(False, output_field=BooleanField())
+    in_team: Any = false
+    if practitioners:
+        in_team = Exists(_care_team_patients(practitioners).filter(patient_id=OuterRef("pk")))
+    granted: Any = false
+    if may_break_glass:
+        live = BreakGlassAccess.objects.filter(user_id=user_pk, expires_at__gt=now)
+        granted = Exists(live.filter(patient_id=OuterRef("pk")))
+    archived_now = Exists(Patient.objects.filter(_archived_at(cutoff, cutoff_day), pk=OuterRef("pk")))
+    extra: dict[str, Any] = {}
+    reader = Reader(user_pk, practitioners)
+    for read in also:
+        extra.update(read(reader))
+    if any(not name.startswith("hygie_") or name in _CHECKS for name in extra):
+        raise ValueError("get_patient: annotations are named hygie_… and never replace a check")
+    return (
+        Patient.objects.filter(public_id=wanted)
+        .with_keys()
+        .annotate(
+            hygie_in_team=in_team,
+            hygie_granted=granted,
+            hygie_archived=archived_now,
+            # The retention date's last visit (hygie.retention.actions.last_visit), same query.
+            last_consultation=_last_consultation(),
+            **extra,
+        )[:1]
+    )
 
 
 def _last_consultation() -> Subquery:
@@ -768,14 +806,13 @@ _RIGHTS = "hygie_rights_requests"
 _RIGHTS_FIELDS = ("id", "public_id", "patient", "practitioner", "right", "received_at", "due_on", "status")
 
 
-def rights_requests_read_with_patient(user: Any) -> dict[str, Any]:
-    """For `get_patient(also=…)`: the patient's requests in the user's register (the same rows
-    as `rights_requests`), read with the record as one JSON value for the rights panel."""
+def rights_requests_read_with_patient(reader: Reader) -> dict[str, Any]:
+    """For `get_patient(also=…)`, for a user who may record rights requests (the caller checks
+    it): the patient's requests in the user's register (the same rows as `rights_requests`),
+    read with the record as one JSON value for the rights panel."""
     from hygie.rights.models import RightsRequest
 
-    if not can(user, Cap.RIGHTS_RECORD):
-        return {}
-    mine = RightsRequest.objects.filter(patient_id=OuterRef("pk"), practitioner_id__in=practitioner_scope(user))
+    mine = RightsRequest.objects.filter(patient_id=OuterRef("pk"), practitioner_id__in=reader.practitioners)
     return {_RIGHTS: _children_as_json(mine, _RIGHTS_FIELDS)}
 
 
@@ -834,7 +871,7 @@ def restrictions_in_force(patient: Patient) -> QuerySet[Any]:
 _BLOCKED = "hygie_blocked_"
 
 
-def restrictions_read_with_patient() -> dict[str, Any]:
+def restrictions_read_with_patient(reader: Reader | None = None) -> dict[str, Any]:
     """For `get_patient(also=…)`: whether each processing is blocked on the record right now,
     read with the record (one EXISTS per processing) for the rights panel of the record page."""
     from hygie.rights.models import Processing, RecordRestriction

@@ -45,9 +45,12 @@ def _latest(drafts: Any) -> Subquery:
     return Subquery(drafts.order_by("-updated_at").values("updated_at")[:1])
 
 
-def read_with_patient(user: Any) -> dict[str, Any]:
-    """For `records.get_patient(also=…)`: when this user's draft of a new consultation was saved."""
-    mine = ConsultationDraft.objects.filter(author_id=user.pk, patient_id=OuterRef("pk"), consultation__isnull=True)
+def read_with_patient(reader: Any) -> dict[str, Any]:
+    """For `records.get_patient(also=…)` (a records.Reader): when this user's draft of a new
+    consultation was saved."""
+    mine = ConsultationDraft.objects.filter(
+        author_id=reader.user_pk, patient_id=OuterRef("pk"), consultation__isnull=True
+    )
     return {_NEW: _latest(mine)}
 
 

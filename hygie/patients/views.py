@@ -175,13 +175,11 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     medical = records.can(user, Cap.MEDICAL_VIEW)
     # What the banner and the rights panel need from the record's own row, read with it.
-    also: dict[str, Any] = {}
+    also: list[records.ReadWithPatient] = []
     if medical:
-        also.update(drafts.read_with_patient(user))
-        also.update(records.legal_holds_read_with_patient())
+        also += [drafts.read_with_patient, records.legal_holds_read_with_patient]
     if records.can(user, Cap.RIGHTS_RECORD):
-        also.update(records.restrictions_read_with_patient())
-        also.update(records.rights_requests_read_with_patient(user))
+        also += [records.restrictions_read_with_patient, records.rights_requests_read_with_patient]
     patient = records.get_patient(user, public_id, Cap.PATIENT_IDENTITY_VIEW, also=also)
     break_glass = records.is_break_glass(user, patient)
     context: dict[str, Any] = {

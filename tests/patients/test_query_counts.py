@@ -101,7 +101,7 @@ def test_holds_and_rights_requests_read_with_the_record_cost_no_query_and_show_a
     assert rights.index(str(second.public_id)) < rights.index(str(first.public_id))
     assert "Rectification" in rights and "En cours" in rights and "échéance" in rights
     # The reason of a hold (encrypted) was not read: still deferred, read if ever asked for.
-    also = records.legal_holds_read_with_patient()
+    also = [records.legal_holds_read_with_patient]
     reached = records.get_patient(personas.alice, patient.public_id, Cap.MEDICAL_VIEW, also=also)
     records.load_legal_holds(reached)
     with django_assert_max_num_queries(0):
