@@ -303,7 +303,7 @@ SOCIALACCOUNT_LOGIN_ON_GET = False
 # --- Sessions ----------------------------------------------------------------------------
 IDLE_LOCK_MINUTES = envint("HYGIE_IDLE_LOCK_MINUTES", 5, minimum=1, maximum=15)
 SESSION_MAX_HOURS = envint("HYGIE_SESSION_MAX_HOURS", 12, minimum=1, maximum=24)
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+SESSION_ENGINE = "hygie.accounts.sessionstore"
 SESSION_COOKIE_AGE = SESSION_MAX_HOURS * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

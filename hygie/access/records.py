@@ -314,17 +314,20 @@ def get_patient(user: Any, public_id: Any, cap: Cap, *, also: Sequence[ReadWithP
 
     The query is compiled by the ORM once per process and shape (hygie.core.frozen): its
     compilation cost more than running it, on the page opened most often."""
-    wanted = _parse(public_id)
+    return _reach(user, _parse(public_id), cap, tuple(also), by="public_id")
+
+
+def _reach(user: Any, wanted: Any, cap: Cap, also: tuple[ReadWithPatient, ...], *, by: str) -> Patient:
+    """get_patient's decision for the patient whose `by` ("public_id" or "pk") is `wanted`."""
     # Sorted and without repeats: the ORM's IN (…) drops repeats, and the list's length is part
     # of the frozen shape.
     practitioners = sorted(set(practitioner_scope(user)))
     may_break_glass = _active(user) and role_can(user.role, Cap.BREAK_GLASS)
     now = timezone.now()
     cutoff = archive_cutoff(now)
-    also = tuple(also)
     query = frozen.queryset(
         _patient_row, wanted, practitioners, user.pk if _active(user) else 0, now, cutoff, cutoff.date(),
-        may_break_glass=may_break_glass, also=also,
+        may_break_glass=may_break_glass, also=also, by=by,
     )
     patient: Patient | None = next(iter(query), None)
     if patient is None:
@@ -342,8 +345,9 @@ def get_patient(user: Any, public_id: Any, cap: Cap, *, also: Sequence[ReadWithP
     return patient
 
 
-def _patient_row(wanted: uuid.UUID, practitioners: list[int], user_pk: int, now: datetime, cutoff: datetime,
-                 cutoff_day: date, *, may_break_glass: bool, also: tuple[ReadWithPatient, ...]) -> QuerySet[Patient]:
+def _patient_row(wanted: Any, practitioners: list[int], user_pk: int, now: datetime, cutoff: datetime,
+                 cutoff_day: date, *, may_break_glass: bool, also: tuple[ReadWithPatient, ...],
+                 by: str) -> QuerySet[Patient]:
     """get_patient's query: the values only as parameters (hygie.core.frozen)."""
     false = Value(False, output_field=BooleanField())
     in_team: Any = false
@@ -361,7 +365,7 @@ def _patient_row(wanted: uuid.UUID, practitioners: list[int], user_pk: int, now:
     if any(not name.startswith("hygie_") or name in _CHECKS for name in extra):
         raise ValueError("get_patient: annotations are named hygie_… and never replace a check")
     return (
-        Patient.objects.filter(public_id=wanted)
+        Patient.objects.filter(**{by: wanted})
         .with_keys()
         .annotate(
             hygie_in_team=in_team,
@@ -476,14 +480,21 @@ _Child = TypeVar("_Child", Consultation, Document)
 
 
 def _child(user: Any, model: type[_Child], public_id: Any, cap: Cap) -> _Child:
-    obj = model.objects.select_related("patient").filter(public_id=_parse(public_id)).first()
+    """A consultation or a document, once its patient passed `get_patient`'s checks (the same
+    decision as `patient_scope`); the patient reached is kept on it, for the page's later checks."""
+    obj: _Child | None = next(iter(frozen.queryset(_child_row, _parse(public_id), model=model)), None)
     if obj is None:
         raise Http404
-    if not patient_scope(user).filter(pk=obj.patient_id).exists():
-        raise OutOfScope(obj)
-    if not role_can(user.role, cap):
-        raise PermissionDenied
+    try:
+        patient = _reach(user, obj.patient_id, cap, (), by="pk")
+    except OutOfScope:
+        raise OutOfScope(obj) from None
+    obj.patient = patient
     return obj
+
+
+def _child_row(wanted: uuid.UUID, *, model: type[_Child]) -> QuerySet[_Child]:
+    return model.objects.filter(public_id=wanted)[:1]
 
 
 def get_consultation(user: Any, public_id: Any, cap: Cap = Cap.MEDICAL_VIEW) -> Consultation:

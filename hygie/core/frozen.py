@@ -55,7 +55,7 @@ _SHAPES: dict[tuple[Any, ...], _Frozen] = {}
 
 def _stand_in(generation: int, i: int, value: Any) -> Any:
     """Stand-in number `i` of one of the two generations (0, 1): of the argument's kind, and a
-    value no real argument has (negative ids, dates of 1901/1902, a marked UUID)."""
+    value no real argument has (negative ids, dates of 1901/1902, a marked UUID or text)."""
     if isinstance(value, datetime):
         return datetime(1901 + generation, 2, 3, 4, 5, 6, 700_000 + i, tzinfo=UTC)
     if isinstance(value, date):
@@ -64,7 +64,9 @@ def _stand_in(generation: int, i: int, value: Any) -> Any:
         return uuid.UUID(int=((0xA5A5 + generation) << 112) + i)
     if isinstance(value, int) and not isinstance(value, bool):
         return -7_000_000_000 - generation * 1_000_000 - i
-    raise TypeError(f"frozen: argument {i} must be a datetime, a date, a UUID, an int or a list of ints")
+    if isinstance(value, str):
+        return f"\x1fhygie-frozen-{generation}-{i}\x1f"
+    raise TypeError(f"frozen: argument {i} must be a datetime, a date, a UUID, an int, a str or a list of ints")
 
 
 def _flatten(args: tuple[Any, ...]) -> tuple[list[Any], tuple[Any, ...]]:
@@ -160,7 +162,7 @@ class _FrozenQuery(Query):
 def queryset(build: Callable[..., QuerySet[Any]], *args: Any, **options: Any) -> QuerySet[Any]:
     """`build(*args, **options)`, compiled once per shape: (build, options, database, kinds of
     the arguments and lengths of the lists). `build` is a module-level function; `args` are
-    datetimes, dates, UUIDs, ints or lists of ints, handed to the ORM unchanged; `options`
+    datetimes, dates, UUIDs, ints, strs or lists of ints, handed to the ORM unchanged; `options`
     (hashable) choose among the shapes of SQL it builds."""
     flat, shape_of_args = _flatten(args)
     key = (build, tuple(sorted(options.items())), shape_of_args, connections["default"].vendor)

@@ -100,4 +100,4 @@ def test_a_frozen_queryset_cannot_be_changed(personas):
 
 def test_arguments_of_another_kind_are_refused(personas):
     with pytest.raises(TypeError, match="argument 1"):
-        frozen.queryset(_team_patients, [personas.alice.pk], "not-a-uuid", timezone.now())
+        frozen.queryset(_team_patients, [personas.alice.pk], 3.5, timezone.now())
