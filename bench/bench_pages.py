@@ -10,7 +10,8 @@ cores). This one isolates the application's own cost: a practice built as bench_
 then `--actions` actions drawn from bench_load's mix (upload excepted: its cost is the document's
 size), each page called straight through Django's WSGI handler in this process, no socket, one
 thread. Printed: CPU milliseconds per page (time.process_time, so another process's load on the
-machine barely moves it), per action and overall, and the wall time per page.
+machine barely moves it), per action and overall, and the wall time per page; on a local
+PostgreSQL, also the processor time of its server process for this connection (/proc).
 
 `--against DIR`: the same workload, the same data, run alternately (A B B A…) by this tree and by
 another checkout of Hygie (e.g. `git worktree add /tmp/before <commit>`), each in its own process,
@@ -85,6 +86,8 @@ def measure(root: Path, data: Path, db_url: str, actions: int, who: int, profile
 
         profiler = cProfile.Profile()
     per: dict[str, list[float]] = {}
+    server = _backend_pid()
+    server0 = _cpu_of(server)
     cpu0, wall0, pages0 = time.process_time(), time.perf_counter(), user.browser.pages
     for _ in range(actions):
         action = rng.choice(mix)
@@ -98,14 +101,37 @@ def measure(root: Path, data: Path, db_url: str, actions: int, who: int, profile
         row[0] += time.process_time() - c
         row[1] += user.browser.pages - p
     pages = user.browser.pages - pages0
+    # The same PostgreSQL server process all along (the connection is kept), or no figure.
+    server_ms = 1000 * (_cpu_of(server) - server0) / pages if server and _backend_pid() == server else -1.0
     if profiler:
         profiler.dump_stats(profile)
     return {
         "cpu_ms": 1000 * (time.process_time() - cpu0) / pages,
+        "server_ms": server_ms,
         "wall_ms": 1000 * (time.perf_counter() - wall0) / pages,
         "pages": pages,
         "per_action": {a: 1000 * c / max(p, 1) for a, (c, p) in sorted(per.items())},
     }
+
+
+def _backend_pid() -> int | None:
+    """PostgreSQL: the server process of this thread's connection (on this machine)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    return pid if Path(f"/proc/{pid}/stat").exists() else None
+
+
+def _cpu_of(pid: int | None) -> float:
+    """Processor time (user + system, s) of another process of this machine, from /proc."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run_child(root: Path, data: Path, db_url: str, actions: int, who: int, profile: str = "") -> dict:
@@ -168,7 +194,9 @@ def main() -> None:
                                         args.profile if (name == "cet arbre" and r == 0) else "")
                     turn += 1
                     results[name].append(figures)
-                    print(f"tour {r + 1}, {name} : {figures['cpu_ms']:.2f} ms de processeur par page "
+                    server = (f" + {figures['server_ms']:.2f} ms du serveur PostgreSQL"
+                              if figures.get("server_ms", -1) >= 0 else "")
+                    print(f"tour {r + 1}, {name} : {figures['cpu_ms']:.2f} ms de processeur par page{server} "
                           f"({figures['pages']} pages), {figures['wall_ms']:.2f} ms écoulées")
             for name, root in sides:
                 runs = results[name]

@@ -150,6 +150,8 @@ TEMPLATES = [
                 "hygie.web.context.hygie",
                 "hygie.incidents.context.lockdown",
             ],
+            # {% url %} with its answers remembered per process (hygie/web/templatetags/urls_memo.py).
+            "builtins": ["hygie.web.templatetags.urls_memo"],
         },
     },
 ]

@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -103,11 +103,16 @@ def agenda(request: HttpRequest) -> HttpResponse:
     # Only free slots link to the booking form (the template shows the link there alone): a week
     # has hundreds of cells, so the form's address is reversed once, not once per cell.
     booking = reverse("appointment_create")
+    # The same for the labels of the free slots' links: each day's and each time's text
+    # formatted once (the template's |date and |time filters, here), not once per cell.
+    day_labels = {c: formats.date_format(c.day, "l j F") for c in columns}
     for row in rows:
+        row.label = formats.time_format(row.time, "H:i")  # type: ignore[attr-defined]
         for cell in row.cells:
             who = by_pk[cell.column.key[0]]
             cell.practitioner = who  # type: ignore[attr-defined]
             if cell.state == "free":
+                cell.day_label = day_labels[cell.column]  # type: ignore[attr-defined]
                 local = timezone.localtime(cell.start)
                 cell.book_url = (  # type: ignore[attr-defined]
                     booking
