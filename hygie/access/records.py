@@ -505,10 +505,34 @@ def get_document(user: Any, public_id: Any, cap: Cap = Cap.MEDICAL_VIEW) -> Docu
     return _child(user, Document, public_id, cap)
 
 
-def consultations_of(user: Any, patient: Patient) -> QuerySet[Consultation]:
-    """With `revision_count`: more than one means the consultation was changed after it was written."""
+ReadWithConsultations = Callable[[Reader], dict[str, Any]]
+
+
+def consultations_of(user: Any, patient: Patient, *, also: Sequence[ReadWithConsultations] = ()) -> list[Consultation]:
+    """With `revision_count`: more than one means the consultation was changed after it was written.
+    `also`: reads made with each consultation, as get_patient's (e.g. the user's draft of it).
+    The rows of the record page: by frozen queries (hygie.core.frozen), like the ones below."""
     _recheck(user, patient, Cap.MEDICAL_VIEW)
-    return patient.consultations.select_related("practitioner").annotate(revision_count=Count("revisions"))
+    return _of_patient(patient, frozen.queryset(_consultation_rows, patient.pk, user.pk, also=tuple(also)))
+
+
+def _consultation_rows(patient_pk: int, user_pk: int, *, also: tuple[ReadWithConsultations, ...]) -> QuerySet[Any]:
+    extra: dict[str, Any] = {}
+    for read in also:
+        extra.update(read(Reader(user_pk, [])))
+    return (
+        Consultation.objects.filter(patient_id=patient_pk)
+        .select_related("practitioner")
+        .annotate(revision_count=Count("revisions"), **extra)
+    )
+
+
+def _of_patient(patient: Patient, rows: Iterable[_M]) -> list[_M]:
+    """The rows of one patient's child table, each knowing its patient (as from patient.<children>)."""
+    out = list(rows)
+    for row in out:
+        row._state.fields_cache["patient"] = patient
+    return out
 
 
 def consultation_revisions(user: Any, consultation: Consultation) -> list[ConsultationRevision]:
@@ -520,7 +544,11 @@ def consultation_revisions(user: Any, consultation: Consultation) -> list[Consul
 def history_revisions(user: Any, patient: Patient) -> list[HistoryRevision]:
     """Every version of a patient's antécédents, newest first, for whoever may read them."""
     _recheck(user, patient, Cap.MEDICAL_VIEW)
-    return list(HistoryRevision.objects.filter(patient=patient).select_related("author"))
+    return _of_patient(patient, frozen.queryset(_history_rows, patient.pk))
+
+
+def _history_rows(patient_pk: int) -> QuerySet[HistoryRevision]:
+    return HistoryRevision.objects.filter(patient_id=patient_pk).select_related("author")
 
 
 class TeamMember(NamedTuple):
@@ -532,18 +560,11 @@ def care_team_of(user: Any, patient: Patient, *, with_candidates: bool) -> tuple
     """The patient's care team (oldest member first) and, with `with_candidates`, the active
     titulaires who could join it, in one query on the accounts: the team's practitioners carry
     the date they joined (a correlated subquery), the others are the candidates."""
-    from hygie.accounts.models import User
-    from hygie.patients.models import CareTeamMember
 
     _recheck(user, patient, Cap.MEDICAL_VIEW)
-    members = CareTeamMember.objects.filter(patient_id=patient.pk)
-    wanted = Q(pk__in=members.values("practitioner_id"))
-    if with_candidates:
-        wanted |= Q(role=Role.TITULAIRE, is_active=True)
-    joined = Subquery(members.filter(practitioner_id=OuterRef("pk")).values("added_at")[:1])
     team: list[TeamMember] = []
     candidates: list[User] = []
-    for account in User.objects.annotate(hygie_joined=joined).filter(wanted):
+    for account in frozen.queryset(_care_team_rows, patient.pk, with_candidates=with_candidates):
         added_at = account.__dict__.pop("hygie_joined")
         if added_at is not None:
             team.append(TeamMember(account, added_at))
@@ -553,9 +574,25 @@ def care_team_of(user: Any, patient: Patient, *, with_candidates: bool) -> tuple
     return team, candidates
 
 
-def documents_of(user: Any, patient: Patient) -> QuerySet[Document]:
+def _care_team_rows(patient_pk: int, *, with_candidates: bool) -> QuerySet[User]:
+    from hygie.accounts.models import User
+    from hygie.patients.models import CareTeamMember
+
+    members = CareTeamMember.objects.filter(patient_id=patient_pk)
+    wanted = Q(pk__in=members.values("practitioner_id"))
+    if with_candidates:
+        wanted |= Q(role=Role.TITULAIRE, is_active=True)
+    joined = Subquery(members.filter(practitioner_id=OuterRef("pk")).values("added_at")[:1])
+    return User.objects.annotate(hygie_joined=joined).filter(wanted)
+
+
+def documents_of(user: Any, patient: Patient) -> list[Document]:
     _recheck(user, patient, Cap.MEDICAL_VIEW)
-    return patient.documents.select_related("uploaded_by")
+    return _of_patient(patient, frozen.queryset(_document_rows, patient.pk))
+
+
+def _document_rows(patient_pk: int) -> QuerySet[Document]:
+    return Document.objects.filter(patient_id=patient_pk).select_related("uploaded_by")
 
 
 # --- Agenda ------------------------------------------------------------------------------

@@ -54,9 +54,10 @@ def read_with_patient(reader: Any) -> dict[str, Any]:
     return {_NEW: _latest(mine)}
 
 
-def read_with_consultations(user: Any) -> dict[str, Any]:
-    """For the consultations of the record page: when this user's draft of each one's edit was saved."""
-    return {_EDIT: _latest(ConsultationDraft.objects.filter(author_id=user.pk, consultation_id=OuterRef("pk")))}
+def read_with_consultations(reader: Any) -> dict[str, Any]:
+    """For `records.consultations_of(also=…)` (a records.Reader): when this user's draft of each
+    consultation's edit was saved."""
+    return {_EDIT: _latest(ConsultationDraft.objects.filter(author_id=reader.user_pk, consultation_id=OuterRef("pk")))}
 
 
 def lines(user: Any, patient: Patient, consultations: list[Any]) -> list[DraftLine]:

@@ -193,7 +193,7 @@ def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
         "can_erase": records.can(user, Cap.PATIENT_ERASE) and not break_glass,
     }
     if medical:
-        consultations = list(records.consultations_of(user, patient).annotate(**drafts.read_with_consultations(user)))
+        consultations = records.consultations_of(user, patient, also=[drafts.read_with_consultations])
         # Every consultation of the record is in the list: its latest date is the last visit the
         # retention header needs (hygie.retention.actions.last_visit), no query of its own.
         patient.last_consultation = max((c.date for c in consultations), default=None)  # type: ignore[attr-defined]
