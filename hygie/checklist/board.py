@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS
-from django.db.models import Exists, Model, OuterRef, Subquery
+from django.db.models import Exists, Model, OuterRef, QuerySet, Subquery
 from django.db.models.expressions import BaseExpression
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -34,7 +34,7 @@ from hygie.backups.models import Target
 from hygie.checklist import catalogue
 from hygie.checklist.catalogue import Item
 from hygie.checklist.models import Declaration, Diagnostic, ScoreRecord, Training
-from hygie.core import onerow
+from hygie.core import frozen, onerow
 from hygie.lib import selfcheck
 from hygie.lib.selfcheck import OK, TODO, UNKNOWN
 
@@ -131,9 +131,14 @@ _FACTOR_TYPES = [Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN]
 def _active_users() -> list[User]:
     """The active accounts, each with `hygie_has_factor` (a TOTP or WebAuthn second factor) and
     `hygie_trained_on` (their last training, None if never): read once for the three items."""
+    # Compiled once per process (hygie.core.frozen): this query is on every titulaire's dashboard.
+    return list(frozen.queryset(_active_users_rows))
+
+
+def _active_users_rows() -> QuerySet[User]:
     factor = Authenticator.objects.filter(user_id=OuterRef("pk"), type__in=_FACTOR_TYPES)
     trained = Training.objects.filter(person_id=OuterRef("pk")).order_by("-followed_on").values("followed_on")[:1]
-    return list(
+    return (
         User.objects.filter(is_active=True)
         .annotate(hygie_has_factor=Exists(factor), hygie_trained_on=Subquery(trained))
         .order_by("username")
