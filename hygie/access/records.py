@@ -118,7 +118,8 @@ def patient_scope(user: Any) -> QuerySet[Patient]:
     practitioners = practitioner_scope(user)
     granted: list[int] = []
     if _active(user) and role_can(user.role, Cap.BREAK_GLASS):
-        granted = list(_break_glass_patients(user).values_list("patient_id", flat=True))
+        # Compiled once per process (hygie.core.frozen): this runs for every list and search.
+        granted = list(frozen.queryset(_live_break_glass, user.pk, timezone.now()))
     if not practitioners and not granted:
         return Patient.objects.none()
     opened = _archive_accesses(user)
@@ -245,6 +246,10 @@ def _care_team_patients(practitioners: list[int]) -> QuerySet[CareTeamMember, An
     from hygie.patients.models import CareTeamMember
 
     return CareTeamMember.objects.filter(practitioner_id__in=practitioners).values("patient_id")
+
+
+def _live_break_glass(user_pk: int, now: datetime) -> QuerySet[Any]:
+    return BreakGlassAccess.objects.filter(user_id=user_pk, expires_at__gt=now).values_list("patient_id", flat=True)
 
 
 def _break_glass_patients(user: Any) -> QuerySet[BreakGlassAccess, Any]:
