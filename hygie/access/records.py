@@ -39,7 +39,7 @@ from django.utils import timezone
 from hygie.access.policy import ASSISTANT_ROLES, Cap, Role, role_can
 from hygie.agenda.models import Appointment
 from hygie.billing.models import CareSheet, FavouriteAct
-from hygie.core import frozen
+from hygie.core import frozen, onerow
 from hygie.patients.models import (
     BreakGlassAccess,
     Consultation,
@@ -115,14 +115,31 @@ def patient_scope(user: Any) -> QuerySet[Patient]:
 
     Records in the intermediate archive (RET-7, docs/retention.md) are left out for everyone,
     except those its titulaire opened with a reason (a live archive access)."""
-    practitioners = practitioner_scope(user)
+    reach = _scope_values(user, practitioner_scope(user))
+    if reach is None:
+        return Patient.objects.none()
+    args, options = reach
+    return _scope_rows(*args, **options)
+
+
+def _scope_values(user: Any, practitioners: list[int]) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
+    """What `patient_scope` depends on, as values (`_scope_rows`' arguments and options, for
+    hygie.core.frozen); None when the user reaches no patient at all."""
+    practitioners = sorted(set(practitioners))
+    now = timezone.now()
     granted: list[int] = []
     if _active(user) and role_can(user.role, Cap.BREAK_GLASS):
         # Compiled once per process (hygie.core.frozen): this runs for every list and search.
-        granted = list(frozen.queryset(_live_break_glass, user.pk, timezone.now()))
+        granted = sorted(set(frozen.queryset(_live_break_glass, user.pk, now)))
     if not practitioners and not granted:
-        return Patient.objects.none()
-    opened = _archive_accesses(user)
+        return None
+    cutoff = archive_cutoff(now)
+    opens_archive = _active(user) and role_can(user.role, Cap.RETENTION_MANAGE)
+    return (practitioners, granted, user.pk, now, cutoff, cutoff.date()), {"opens_archive": opens_archive}
+
+
+def _scope_rows(practitioners: list[int], granted: list[int], user_pk: int, now: datetime, cutoff: datetime,
+                cutoff_day: date, *, opens_archive: bool) -> QuerySet[Patient]:
     if not granted and len(practitioners) == 1:
         # The common case, as a plain join: one care-team row per (patient, practitioner).
         scope = Patient.objects.filter(care_team__practitioner_id=practitioners[0])
@@ -131,7 +148,43 @@ def patient_scope(user: Any) -> QuerySet[Patient]:
         scope = Patient.objects.filter(condition)
     # An emergency access (break-the-glass) reaches an archived record too: it was opened with a
     # reason, journaled and flagged, like an archive opening.
-    return scope.exclude(archived_q() & ~Q(pk__in=opened) & ~Q(pk__in=granted))
+    hidden = _archived_at(cutoff, cutoff_day) & ~Q(pk__in=granted)
+    if opens_archive:
+        from hygie.retention.models import ArchiveAccess
+
+        opened = ArchiveAccess.objects.filter(user_id=user_pk, expires_at__gt=now).values("patient_id")
+        hidden &= ~Q(pk__in=opened)
+    return scope.exclude(hidden)
+
+
+def _count_of_scope(*args: Any, **options: Any) -> dict[str, Any]:
+    return {"patients_count": onerow.CountOf(_scope_rows(*args, **options).values("id"))}
+
+
+def dashboard_reads(user: Any, day: date) -> dict[str, Any]:
+    """For the dashboard's one-statement read (hygie.core.onerow), what the user may see of:
+    whether `agenda_scope` has an appointment on `day` (any_appointment), how many care sheets of
+    `billing_scope` are unpaid (unpaid), how many patients `patient_scope` gives (patients_count).
+    The same decisions as those scopes, their SQL compiled once per process and shape
+    (hygie.core.frozen), the user's practitioners read once."""
+    practitioners = practitioner_scope(user)
+    out: dict[str, Any] = {}
+    if can(user, Cap.AGENDA_VIEW):
+        args, options = _assisted_values(user, practitioners)
+        out["any_appointment"] = Value(False)
+        if args[0]:
+            out.update(frozen.expressions(_appointments_on, *args, day, **options))
+    if can(user, Cap.BILLING_VIEW):
+        args, options = _assisted_values(user, practitioners)
+        out["unpaid"] = Value(0)
+        if args[0]:
+            out.update(frozen.expressions(_unpaid_count, *args, **options))
+    if can(user, Cap.PATIENT_LIST):
+        reach = _scope_values(user, practitioners)
+        out["patients_count"] = Value(0)
+        if reach is not None:
+            out.update(frozen.expressions(_count_of_scope, *reach[0], **reach[1]))
+    return out
 
 
 # --- Intermediate archive (RET-7) -----------------------------------------------------------
@@ -606,12 +659,31 @@ def agenda_scope(user: Any) -> QuerySet[Appointment]:
     """Appointments of the practitioners the user works for (not break-the-glass patients)."""
     if not can(user, Cap.AGENDA_VIEW):
         return Appointment.objects.none()
-    practitioners = practitioner_scope(user)
+    args, options = _assisted_values(user, practitioner_scope(user))
+    return _agenda_rows(*args, **options)
+
+
+def _assisted_values(user: Any, practitioners: list[int]) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """What the agenda's and the billing's scopes depend on, as values (hygie.core.frozen)."""
+    cutoff = archive_cutoff()
+    return (sorted(set(practitioners)), cutoff, cutoff.date()), {"assistant": user.role in ASSISTANT_ROLES}
+
+
+def _agenda_rows(practitioners: list[int], cutoff: datetime, cutoff_day: date, *,
+                 assistant: bool) -> QuerySet[Appointment]:
     appointments = Appointment.objects.filter(practitioner_id__in=practitioners)
-    if user.role in ASSISTANT_ROLES:
+    if assistant:
         # RET-7: archived records leave the agenda of the secretary and the billing clerk.
-        appointments = appointments.exclude(patient__in=_archived_patients())
+        appointments = appointments.exclude(patient__in=_archived_at_cutoff(cutoff, cutoff_day))
     return appointments.select_related("patient", "practitioner")
+
+
+def _appointments_on(practitioners: list[int], cutoff: datetime, cutoff_day: date, day: date, *,
+                     assistant: bool) -> dict[str, Any]:
+    return {"any_appointment": Exists(_agenda_rows(practitioners, cutoff, cutoff_day, assistant=assistant)
+                                      .filter(start__date=day))}
+
+
 
 
 def _archived_for(user: Any, patient_id: int) -> bool:
@@ -619,8 +691,8 @@ def _archived_for(user: Any, patient_id: int) -> bool:
     return user.role in ASSISTANT_ROLES and Patient.objects.filter(archived_q(), pk=patient_id).exists()
 
 
-def _archived_patients() -> QuerySet[Any]:
-    return Patient.objects.filter(archived_q()).values("pk")
+def _archived_at_cutoff(cutoff: datetime, cutoff_day: date) -> QuerySet[Any]:
+    return Patient.objects.filter(_archived_at(cutoff, cutoff_day)).values("pk")
 
 
 def get_appointment(user: Any, public_id: Any, cap: Cap = Cap.AGENDA_VIEW) -> Appointment:
@@ -655,10 +727,22 @@ def agenda_patients(user: Any, practitioner: Any) -> QuerySet[Patient]:
 def billing_scope(user: Any) -> QuerySet[CareSheet]:
     if not can(user, Cap.BILLING_VIEW):
         return CareSheet.objects.none()
-    sheets = CareSheet.objects.filter(practitioner_id__in=practitioner_scope(user))
-    if user.role in ASSISTANT_ROLES:
-        sheets = sheets.exclude(patient__in=_archived_patients())
+    args, options = _assisted_values(user, practitioner_scope(user))
+    return _billing_rows(*args, **options)
+
+
+def _billing_rows(practitioners: list[int], cutoff: datetime, cutoff_day: date, *,
+                  assistant: bool) -> QuerySet[CareSheet]:
+    sheets = CareSheet.objects.filter(practitioner_id__in=practitioners)
+    if assistant:
+        sheets = sheets.exclude(patient__in=_archived_at_cutoff(cutoff, cutoff_day))
     return sheets.select_related("patient", "practitioner")
+
+
+def _unpaid_count(*args: Any, **options: Any) -> dict[str, Any]:
+    return {"unpaid": onerow.CountOf(_billing_rows(*args, **options).filter(paid=False).values("id"))}
+
+
 
 
 def get_care_sheet(user: Any, public_id: Any, cap: Cap = Cap.BILLING_VIEW) -> CareSheet:

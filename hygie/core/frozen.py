@@ -32,8 +32,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
-from django.db import connections
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import QuerySet
+from django.db.models.expressions import RawSQL
 from django.db.models.sql import Query
 
 CHECK = os.environ.get("HYGIE_FROZEN_CHECK") == "1"
@@ -116,7 +117,16 @@ def _freeze(build: Callable[..., QuerySet[Any]], args: tuple[Any, ...], flat: li
     name = getattr(getattr(build, "func", build), "__qualname__", repr(build))
     if sql != sql_b or len(params) != len(params_b):
         raise ValueError(f"frozen: the SQL of {name} depends on its arguments' values")
-    connection = connections[first.db]
+    template = _slots(name, params, params_b, flat, stand_ins, connections[first.db])
+    state = {k: v for k, v in compiler.__dict__.items() if k not in _OWN}
+    return _Frozen(first, sql, template, state)
+
+
+def _slots(name: str, params: tuple[Any, ...], params_b: tuple[Any, ...], flat: list[Any],
+           stand_ins: list[list[Any]], connection: Any) -> list[tuple[str, Any]]:
+    """Where each argument lands among the parameters, from the two compilations: ("arg", i),
+    ("str", i) (an int compared as text) or ("value", constant). A parameter that differs between
+    the two and is no argument as given was computed from one: refused."""
     adapted = [[_adapt(connection, v) for v in gen] for gen in stand_ins]
     template: list[tuple[str, Any]] = []
     for a, b in zip(params, params_b, strict=True):
@@ -130,8 +140,12 @@ def _freeze(build: Callable[..., QuerySet[Any]], args: tuple[Any, ...], flat: li
                 raise ValueError(f"frozen: {name} computes a parameter from its arguments")
             slot = ("value", a)
         template.append(slot)
-    state = {k: v for k, v in compiler.__dict__.items() if k not in _OWN}
-    return _Frozen(first, sql, template, state)
+    return template
+
+
+def _fill(template: list[tuple[str, Any]], flat: list[Any], connection: Any) -> tuple[Any, ...]:
+    real = [_adapt(connection, v) for v in flat]
+    return tuple(real[v] if kind == "arg" else str(flat[v]) if kind == "str" else v for kind, v in template)
 
 
 class _FrozenQuery(Query):
@@ -172,9 +186,7 @@ def queryset(build: Callable[..., QuerySet[Any]], *args: Any, **options: Any) ->
             _SHAPES.clear()  # a bound, should a caller ever vary its variants without end
         shape = _SHAPES[key] = _freeze(functools.partial(build, **options), args, flat)
     template = shape.queryset
-    connection = connections[template.db]
-    real = [_adapt(connection, v) for v in flat]
-    params = tuple(real[v] if kind == "arg" else str(flat[v]) if kind == "str" else v for kind, v in shape.template)
+    params = _fill(shape.template, flat, connections[template.db])
     query = _FrozenQuery.__new__(_FrozenQuery)
     query.__dict__.update(template.query.__dict__)
     query.frozen = (shape, params)
@@ -186,3 +198,48 @@ def queryset(build: Callable[..., QuerySet[Any]], *args: Any, **options: Any) ->
         if (fresh_sql, fresh_params) != (shape.sql, params):
             raise AssertionError(f"frozen: {build.__qualname__} ran other SQL than the ORM builds now")
     return out
+
+
+# --- Scalar expressions, for one-statement reads (hygie.core.onerow.read) -----------------------
+
+_EXPRESSIONS: dict[tuple[Any, ...], dict[str, tuple[str, list[tuple[str, Any]], Any]]] = {}
+
+
+def _compile_expressions(values: dict[str, Any]) -> dict[str, tuple[str, tuple[Any, ...], Any]]:
+    query = Query(None)
+    compiler = query.get_compiler(DEFAULT_DB_ALIAS)
+    out = {}
+    for name, expression in values.items():
+        resolved = expression.resolve_expression(query, allow_joins=True, reuse=None, summarize=False)
+        sql, params = compiler.compile(resolved)
+        out[name] = (sql, tuple(params), resolved.output_field)
+    return out
+
+
+def expressions(build: Callable[..., dict[str, Any]], *args: Any, **options: Any) -> dict[str, RawSQL]:
+    """`build(*args, **options)`'s scalar expressions (sub-selects, EXISTS, counts: what
+    hygie.core.onerow.read reads in one statement), compiled once per shape like `queryset`'s,
+    with the same checks; handed out as raw SQL with their output fields and this call's values."""
+    flat, shape_of_args = _flatten(args)
+    key = (build, tuple(sorted(options.items())), shape_of_args, connections[DEFAULT_DB_ALIAS].vendor)
+    found = _EXPRESSIONS.get(key)
+    name = build.__qualname__
+    if found is None:
+        stand_ins = [[_stand_in(g, i, v) for i, v in enumerate(flat)] for g in (0, 1)]
+        first, second = (_compile_expressions(build(*_unflatten(args, gen), **options)) for gen in stand_ins)
+        if list(first) != list(second) or any(first[k][0] != second[k][0] for k in first):
+            raise ValueError(f"frozen: the SQL of {name} depends on its arguments' values")
+        connection = connections[DEFAULT_DB_ALIAS]
+        found = {k: (sql, _slots(name, params, second[k][1], flat, stand_ins, connection), field)
+                 for k, (sql, params, field) in first.items()}
+        if len(_EXPRESSIONS) >= _MAX_SHAPES:
+            _EXPRESSIONS.clear()
+        _EXPRESSIONS[key] = found
+    connection = connections[DEFAULT_DB_ALIAS]
+    out = {k: (sql, _fill(template, flat, connection), field) for k, (sql, template, field) in found.items()}
+    if CHECK:
+        fresh = _compile_expressions(build(*args, **options))
+        if {k: v[:2] for k, v in fresh.items()} != {k: v[:2] for k, v in out.items()}:
+            raise AssertionError(f"frozen: {name} ran other SQL than the ORM builds now")
+    # The ORM's own SQL, its parameters kept apart: nothing user-given.
+    return {k: RawSQL(sql, params, output_field=field) for k, (sql, params, field) in out.items()}  # noqa: S611

@@ -3,7 +3,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, QuerySet, Subquery
+from django.db.models import QuerySet, Subquery
 from django.db.models.expressions import BaseExpression
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -71,14 +71,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     sees_checklist = records.can(user, Cap.CHECKLIST_VIEW)
     # Compiled once per process (onerow.frozen): the ORM's compilation cost more than the reads.
     reads = onerow.frozen(_login_reads, user.pk)
-    appointments_today = None
-    if sees_agenda:
-        appointments_today = records.agenda_scope(user).filter(start__date=today).order_by("start")
-        reads["any_appointment"] = Exists(appointments_today)
-    if records.can(user, Cap.BILLING_VIEW):
-        reads["unpaid"] = onerow.CountOf(records.billing_scope(user).filter(paid=False).values("id"))
-    if records.can(user, Cap.PATIENT_LIST):
-        reads["patients_count"] = onerow.CountOf(records.patient_scope(user).values("id"))
+    reads.update(records.dashboard_reads(user, today))
     if sees_journal:
         reads.update(onerow.frozen(_alerts_count))
     if sees_checklist:
@@ -93,7 +86,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     read = onerow.read(reads)
 
     previous = {"at": read["previous_at"], "ip": read["previous_ip"]} if read["previous_at"] is not None else None
-    appointments = list(appointments_today[:30]) if appointments_today is not None and read["any_appointment"] else []
+    appointments = []
+    if sees_agenda and read["any_appointment"]:
+        appointments = list(records.agenda_scope(user).filter(start__date=today).order_by("start")[:30])
     alerts_count, latest_alerts = 0, []
     if sees_journal:
         alerts_count = read["alerts_count"]
