@@ -101,3 +101,33 @@ def test_a_frozen_queryset_cannot_be_changed(personas):
 def test_arguments_of_another_kind_are_refused(personas):
     with pytest.raises(TypeError, match="argument 1"):
         frozen.queryset(_team_patients, [personas.alice.pk], 3.5, timezone.now())
+
+
+def _counts(practitioners, now):
+    from hygie.core import onerow
+
+    team = CareTeamMember.objects.filter(practitioner_id__in=practitioners)
+    return {"members": onerow.CountOf(team.values("id")),
+            "recent": Exists(Patient.objects.filter(created_at__lt=now))}
+
+
+def _counts_a_day_before(practitioners, now):
+    return _counts(practitioners, now - timedelta(days=1))
+
+
+def test_expressions_read_in_one_statement_as_built_afresh(personas):
+    from hygie.core import onerow
+
+    frozen._EXPRESSIONS.clear()
+    now = timezone.now() + timedelta(seconds=1)
+    for practitioners in ([personas.alice.pk], [personas.alice.pk, personas.bob.pk], [-1]):
+        expected = onerow.read(_counts(practitioners, now))
+        with CaptureQueriesContext(connection) as captured:
+            got = onerow.read(frozen.expressions(_counts, practitioners, now))
+        assert got == expected and len(captured.captured_queries) == 1
+    assert expected == {"members": 0, "recent": True}
+    assert onerow.read(frozen.expressions(_counts, [personas.alice.pk], now - timedelta(days=3650))) == {
+        "members": CareTeamMember.objects.filter(practitioner_id=personas.alice.pk).count(), "recent": False}
+    assert len(frozen._EXPRESSIONS) == 2  # lists of one and two ids
+    with pytest.raises(ValueError, match="computes a parameter"):
+        frozen.expressions(_counts_a_day_before, [personas.alice.pk], now)
