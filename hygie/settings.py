@@ -150,8 +150,10 @@ TEMPLATES = [
                 "hygie.web.context.hygie",
                 "hygie.incidents.context.lockdown",
             ],
-            # {% url %} with its answers remembered per process (hygie/web/templatetags/urls_memo.py).
+            # {% url %} and literal {% translate %} with their answers remembered per process
+            # (hygie/web/templatetags/urls_memo.py, i18n_memo.py).
             "builtins": ["hygie.web.templatetags.urls_memo"],
+            "libraries": {"i18n": "hygie.web.templatetags.i18n_memo"},
         },
     },
 ]
