@@ -577,7 +577,7 @@ def consultations_of(user: Any, patient: Patient, *, also: Sequence[ReadWithCons
 def _consultation_rows(patient_pk: int, user_pk: int, *, also: tuple[ReadWithConsultations, ...]) -> QuerySet[Any]:
     extra: dict[str, Any] = {}
     for read in also:
-        extra.update(read(Reader(user_pk, [])))
+        extra.update(read(Reader(user_pk, [])))  # the user's id only: no read here needs more
     return (
         Consultation.objects.filter(patient_id=patient_pk)
         .select_related("practitioner")

@@ -21,7 +21,10 @@ def _session_row(key: str, now: datetime) -> QuerySet[Session]:
 
 class SessionStore(db.SessionStore):
     def _get_session_from_db(self) -> Any:
-        found = next(iter(frozen.queryset(_session_row, self.session_key, timezone.now())), None)
+        key = self.session_key
+        found = None
+        if isinstance(key, str):  # Django validated it (length, alphabet) or left None
+            found = next(iter(frozen.queryset(_session_row, key, timezone.now())), None)
         if found is None:
             self._session_key = None
         return found
