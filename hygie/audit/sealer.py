@@ -89,6 +89,9 @@ def seal_on_sigterm() -> None:
     back, as before; the supervisor sees the same end)."""
 
     def on_term(signum: int, frame: Any) -> None:
+        # A second SIGTERM (the supervisor sends one, then its death sends another) must not run
+        # this again inside the first: stop() takes a lock the first run may hold.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         try:
             stop(timeout=5.0)
         finally:

@@ -275,6 +275,24 @@ def run_due(
     return results
 
 
+def stop_on(worker: Worker, *signals: int) -> None:
+    """Stop `worker` (after the job under way) when one of `signals` arrives.
+
+    The handler hands the stop to a new thread rather than calling `worker.stop()` itself: a
+    handler runs in the main thread between two of its instructions, possibly while that thread
+    holds the lock of the worker's Event (inside `wait()`, or inside the `set()` of a previous
+    signal's handler), and `set()` from the handler would then wait on that lock for ever. Seen:
+    a jobs process of `hygie serve` stuck after two SIGTERMs (the supervisor's, then its own
+    parent-death signal), holding the server's output open."""
+    import signal
+
+    def on_signal(signum: int, frame: Any) -> None:
+        threading.Thread(target=worker.stop, name="hygie-worker-stop", daemon=True).start()
+
+    for sig in signals:
+        signal.signal(sig, on_signal)
+
+
 class Worker:
     """The loop of `hygie worker` and of the thread `hygie serve` starts."""
 

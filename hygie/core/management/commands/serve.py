@@ -184,10 +184,10 @@ class Command(HygieCommand):
         def run_jobs() -> None:
             import signal
 
-            from hygie.worker.runner import Worker
+            from hygie.worker.runner import Worker, stop_on
 
             worker = Worker()
-            signal.signal(signal.SIGTERM, lambda signum, frame: worker.stop())
+            stop_on(worker, signal.SIGTERM)
             worker.run_forever()
 
         supervisor = prefork.Supervisor(

@@ -51,8 +51,7 @@ class Command(HygieCommand):
             return
         worker = runner.Worker()
         # Ctrl+C or a service manager's stop: finish the job under way, then leave.
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: worker.stop())
+        runner.stop_on(worker, signal.SIGINT, signal.SIGTERM)
         self.stdout.write(f"Tâches de fond démarrées ({len(jobs())} tâches). Ctrl+C pour arrêter.")
         self.stdout.flush()
         worker.run_forever()
