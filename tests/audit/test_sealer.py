@@ -150,3 +150,19 @@ def test_sigterm_seals_first_then_dies_of_the_signal(monkeypatch):
     installed[signals.SIGTERM](signals.SIGTERM, None)
     assert done == ["stop 5.0", f"kill {os.getpid()} {signals.SIGTERM}"]
     assert installed[signals.SIGTERM] is signals.SIG_DFL  # then the default: death by SIGTERM
+
+
+def test_the_commits_of_the_window_are_sealed_in_one_round_and_stop_cuts_it_short(background, monkeypatch):
+    # A window far longer than the test: only stop() can end it.
+    monkeypatch.setattr(sealer, "COALESCE_SECONDS", 3600)
+    events = []
+    for n in range(3):
+        with transaction.atomic():
+            events.append(journal.record(Ev.PATIENT_VIEWED, patient_id=n))
+    thread = sealer._thread
+    assert thread is not None and background == []  # woken, still waiting for more commits
+    sealer.stop()
+    assert not thread.is_alive()
+    assert background == ["hygie-sealer"]  # one round for the three
+    assert all(Event.objects.get(pk=e.pk).seq is not None for e in events)
+    assert verify().ok
