@@ -278,6 +278,28 @@ def _seal_if_free(using: str, batch: int) -> int:
     return total
 
 
+def seal_round(using: str = DEFAULT_DB_ALIAS, batch: int = SEAL_BATCH) -> bool:
+    """One round of `_seal_if_free`, for the sealer thread of `hygie serve` (hygie.audit.sealer):
+    seal if the head is free, then say whether to come back. True when the head was taken or
+    events are still pending after the unlock (looked for by a statement of its own, as in
+    `_seal_if_free`): the thread then comes back after its coalescing wait instead of at once, so
+    that under load each round seals the commits of that wait in one batch rather than the few of
+    the last round trips (the back-to-back rounds of `_seal_if_free` cost a flush each)."""
+    if connections[using].vendor != "postgresql":
+        seal(using)
+        return False
+    with connections[using].cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_HEAD_LOCK])
+        if not cursor.fetchone()[0]:
+            return True
+        try:
+            _seal_batch(using, batch, locked=True)
+        finally:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_HEAD_LOCK])
+        cursor.execute(_PENDING_EXISTS)
+        return bool(cursor.fetchone()[0])
+
+
 def _seal_batch(using: str, batch: int, *, savepoint: bool = True, locked: bool = False) -> int:
     """Seal up to `batch` pending events in one transaction. Raw SQL, no models: on SQLite this
     runs inside every writer's transaction, which holds the database's write lock meanwhile.
