@@ -1,13 +1,19 @@
 """Journal: append throughput with concurrent writers, and verification speed.
 
 Run: .venv/bin/python bench/bench_journal.py [--backend sqlite|postgresql|both] [--writers 8]
-     [--events 1000] [--verify-events 1000000] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
+     [--events 1000] [--verify-events 1000000] [--sealing serve|inline]
+     [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
 
 For each database, in a fresh temporary data dir (and a throw-away PostgreSQL database, dropped
 at the end):
 - append: `--writers` processes, each writing `--events` events one transaction at a time like a
   request, through `journal.record` (chained) against plain Event inserts through the ORM
   (baseline) and against one raw parameterised INSERT per transaction, no chain (the ceiling);
+  the chained writers seal as the requests of `hygie serve` do (`--sealing serve`, the default:
+  on PostgreSQL each process's sealer thread, hygie.audit.sealer, its processor time counted with
+  the writer's and its last round, at the writer's end, within the time) or as commands and the
+  worker do (`--sealing inline`: each writer right after its commit). SQLite seals inside the
+  writer's transaction either way;
 - verify: `--verify-events` chained events bulk-loaded, then `verify()` against just reading
   the same rows through the same cursor (baseline).
 Each append round also reports the processor time per event of the writers and, for a local
@@ -49,7 +55,7 @@ def _setup(tmp: Path, db_url: str) -> None:
     django.setup()
 
 
-def _writer(mode: str, events: int, barrier, results) -> None:
+def _writer(mode: str, events: int, barrier, results, sealing: str = "serve") -> None:
     from django.db import connections, transaction
     from django.utils import timezone
 
@@ -63,6 +69,16 @@ def _writer(mode: str, events: int, barrier, results) -> None:
            "patient_id, request_id, channel, reason, details, chain_hash) "
            "VALUES (%s, '', %s, 'success', '', '', %s, %s, 'cli', '', %s, '')")
     server = _server_pid(connection)
+    from django.db.backends.signals import connection_created
+
+    from hygie.audit import chain, sealer
+
+    # Server processes of the sealer thread's connections, so that their time is counted too.
+    thread_servers: list[int] = []
+    if mode == "chained" and sealing == "serve":
+        sealer.enable()  # what `hygie serve` does in each server process
+        connection_created.connect(lambda sender, connection, **kw: thread_servers.append(
+            _server_pid(connection) or 0) if connection.vendor == "postgresql" else None, weak=False)
     barrier.wait()
     cpu0, server0 = _cpu_self(), _cpu_of(server)
     start = time.perf_counter()
@@ -78,8 +94,16 @@ def _writer(mode: str, events: int, barrier, results) -> None:
             with transaction.atomic():
                 Event.objects.create(at=timezone.now(), action=str(Ev.PATIENT_VIEWED), patient_id=i,
                                      request_id="0" * 32, channel="cli", details={"fields": ["phone"]})
+    thread_cpu = 0.0
+    if sealer.enabled():
+        # What the thread has not sealed yet is sealed here, on the writer's connection, while the
+        # thread's server processes still exist to be read (their whole life is counted, start-up
+        # included); then the thread stops (a server's normal stop), with nothing left to seal.
+        chain.seal()
+        thread_cpu = sum(max(_cpu_of(pid), 0.0) for pid in thread_servers if pid)
+        sealer.stop()
     end = time.perf_counter()
-    results.put((start, end, _cpu_self() - cpu0, _cpu_of(server) - server0))
+    results.put((start, end, _cpu_self() - cpu0, _cpu_of(server) - server0 + thread_cpu))
     connections.close_all()
 
 
@@ -118,7 +142,7 @@ _CPU: dict[str, list[tuple[float, float]]] = {"plain": [], "raw": [], "chained":
 _LEFT: list[int] = []
 
 
-def _append(mode: str, writers: int, events: int) -> float:
+def _append(mode: str, writers: int, events: int, sealing: str) -> float:
     from django.db import connections
 
     from hygie.audit.chain import seal
@@ -129,12 +153,12 @@ def _append(mode: str, writers: int, events: int) -> float:
     connections.close_all()
     ctx = multiprocessing.get_context("fork")
     barrier, results = ctx.Barrier(writers), ctx.Queue()
-    procs = [ctx.Process(target=_writer, args=(mode, events, barrier, results)) for _ in range(writers)]
+    procs = [ctx.Process(target=_writer, args=(mode, events, barrier, results, sealing)) for _ in range(writers)]
     for p in procs:
         p.start()
     spans = [results.get() for _ in procs]
     end = max(e for _, e, _, _ in spans)
-    # The chained writers' time includes the sealing they do after their commits; the final
+    # The chained writers' time includes the sealing they (or their sealer thread) do; the final
     # seal() below is not counted (nothing was left to it in the runs of docs/performance.md).
     client, server = sum(c for *_, c, _ in spans), sum(s for *_, s in spans)
     _CPU[mode].append((client / (writers * events) * 1e6, server / (writers * events) * 1e6 if server >= 0 else -1))
@@ -237,7 +261,7 @@ def child(backend: str, args: argparse.Namespace, db_url: str) -> None:
     rates: dict[str, list[float]] = {"plain": [], "raw": [], "chained": []}
     for r in range(args.rounds):
         for mode in (["plain", "raw", "chained"] if r % 2 == 0 else ["chained", "raw", "plain"]):
-            rates[mode].append(_append(mode, args.writers, args.events))
+            rates[mode].append(_append(mode, args.writers, args.events, args.sealing))
     out["baseline_eps"], out["raw_eps"], out["chained_eps"] = (max(rates[m]) for m in ("plain", "raw", "chained"))
     out["rounds"] = rates
     out["cpu"] = _CPU
@@ -265,6 +289,8 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000, help="events per writer")
     parser.add_argument("--verify-events", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=2, help="append rounds, alternate order")
+    parser.add_argument("--sealing", choices=["serve", "inline"], default="serve",
+                        help="chained writers: a sealer thread per process (hygie serve) or sealing after each commit")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--db-url", default="", help=argparse.SUPPRESS)
@@ -277,7 +303,7 @@ def main() -> None:
 
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     print(f"writers: {args.writers} × {args.events} events, verify: {args.verify_events} events, "
-          f"cpus: {os.cpu_count()}")
+          f"sealing: {args.sealing}, cpus: {os.cpu_count()}")
     for backend in backends:
         db_url, dbname = "", f"bench_journal_{os.getpid()}"
         if backend == "postgresql":
@@ -288,7 +314,7 @@ def main() -> None:
             run = subprocess.run(
                 [sys.executable, __file__, "--child", backend, "--db-url", db_url, "--writers", str(args.writers),
                  "--events", str(args.events), "--verify-events", str(args.verify_events),
-                 "--rounds", str(args.rounds)],
+                 "--rounds", str(args.rounds), "--sealing", args.sealing],
                 capture_output=True, text=True, check=False,
             )
         finally:

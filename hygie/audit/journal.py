@@ -13,6 +13,11 @@ from hygie.audit.models import Event
 
 # The ORM's own normalisation of IP addresses (IPv6 compressed), applied before the insert.
 _ip_prep = Event._meta.get_field("ip").get_prep_value
+# Event's columns in the model's order, as `record` hands them to Model.from_db (a test checks).
+EVENT_FIELDS = (
+    "id", "at", "actor_id", "actor_role", "action", "outcome", "target_type", "target_id", "patient_id", "ip",
+    "request_id", "channel", "reason", "details", "seq", "chain_hash",
+)
 
 
 def record(
@@ -76,15 +81,14 @@ def record(
         with transaction.atomic(using=using, savepoint=False):
             at = timezone.now()
             pk, seq, chain_hash = chain.append(using, at, prepared)
-    event = Event(
-        id=pk, at=at, actor_role=role, action=fields.action, outcome=fields.outcome, target_type=target_type,
-        target_id=target_id, patient_id=fields.patient_id, ip=fields.ip, request_id=fields.request_id,
-        channel=fields.channel, reason=fields.reason, details=fields.details, seq=seq, chain_hash=chain_hash,
-    )
+    # Built the way the ORM builds a row it read (positional, `_state` already "in the database"):
+    # a third of the cost of Event(**kwargs), paid by every write of the application.
+    event = Event.from_db(using, EVENT_FIELDS, (
+        pk, at, fields.actor_id, role, fields.action, fields.outcome, target_type, target_id, fields.patient_id,
+        fields.ip, fields.request_id, fields.channel, fields.reason, fields.details, seq, chain_hash,
+    ))
     if user is not None:
         event.actor = user
-    event._state.adding = False
-    event._state.db = using
     return event
 
 

@@ -122,3 +122,13 @@ def test_on_sqlite_a_failed_append_leaves_nothing(monkeypatch):
 class _Broken:
     def __call__(self, raw):
         raise IntegrityError("simulated")
+
+
+def test_record_builds_the_event_with_the_models_columns_in_order():
+    # Model.from_db takes the values by position: a column added to Event must be added there too.
+    assert journal.EVENT_FIELDS == tuple(f.attname for f in Event._meta.concrete_fields)
+    event = journal.record(Ev.PATIENT_VIEWED, patient_id=4, reason="motif", details={"a": 1})
+    stored = Event.objects.get(pk=event.pk)
+    for name in journal.EVENT_FIELDS:
+        if name not in ("seq", "chain_hash"):  # filled in later on PostgreSQL
+            assert getattr(event, name) == getattr(stored, name), name

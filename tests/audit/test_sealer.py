@@ -23,15 +23,19 @@ pytestmark = [
 
 @pytest.fixture
 def background(monkeypatch):
-    """Background sealing on, as `hygie serve` turns it on; and who called chain.seal, from where."""
+    """Background sealing on, as `hygie serve` turns it on; and who sealed (chain.seal or one
+    chain.seal_round), from where."""
     calls: list[str] = []
-    real = chain.seal
 
-    def spy(*args, **kwargs):
-        calls.append(threading.current_thread().name)
-        return real(*args, **kwargs)
+    def spying(real):
+        def spy(*args, **kwargs):
+            calls.append(threading.current_thread().name)
+            return real(*args, **kwargs)
 
-    monkeypatch.setattr(chain, "seal", spy)
+        return spy
+
+    monkeypatch.setattr(chain, "seal", spying(chain.seal))
+    monkeypatch.setattr(chain, "seal_round", spying(chain.seal_round))
     monkeypatch.setattr(sealer, "_enabled", True)
     yield calls
     sealer.stop()  # its connection closed: the test database can be flushed and dropped
@@ -101,7 +105,7 @@ def test_many_writers_at_once_are_all_sealed_without_a_gap(background):
 
 
 def test_a_failed_round_is_retried_and_the_thread_lives_on(background, monkeypatch):
-    real = chain.seal  # the spy
+    real = chain.seal_round  # the spy
     failures = []
 
     def flaky(*args, **kwargs):
@@ -110,7 +114,7 @@ def test_a_failed_round_is_retried_and_the_thread_lives_on(background, monkeypat
             raise ConnectionError("base injoignable un instant")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(chain, "seal", flaky)
+    monkeypatch.setattr(chain, "seal_round", flaky)
     monkeypatch.setattr(sealer, "RETRY_SECONDS", 0.05)
     with transaction.atomic():
         event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
@@ -150,3 +154,41 @@ def test_sigterm_seals_first_then_dies_of_the_signal(monkeypatch):
     installed[signals.SIGTERM](signals.SIGTERM, None)
     assert done == ["stop 5.0", f"kill {os.getpid()} {signals.SIGTERM}"]
     assert installed[signals.SIGTERM] is signals.SIG_DFL  # then the default: death by SIGTERM
+
+
+def test_the_commits_of_the_window_are_sealed_in_one_round_and_stop_cuts_it_short(background, monkeypatch):
+    # A window far longer than the test: only stop() can end it.
+    monkeypatch.setattr(sealer, "COALESCE_SECONDS", 3600)
+    events = []
+    for n in range(3):
+        with transaction.atomic():
+            events.append(journal.record(Ev.PATIENT_VIEWED, patient_id=n))
+    thread = sealer._thread
+    assert thread is not None and background == []  # woken, still waiting for more commits
+    sealer.stop()
+    assert not thread.is_alive()
+    assert background == ["hygie-sealer"]  # one round for the three (the last one, at stop)
+    assert all(Event.objects.get(pk=e.pk).seq is not None for e in events)
+    assert verify().ok
+
+
+def test_a_round_that_finds_the_head_taken_comes_back(background, monkeypatch):
+    # Another sealer holds the head (a session of its own): the thread's round seals nothing and
+    # says to come back; once the head is free, a round seals and nothing is left.
+    monkeypatch.setattr(sealer, "COALESCE_SECONDS", 0.01)
+    with transaction.atomic():
+        event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [chain._HEAD_LOCK])
+        assert chain.seal_round() is True
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [chain._HEAD_LOCK])
+    finally:
+        other.close()
+    assert _sealed_soon(event.pk).seq is not None
+    assert chain.seal_round() is False
+    assert verify().ok
