@@ -45,7 +45,10 @@ def test_it_keeps_neither_the_query_nor_a_name_in_the_session(personas, login):
     client.post(URL, {"q": "dupont elise"})
     stored = "".join(s.session_data for s in Session.objects.all())
     decoded = repr([s.get_decoded() for s in Session.objects.all()]).lower()
-    assert "dup" not in decoded and "elise" not in decoded and "dup" not in stored.lower()
+    assert "dup" not in decoded and "elise" not in decoded
+    # The stored form is signed base64: three letters can occur in it by chance (seen: "…udupid…"),
+    # the whole words cannot.
+    assert not any(word in stored.lower() for word in ("dupont", "dupônt", "elise", "élise"))
     assert "hygie.searches" in decoded
 
 
