@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -112,14 +113,43 @@ class DatabaseWrapper(base.DatabaseWrapper):
             reads.begun = reads.active = True
             return
         timeout = float(self.settings_dict.get("OPTIONS", {}).get("timeout", 5))
+        deadline = time.monotonic() + timeout
         if not _WRITER.acquire(timeout=timeout):
             raise OperationalError("database is locked")
         self._holds_writer = True
         try:
-            super()._start_transaction_under_autocommit()  # type: ignore[misc]  # not in the stubs
+            if self.transaction_mode == "IMMEDIATE":
+                self._begin_immediate(deadline, timeout)
+            else:
+                super()._start_transaction_under_autocommit()  # type: ignore[misc]  # not in the stubs
         except BaseException:
             self._release_writer()
             raise
+
+    def _begin_immediate(self, deadline: float, timeout: float) -> None:
+        """BEGIN IMMEDIATE, retried every 0.1 to 2 ms while another process holds the write lock.
+
+        SQLite's own busy handler sleeps 1, 2, 5, 10… then 100 ms between its tries: with two
+        server processes, the waiting one often slept on while the lock was free (measured at
+        saturation: a fifth of both cores idle, pages/s no higher with a third less processor
+        time per page). Only one thread per process polls (the process's lock above), so these
+        short sleeps cost little. The wait stays bounded by the same timeout."""
+        raw = self.connection
+        raw.execute("PRAGMA busy_timeout = 0")
+        try:
+            delay = 0.0001
+            while True:
+                try:
+                    self.cursor().execute("BEGIN IMMEDIATE")
+                    return
+                except OperationalError as exc:
+                    code = getattr(exc.__cause__, "sqlite_errorcode", 0)
+                    if code & 0xFF != _SQLITE_BUSY or time.monotonic() >= deadline:
+                        raise
+                time.sleep(delay)
+                delay = min(delay * 2, 0.002)
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
 
     def upgrade(self, reads: ReadState, statement: Any) -> Any:
         """Run the first writing statement of a read transaction, which makes it a writing one."""
