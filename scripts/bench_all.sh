@@ -9,6 +9,8 @@ PY=.venv/bin/python
 commit=$(git rev-parse --short HEAD)
 dirty=$(git status --porcelain --untracked-files=no | grep -v '^ M docs/' | head -1)
 [ -n "$dirty" ] && echo "ATTENTION : copie de travail modifiée (hors docs/) : les chiffres ne sont pas ceux de $commit." >&2
+# The backup bench compares with restic: missing, it would fail half an hour into the run.
+command -v restic >/dev/null || { echo "restic manquant (apt-get install restic) : mesure des sauvegardes impossible." >&2; exit 1; }
 out=var/bench/$commit
 mkdir -p "$out"
 echo "Mesures du commit $commit dans $out ($(nproc) cœurs)"
