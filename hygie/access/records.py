@@ -130,7 +130,7 @@ def _scope_values(user: Any, practitioners: list[int]) -> tuple[tuple[Any, ...],
     granted: list[int] = []
     if _active(user) and role_can(user.role, Cap.BREAK_GLASS):
         # Compiled once per process (hygie.core.frozen): this runs for every list and search.
-        granted = sorted(set(frozen.queryset(_live_break_glass, user.pk, now)))
+        granted = sorted(set(frozen.queryset(_live_break_glass_ids, user.pk, now)))
     if not practitioners and not granted:
         return None
     cutoff = archive_cutoff(now)
@@ -152,7 +152,7 @@ def _scope_rows(practitioners: list[int], granted: list[int], user_pk: int, now:
     if opens_archive:
         from hygie.retention.models import ArchiveAccess
 
-        opened = ArchiveAccess.objects.filter(user_id=user_pk, expires_at__gt=now).values("patient_id")
+        opened = _live(ArchiveAccess, user_pk, now).values("patient_id")
         hidden &= ~Q(pk__in=opened)
     return scope.exclude(hidden)
 
@@ -168,14 +168,13 @@ def dashboard_reads(user: Any, day: date) -> dict[str, Any]:
     The same decisions as those scopes, their SQL compiled once per process and shape
     (hygie.core.frozen), the user's practitioners read once."""
     practitioners = practitioner_scope(user)
+    args, options = _assisted_values(user, practitioners)
     out: dict[str, Any] = {}
     if can(user, Cap.AGENDA_VIEW):
-        args, options = _assisted_values(user, practitioners)
         out["any_appointment"] = Value(False)
         if args[0]:
             out.update(frozen.expressions(_appointments_on, *args, day, **options))
     if can(user, Cap.BILLING_VIEW):
-        args, options = _assisted_values(user, practitioners)
         out["unpaid"] = Value(0)
         if args[0]:
             out.update(frozen.expressions(_unpaid_count, *args, **options))
@@ -224,7 +223,7 @@ def _archive_accesses(user: Any) -> QuerySet[Any]:
 
     if not _active(user) or not role_can(user.role, Cap.RETENTION_MANAGE):
         return ArchiveAccess.objects.none().values("patient_id")
-    return ArchiveAccess.objects.filter(user=user, expires_at__gt=timezone.now()).values("patient_id")
+    return _live(ArchiveAccess, user.pk, timezone.now()).values("patient_id")
 
 
 def archive_candidates(user: Any) -> QuerySet[Patient]:
@@ -301,12 +300,13 @@ def _care_team_patients(practitioners: list[int]) -> QuerySet[CareTeamMember, An
     return CareTeamMember.objects.filter(practitioner_id__in=practitioners).values("patient_id")
 
 
-def _live_break_glass(user_pk: int, now: datetime) -> QuerySet[Any]:
-    return BreakGlassAccess.objects.filter(user_id=user_pk, expires_at__gt=now).values_list("patient_id", flat=True)
+def _live(model: type[_M], user_pk: int, now: datetime) -> QuerySet[_M]:
+    """A user's accesses opened with a reason (break-the-glass, archive) still in force at `now`."""
+    return model._default_manager.filter(user_id=user_pk, expires_at__gt=now)
 
 
-def _break_glass_patients(user: Any) -> QuerySet[BreakGlassAccess, Any]:
-    return BreakGlassAccess.objects.filter(user=user, expires_at__gt=timezone.now()).values("patient_id")
+def _live_break_glass_ids(user_pk: int, now: datetime) -> QuerySet[Any]:
+    return _live(BreakGlassAccess, user_pk, now).values_list("patient_id", flat=True)
 
 
 def require(user: Any, cap: Cap) -> None:
@@ -413,8 +413,7 @@ def _patient_row(wanted: Any, practitioners: list[int], user_pk: int, now: datet
         in_team = Exists(_care_team_patients(practitioners).filter(patient_id=OuterRef("pk")))
     granted: Any = false
     if may_break_glass:
-        live = BreakGlassAccess.objects.filter(user_id=user_pk, expires_at__gt=now)
-        granted = Exists(live.filter(patient_id=OuterRef("pk")))
+        granted = Exists(_live(BreakGlassAccess, user_pk, now).filter(patient_id=OuterRef("pk")))
     archived_now = Exists(Patient.objects.filter(_archived_at(cutoff, cutoff_day), pk=OuterRef("pk")))
     extra: dict[str, Any] = {}
     reader = Reader(user_pk, practitioners)
