@@ -137,7 +137,8 @@ def _slots(name: str, params: tuple[Any, ...], params_b: tuple[Any, ...], flat: 
                          and a == str(stand_ins[0][j]) and b == str(stand_ins[1][j])), None)
         if slot is None:
             if a != b or any(a == s for gen in adapted for s in gen):
-                raise ValueError(f"frozen: {name} computes a parameter from its arguments")
+                raise ValueError(f"frozen: {name} computes a parameter from its arguments "
+                                 "(it does not pass every argument as given)")
             slot = ("value", a)
         template.append(slot)
     return template
@@ -216,10 +217,12 @@ def _compile_expressions(values: dict[str, Any]) -> dict[str, tuple[str, tuple[A
     return out
 
 
-def expressions(build: Callable[..., dict[str, Any]], *args: Any, **options: Any) -> dict[str, RawSQL]:
+def expressions(build: Callable[..., dict[str, Any]], *args: Any, all_arguments_used: bool = False,
+                **options: Any) -> dict[str, RawSQL]:
     """`build(*args, **options)`'s scalar expressions (sub-selects, EXISTS, counts: what
     hygie.core.onerow.read reads in one statement), compiled once per shape like `queryset`'s,
-    with the same checks; handed out as raw SQL with their output fields and this call's values."""
+    with the same checks; handed out as raw SQL with their output fields and this call's values.
+    `all_arguments_used`: also refuse a build that leaves an argument out of its parameters."""
     flat, shape_of_args = _flatten(args)
     key = (build, tuple(sorted(options.items())), shape_of_args, connections[DEFAULT_DB_ALIAS].vendor)
     found = _EXPRESSIONS.get(key)
@@ -232,6 +235,9 @@ def expressions(build: Callable[..., dict[str, Any]], *args: Any, **options: Any
         connection = connections[DEFAULT_DB_ALIAS]
         found = {k: (sql, _slots(name, params, second[k][1], flat, stand_ins, connection), field)
                  for k, (sql, params, field) in first.items()}
+        used = {i for _sql, template, _field in found.values() for kind, i in template if kind != "value"}
+        if all_arguments_used and used != set(range(len(flat))):
+            raise ValueError(f"frozen: {name} does not pass every argument as a parameter")
         if len(_EXPRESSIONS) >= _MAX_SHAPES:
             _EXPRESSIONS.clear()
         _EXPRESSIONS[key] = found
