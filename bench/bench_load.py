@@ -529,6 +529,7 @@ def logged_in(port: int, logins: list[dict], count: int, offset: int, ports: tup
 
 def bench(backend: str, db_url: str, args: argparse.Namespace) -> dict:
     figures: dict = {"backend": backend}
+    dbname = db_url.rsplit("/", 1)[1] if db_url else ""
     with tempfile.TemporaryDirectory(prefix="hygie-bench-load-") as tmpdir:
         tmp = Path(tmpdir)
         t0 = time.monotonic()
@@ -561,9 +562,14 @@ def bench(backend: str, db_url: str, args: argparse.Namespace) -> dict:
                 try:
                     users = logged_in(server.port, logins, args.clients, 1000 + 100 * n)
                     results = Results()
+                    before = _cpu_snapshot([server], {}, dbname)
                     wall = run_users(users, args.saturation, False, results, seed=100 + n)
+                    used = _cpu_report(before, _cpu_snapshot([server], {}, dbname), wall)
                     label = "1 processus" if processes == 1 else "1 processus par cœur"
                     r = report(f"[{backend}] saturation, {args.clients} clients sans réflexion, {label}", results, wall)
+                    if results.pages:
+                        print("CPU par page : " + ", ".join(
+                            f"{k} {1000 * v / results.pages:.2f} ms" for k, v in used.items()))
                     rates.setdefault(label, []).append(r["pages_per_s"])
                 finally:
                     server.stop()
@@ -592,6 +598,8 @@ def _proc_cpu(pid: int) -> float:
 def _postgres_cpu(dbname: str) -> dict[int, float]:
     """CPU seconds of each PostgreSQL backend connected to this database (its title names it)."""
     found: dict[int, float] = {}
+    if not dbname:  # SQLite
+        return found
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
@@ -603,10 +611,17 @@ def _postgres_cpu(dbname: str) -> dict[int, float]:
     return found
 
 
+def _machine_busy() -> float:
+    """CPU seconds the whole machine spent busy (every process and the kernel: /proc/stat)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_snapshot(servers: list[CountingServer], services: dict[str, int], dbname: str) -> dict:
     usage = os.times()
     snap: dict = {"serveurs": sum(_proc_cpu(s.proc.pid) for s in servers), "postgresql": _postgres_cpu(dbname),
-                  "client (ce script)": usage.user + usage.system}
+                  "client (ce script)": usage.user + usage.system, "machine": _machine_busy()}
     snap.update({name: _proc_cpu(pid) for name, pid in services.items()})
     return snap
 
@@ -614,13 +629,16 @@ def _cpu_snapshot(servers: list[CountingServer], services: dict[str, int], dbnam
 def _cpu_report(before: dict, after: dict, wall: float) -> dict[str, float]:
     # PostgreSQL: the backends still connected at the end (a backend closed during the phase,
     # CONN_MAX_AGE 60 s, takes its seconds with it): a lower bound.
-    used = {k: after[k] - before.get(k, 0.0) for k in after if k != "postgresql"}
+    used = {k: after[k] - before.get(k, 0.0) for k in after if k not in ("postgresql", "machine")}
     pg_before = before["postgresql"]
-    used["postgresql (minorant)"] = sum(v - pg_before.get(pid, 0.0) for pid, v in after["postgresql"].items())
+    if after["postgresql"]:
+        used["postgresql (minorant)"] = sum(v - pg_before.get(pid, 0.0) for pid, v in after["postgresql"].items())
+    machine = after["machine"] - before["machine"]
     cores = os.cpu_count() or 1
     parts = ", ".join(f"{k} {v:.1f} s" for k, v in used.items())
     print(f"CPU pendant {wall:.0f} s ({cores} cœurs = {cores * wall:.0f} s-CPU) : {parts} ; "
-          f"total {sum(used.values()):.1f} s ; charge moyenne {os.getloadavg()[0]:.1f}")
+          f"total {sum(used.values()):.1f} s ; toute la machine {machine:.1f} s (autres processus et noyau "
+          f"{machine - sum(used.values()):.1f} s) ; charge moyenne {os.getloadavg()[0]:.1f}")
     return used
 
 

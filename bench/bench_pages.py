@@ -15,7 +15,7 @@ PostgreSQL, also the processor time of its server process for this connection (/
 
 `--against DIR`: the same workload, the same data, run alternately (A B B A…) by this tree and by
 another checkout of Hygie (e.g. `git worktree add /tmp/before <commit>`), each in its own process,
-and the ratio of their CPU per page. `--profile FILE`: cProfile of the measured actions (this
+and the ratio of their CPU per page. `--profile FILE`: cProfile of the measured actions (processor time) (this
 tree, one round), for pstats. Not part of the test suite; exit code 0 whatever the figures.
 """
 
@@ -84,7 +84,7 @@ def measure(root: Path, data: Path, db_url: str, actions: int, who: int, profile
     if profile:
         import cProfile
 
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)  # processor time: waits on the database excluded
     per: dict[str, list[float]] = {}
     server = _backend_pid()
     server0 = _cpu_of(server)

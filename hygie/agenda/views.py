@@ -24,6 +24,7 @@ from hygie.access.policy import Cap
 from hygie.agenda import actions, forms
 from hygie.audit import journal
 from hygie.audit.events import Ev
+from hygie.core.readviews import read_page
 from hygie.lib import agendagrid
 from hygie.lib.text import fold
 from hygie.patients.search import parse as parse_query
@@ -62,6 +63,7 @@ def _step() -> int:
 
 @login_required
 @require_GET
+@read_page
 def agenda(request: HttpRequest) -> HttpResponse:
     """A practitioner's week (one column per day), or a day with the practitioners side by side
     (one column each: the secretary's view). Free slots link to the booking form."""

@@ -25,6 +25,7 @@ from hygie.access.policy import Cap
 from hygie.audit import journal
 from hygie.audit.events import Ev
 from hygie.billing import actions, forms, receipt
+from hygie.core.readviews import read_page
 from hygie.lib import money
 from hygie.practices.models import Practice
 from hygie.web.forms import show_refusal
@@ -74,6 +75,7 @@ def _csv_cell(value: str) -> str:
 
 @login_required
 @require_GET
+@read_page
 def billing(request: HttpRequest) -> HttpResponse:
     user = request.user
     records.require(user, Cap.BILLING_VIEW)
@@ -149,6 +151,7 @@ def billing_export(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@read_page
 def care_sheet_receipt(request: HttpRequest, public_id: Any) -> HttpResponse:
     """The note d'honoraires for the patient (PDF). It names the patient: only for the roles that
     see names (not the billing clerk)."""

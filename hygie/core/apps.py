@@ -8,6 +8,6 @@ class CoreConfig(AppConfig):
     verbose_name = _("Commandes")
 
     def ready(self) -> None:
-        from hygie.core.sqlite import requests
+        from hygie.core import readviews
 
-        requests.install()
+        readviews.install()

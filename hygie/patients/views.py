@@ -37,6 +37,7 @@ from hygie.audit import journal
 from hygie.audit.events import Ev
 from hygie.clinical import drafts
 from hygie.clinical import record as clinical_record
+from hygie.core.readviews import read_page
 from hygie.patients import actions, documents, forms, searches, uploads
 from hygie.patients.models import Patient
 from hygie.patients.search import by_name, search
@@ -52,6 +53,7 @@ QUICK_RESULTS = 8
 
 @login_required
 @require_GET
+@read_page
 def patient_list(request: HttpRequest) -> HttpResponse:
     records.require(request.user, Cap.PATIENT_LIST)
     # Names are encrypted at rest: the database cannot sort by them. The list shows the most
@@ -100,6 +102,7 @@ def patient_search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@read_page
 def patient_search_results(request: HttpRequest, token: str) -> HttpResponse:
     records.require(request.user, Cap.PATIENT_LIST)
     stored = searches.recall(request, token)
@@ -171,6 +174,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
+@read_page
 def patient_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     medical = records.can(user, Cap.MEDICAL_VIEW)
@@ -274,6 +278,7 @@ def history_edit(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@read_page
 def consultation_create(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     patient = records.get_patient(user, public_id, Cap.MEDICAL_EDIT)
@@ -298,6 +303,7 @@ def consultation_create(request: HttpRequest, public_id: Any) -> HttpResponse:
 
 @login_required
 @require_GET
+@read_page
 def consultation_detail(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     consultation = records.get_consultation(user, public_id, Cap.MEDICAL_VIEW)
@@ -331,6 +337,7 @@ def _edited(consultation: Any, revisions: list[Any]) -> Any:
 
 @login_required
 @require_GET
+@read_page
 def consultation_revisions(request: HttpRequest, public_id: Any) -> HttpResponse:
     """Every version of a consultation, with its author and time: for whoever may read it."""
     user = request.user
@@ -353,6 +360,7 @@ def consultation_revisions(request: HttpRequest, public_id: Any) -> HttpResponse
 
 @login_required
 @require_GET
+@read_page
 def history_revisions(request: HttpRequest, public_id: Any) -> HttpResponse:
     """Every version of the antécédents, with its author and time: for whoever may read them."""
     user = request.user
@@ -459,6 +467,7 @@ def _document_form(request: HttpRequest, patient: Patient, upload: uploads.Encry
 
 @login_required
 @require_GET
+@read_page
 def document_download(request: HttpRequest, public_id: Any) -> HttpResponse:
     user = request.user
     document = records.get_document(user, public_id, Cap.MEDICAL_VIEW)

@@ -24,6 +24,7 @@ from hygie.backups import targets
 from hygie.checklist import board as checklist_board
 from hygie.compliance import dashboard as compliance_dashboard
 from hygie.core import onerow
+from hygie.core.readviews import read_page
 from hygie.incidents.views import dashboard_context as incidents_context
 from hygie.incidents.views import dashboard_reads as incidents_reads
 from hygie.psc import config as psc_config
@@ -58,6 +59,7 @@ def _alerts_count() -> dict[str, BaseExpression]:
 
 @login_required
 @require_GET
+@read_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Every panel's single values (counts, the previous login, whether a list has anything
     to show, the backups' and the checklist's own) are read in one statement

@@ -17,54 +17,21 @@ committed since the snapshot began: the view is then run again, once, in an IMME
 transaction, as every request was before. Views answering other methods keep IMMEDIATE from
 the start (they may touch the outside world: e-mail, object storage; they are never run twice).
 
-Django wraps each view in its request transaction in `BaseHandler.make_view_atomic`; `install`
-wraps that method (for the WSGI server and the test client alike), for the SQLite backend of
-Hygie only: PostgreSQL is untouched.
+Dispatched by hygie.core.readviews (PostgreSQL has its own: hygie.core.postgresql.requests).
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.core.handlers.base import BaseHandler
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 
 from hygie.core.sqlite.base import DatabaseWrapper, ReadState
 
 logger = logging.getLogger(__name__)
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-_django_make_view_atomic = BaseHandler.make_view_atomic
-
-
-def install() -> None:
-    """Called once by hygie.core's AppConfig, whatever the database (checked per request)."""
-    BaseHandler.make_view_atomic = make_view_atomic  # type: ignore[method-assign]
-
-
-def make_view_atomic(self: BaseHandler, view: Callable[..., Any]) -> Callable[..., Any]:
-    atomic_view = _django_make_view_atomic(self, view)
-    if atomic_view is view or not _only_default_atomic():
-        return atomic_view  # no request transaction for this view
-
-    @functools.wraps(view)
-    def read_aware_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        conn = connections[DEFAULT_DB_ALIAS]
-        if (request.method not in SAFE_METHODS or not isinstance(conn, DatabaseWrapper)
-                or conn.in_atomic_block or conn.reads is not None):
-            return atomic_view(request, *args, **kwargs)
-        return run_read_view(conn, view, atomic_view, request, args, kwargs)
-
-    return read_aware_view
-
-
-def _only_default_atomic() -> bool:
-    return [alias for alias, s in connections.settings.items() if s["ATOMIC_REQUESTS"]] == [DEFAULT_DB_ALIAS]
 
 
 def run_read_view(conn: DatabaseWrapper, view: Callable[..., Any], atomic_view: Callable[..., Any],

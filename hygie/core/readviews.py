@@ -1,0 +1,81 @@
+"""Pages that only read run outside the request's writing transaction (issue 14).
+
+Every request runs in one transaction (ATOMIC_REQUESTS), so that an action and its journal event
+commit together. A view answering a safe method (GET, HEAD, OPTIONS) is not meant to write: its
+only write is its journal event ("dossier consulté"). Each database backend of Hygie serves such
+views in the cheapest way that keeps "no page without its event" and falls back to the request's
+transaction as soon as the view writes anything else:
+
+- SQLite (hygie.core.sqlite.requests): a read snapshot without the database's single write lock,
+  so that several processes serve pages at once; the events written after, in a short writing
+  transaction;
+- PostgreSQL (hygie.core.postgresql.requests): autocommit, no BEGIN nor COMMIT; the events
+  written after, in one INSERT. Only for the views marked `read_page`: there a view that writes
+  is always run again (its writes are refused before they reach the server, there is no
+  snapshot to upgrade), which a view with effects outside the database (an OpenID Connect
+  callback that spends its single-use code, say) must not be. The others keep the request's
+  transaction.
+
+Django wraps each view in its request transaction in `BaseHandler.make_view_atomic`; `install`
+wraps that method (for the WSGI server and the test client alike). Other backends (Django's own,
+used by nothing in Hygie) keep Django's behaviour.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.core.handlers.base import BaseHandler
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.http import HttpRequest
+
+from hygie.core.postgresql import base as pg_base
+from hygie.core.postgresql import requests as pg_requests
+from hygie.core.sqlite import base as sqlite_base
+from hygie.core.sqlite import requests as sqlite_requests
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+_django_make_view_atomic = BaseHandler.make_view_atomic
+
+
+def install() -> None:
+    """Called once by hygie.core's AppConfig, whatever the database (checked per request)."""
+    BaseHandler.make_view_atomic = make_view_atomic  # type: ignore[method-assign]
+
+
+def make_view_atomic(self: BaseHandler, view: Callable[..., Any]) -> Callable[..., Any]:
+    atomic_view = _django_make_view_atomic(self, view)
+    if atomic_view is view or not _only_default_atomic():
+        return atomic_view  # no request transaction for this view
+
+    @functools.wraps(view)
+    def read_aware_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        conn = connections[DEFAULT_DB_ALIAS]
+        if request.method not in SAFE_METHODS or conn.in_atomic_block or getattr(conn, "reads", None) is not None:
+            return atomic_view(request, *args, **kwargs)
+        if isinstance(conn, sqlite_base.DatabaseWrapper):
+            return sqlite_requests.run_read_view(conn, view, atomic_view, request, args, kwargs)
+        if isinstance(conn, pg_base.DatabaseWrapper) and getattr(view, READ_PAGE, False):
+            return pg_requests.run_read_view(conn, view, atomic_view, request, args, kwargs)
+        return atomic_view(request, *args, **kwargs)
+
+    return read_aware_view
+
+
+READ_PAGE = "hygie_read_page"
+
+
+def read_page(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a view whose GET only reads (its journal events aside) and has no effect outside the
+    database: on PostgreSQL it is served without a transaction (see above). Should it write
+    anyway, it is run again from the start in the request's transaction. The mark survives the
+    decorators applied over it (functools.wraps copies it)."""
+    setattr(view, READ_PAGE, True)
+    return view
+
+
+def _only_default_atomic() -> bool:
+    return [alias for alias, s in connections.settings.items() if s["ATOMIC_REQUESTS"]] == [DEFAULT_DB_ALIAS]
