@@ -54,11 +54,12 @@ def make_view_atomic(self: BaseHandler, view: Callable[..., Any]) -> Callable[..
     @functools.wraps(view)
     def read_aware_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
         conn = connections[DEFAULT_DB_ALIAS]
-        if request.method not in SAFE_METHODS or conn.in_atomic_block or getattr(conn, "reads", None) is not None:
+        if conn.in_atomic_block or getattr(conn, "reads", None) is not None:
             return atomic_view(request, *args, **kwargs)
-        if isinstance(conn, sqlite_base.DatabaseWrapper):
+        if isinstance(conn, sqlite_base.DatabaseWrapper) and request.method in SAFE_METHODS:
             return sqlite_requests.run_read_view(conn, view, atomic_view, request, args, kwargs)
         if isinstance(conn, pg_base.DatabaseWrapper) and getattr(view, READ_PAGE, False):
+            # Whatever the method: the patient search is a POST, so that no name reaches a URL.
             return pg_requests.run_read_view(conn, view, atomic_view, request, args, kwargs)
         return atomic_view(request, *args, **kwargs)
 
@@ -69,10 +70,11 @@ READ_PAGE = "hygie_read_page"
 
 
 def read_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a view whose GET only reads (its journal events aside) and has no effect outside the
-    database: on PostgreSQL it is served without a transaction (see above). Should it write
-    anyway, it is run again from the start in the request's transaction. The mark survives the
-    decorators applied over it (functools.wraps copies it)."""
+    """Mark a view that only reads (its journal events aside) and has no effect outside the
+    database, whatever the method (the patient search is a POST so that no name reaches a URL):
+    on PostgreSQL it is served without a transaction (see above). Should it write anyway, it is
+    run again from the start in the request's transaction. The mark survives the decorators
+    applied over it (functools.wraps copies it)."""
     setattr(view, READ_PAGE, True)
     return view
 

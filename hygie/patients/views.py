@@ -68,6 +68,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
+@read_page
 def patient_search(request: HttpRequest) -> HttpResponse:
     """Search, then redirect to the results (hygie.patients.searches: Back works, no name in the
     URL). From the header's search box, as the user types (fetch), the results come back as JSON

@@ -104,6 +104,20 @@ def test_a_post_keeps_the_request_transaction(monkeypatch):
     assert Event.objects.count() == 1
 
 
+def test_a_post_marked_as_a_read_page_runs_without_a_transaction_too(monkeypatch):
+    """The patient search is a POST (no name in a URL) that only reads."""
+    sent = _commands(monkeypatch)
+
+    def view(request):
+        assert connection.get_autocommit() and not connection.in_atomic_block
+        journal.record(Ev.PATIENT_SEARCHED)
+        return HttpResponse("ok")
+
+    assert BaseHandler().make_view_atomic(read_page(view))(RequestFactory().post("/essai/")).status_code == 200
+    assert sent == ["seal"]
+    assert Event.objects.get().action == Ev.PATIENT_SEARCHED
+
+
 def test_a_get_view_not_marked_as_a_read_page_keeps_the_request_transaction(monkeypatch):
     """A GET view may have effects outside the database (an OpenID Connect callback spends its
     single-use code): it is never run twice, so it keeps the request's transaction."""
@@ -247,7 +261,11 @@ def test_the_main_pages_write_nothing_during_their_view(personas, login, monkeyp
             f"/patients/{patient.public_id}/documents/ajouter/", f"/patients/documents/{document.public_id}/")
     for url in urls:
         assert client.get(url).status_code == 200, url
+    found = client.post("/patients/recherche/", {"q": patient.last_name[:3]})
+    assert found.status_code == 303
+    assert client.get(found["Location"]).status_code == 200
     assert refused == []
+    assert Event.objects.filter(action=Ev.PATIENT_SEARCHED).exists()
     assert Event.objects.filter(action=Ev.PATIENT_VIEWED, patient_id=patient.pk).exists()
     assert Event.objects.filter(action=Ev.DOCUMENT_DOWNLOADED).exists()
     assert Event.objects.count() > before
