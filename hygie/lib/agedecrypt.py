@@ -366,6 +366,19 @@ class Decrypting(io.RawIOBase):
             got += n
         return got
 
+    def pieces(self, n: int) -> list[memoryview]:
+        """The next `n` bytes (fewer only at the end) as slices of the decrypted chunks, not
+        copied: each stays valid as long as it is held. Errors as `readinto`."""
+        out = []
+        while n:
+            if not self.current and not self._next():
+                break
+            piece = self.current[:n]
+            self.current = self.current[len(piece) :]
+            out.append(piece)
+            n -= len(piece)
+        return out
+
     def close(self) -> None:
         """Stop the decrypting thread (it never writes anything anywhere)."""
         self.stopped.set()
