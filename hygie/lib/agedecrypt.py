@@ -4,8 +4,8 @@ Backups are written by pyrage (hygie.lib.agestream, in a child process); they ar
 Reading used to go through the same child process: pyrage decrypting into a pipe, this process
 reading the pipe. Measured on the restore bench (213 MB, one pack): pyrage 0.25 s of CPU for the
 pack, plus a Python start per archive and every byte copied through a pipe twice; OpenSSL's
-ChaCha20-Poly1305 here decrypts the same bytes in ~0.05 s, in this process, straight into the
-buffers the tar reader hands out.
+ChaCha20-Poly1305 here decrypts the same bytes in ~0.05 s, in this process; the tar reader hands
+the decrypted chunks on to the writers as they are (`Decrypting.pieces`, no copy).
 
 What is checked, as the spec (c2sp.org/age) asks of a decryptor:
 - the version line, the stanza syntax, canonical unpadded base64;
@@ -365,6 +365,19 @@ class Decrypting(io.RawIOBase):
             self.current = self.current[n:]
             got += n
         return got
+
+    def pieces(self, n: int) -> list[memoryview]:
+        """The next `n` bytes (fewer only at the end) as slices of the decrypted chunks, not
+        copied: each stays valid as long as it is held. Errors as `readinto`."""
+        out = []
+        while n:
+            if not self.current and not self._next():
+                break
+            piece = self.current[:n]
+            self.current = self.current[len(piece) :]
+            out.append(piece)
+            n -= len(piece)
+        return out
 
     def close(self) -> None:
         """Stop the decrypting thread (it never writes anything anywhere)."""

@@ -34,8 +34,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from zxcvbn import matching, zxcvbn  # type: ignore[import-untyped]
-
 from hygie.lib.text import compact, fold
 
 _WORD_SPLIT = re.compile(r"[\s\-_.,;:/+!?*'’\"()]+")
@@ -132,6 +130,13 @@ def french_words() -> tuple[str, ...]:
 
 @cache
 def _extend_zxcvbn() -> None:
+    # zxcvbn is imported here, at the first estimate, not with this module: every `hygie` process
+    # imports this one at start-up (the exchange app's entry in the register of processing
+    # activities), and zxcvbn builds its ranked dictionaries when imported: 27 ms of processor
+    # time (perf stat, `import zxcvbn` against `import json`), 47 ms by -X importtime, in every
+    # process, also those that never estimate a password (a restore and its helper process).
+    from zxcvbn import matching  # type: ignore[import-untyped]
+
     # zxcvbn keeps its dictionaries and keyboard graphs in module-level tables that every call
     # reads: extending them once, at first use, is the library's own extension point.
     common = [fold(w) for w in _read_list("hygie.lib", "data/common_passwords_fr.txt")]
@@ -172,6 +177,8 @@ def _patterns(result: dict[str, Any]) -> set[str]:
 
 def estimate(password: str, context: list[str] | None = None) -> Estimate:
     """How many guesses (log10) an informed attacker needs, and which patterns helped."""
+    from zxcvbn import zxcvbn
+
     _extend_zxcvbn()
     inputs = context if context is not None else list(CONTEXT_WORDS)
     words = passphrase_words(password, inputs)

@@ -54,6 +54,23 @@ def test_it_decrypts_what_pyrage_encrypts(size):
     assert _decrypt(sealed, read=1000) == data  # reads smaller than a chunk
 
 
+@pytest.mark.parametrize("size", [0, 1, CHUNK + 1, 3 * CHUNK + 5])
+def test_pieces_hand_out_the_plaintext_without_copies_across_chunks(size):
+    data = os.urandom(size)
+    stream = agedecrypt.Decrypting(io.BytesIO(_encrypt(data)), KEY)
+    got = []
+    try:
+        for n in (1, 700, CHUNK, 2 * CHUNK + 3, 10):  # sizes that straddle chunk boundaries
+            pieces = stream.pieces(n)
+            assert sum(len(p) for p in pieces) <= n
+            got.append(b"".join(pieces))
+        got.append(b"".join(stream.pieces(size)))
+        assert stream.pieces(1) == []  # the end
+    finally:
+        stream.close()
+    assert b"".join(got) == data
+
+
 def test_the_identity_is_found_among_several_recipients():
     others = [x25519.Identity.generate().to_public() for _ in range(2)]
     sealed = _encrypt(b"x" * 100_000, others[0], IDENTITY.to_public(), others[1])

@@ -7,6 +7,7 @@ Also the restore's own machinery: the members written by threads (small ones) or
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 
 import pytest
@@ -169,14 +170,16 @@ def test_members_above_the_in_memory_size_are_streamed_and_checked_the_same(
 
 def test_a_writer_that_fails_stops_the_restore_and_leaves_nothing(practice_data, vault, restore_target, monkeypatch):
     service.run(vault.out)
-    original = backuparchive._FileSink.write
+    # Members read whole are written by write_pieces, streamed ones by write: both fail.
+    for method in ("write", "write_pieces"):
+        original = getattr(backuparchive._FileSink, method)
 
-    def full(self, data):
-        if "documents" in str(self.dest):
-            raise OSError(28, "No space left on device")
-        original(self, data)
+        def full(self, data, original=original):
+            if "documents" in str(self.dest):
+                raise OSError(28, "No space left on device")
+            original(self, data)
 
-    monkeypatch.setattr(backuparchive._FileSink, "write", full)
+        monkeypatch.setattr(backuparchive._FileSink, method, full)
     with pytest.raises(OSError, match="No space left"):
         restore.restore(
             service.directory_location(vault.out), restore_target.data_dir, database_url=restore_target.database_url
@@ -232,3 +235,25 @@ def test_the_run_row_is_updated_by_its_own_thread_while_packs_are_read(practice_
     loc = service.directory_location(vault.out)
     service.check_snapshot(loc, restore.newest(loc), service.load_identity(), progress=progress)
     assert progress.flushed_by == {threading.get_ident()}
+
+
+def test_a_file_gets_every_piece_in_order_through_short_writes(tmp_path, monkeypatch):
+    pieces = [memoryview(os.urandom(n)) for n in [0, 1, 500, 0, 7000] * 400]  # more than one writev takes
+    real = os.writev
+    calls = []
+
+    def short(fd, buffers):  # the OS may write less than asked: 4,099 bytes at most here
+        calls.append(len(buffers))
+        head = bytearray()
+        for buffer in buffers:
+            head += buffer
+            if len(head) >= 4099:
+                break
+        return real(fd, [bytes(head[:4099])])
+
+    monkeypatch.setattr(backuparchive.os, "writev", short)
+    sink = backuparchive._FileSink(tmp_path / "blob")
+    sink.write_pieces(pieces)
+    sink.commit()
+    assert (tmp_path / "blob").read_bytes() == b"".join(pieces)
+    assert max(calls) <= backuparchive._IOV_MAX and len(calls) > 1
