@@ -31,15 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 HYGIE = str(Path(sys.executable).with_name("hygie"))
 RESTIC = shutil.which("restic") or "/usr/bin/restic"
 
-
-def _drop_caches() -> bool:
-    os.sync()
-    try:
-        with open("/proc/sys/vm/drop_caches", "w") as fh:
-            fh.write("3\n")
-    except OSError:
-        return False
-    return True
+from bench_backup import _drop_caches  # noqa: E402 - same page-cache drop as the full bench
 
 
 def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float, float]:

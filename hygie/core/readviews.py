@@ -24,6 +24,7 @@ used by nothing in Hygie) keep Django's behaviour.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +36,8 @@ from hygie.core.postgresql import base as pg_base
 from hygie.core.postgresql import requests as pg_requests
 from hygie.core.sqlite import base as sqlite_base
 from hygie.core.sqlite import requests as sqlite_requests
+
+logger = logging.getLogger(__name__)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -56,11 +59,20 @@ def make_view_atomic(self: BaseHandler, view: Callable[..., Any]) -> Callable[..
         conn = connections[DEFAULT_DB_ALIAS]
         if conn.in_atomic_block or getattr(conn, "reads", None) is not None:
             return atomic_view(request, *args, **kwargs)
+
+        def again() -> Any:
+            """The view once more, from the start, in the request's transaction."""
+            match = getattr(request, "resolver_match", None)
+            # The view's name only: a path may carry identifiers.
+            logger.info("Vue en lecture qui écrit, rejouée dans la transaction de la requête : %s",
+                        match.view_name if match else "?")
+            return atomic_view(request, *args, **kwargs)
+
         if isinstance(conn, sqlite_base.DatabaseWrapper) and request.method in SAFE_METHODS:
-            return sqlite_requests.run_read_view(conn, view, atomic_view, request, args, kwargs)
+            return sqlite_requests.run_read_view(conn, view, again, request, args, kwargs)
         if isinstance(conn, pg_base.DatabaseWrapper) and getattr(view, READ_PAGE, False):
             # Whatever the method: the patient search is a POST, so that no name reaches a URL.
-            return pg_requests.run_read_view(conn, view, atomic_view, request, args, kwargs)
+            return pg_requests.run_read_view(conn, view, again, request, args, kwargs)
         return atomic_view(request, *args, **kwargs)
 
     return read_aware_view

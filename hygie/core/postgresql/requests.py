@@ -15,7 +15,6 @@ request was before; nothing of the first run was written.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -25,23 +24,21 @@ from django.http import HttpRequest, HttpResponse
 
 from hygie.core.postgresql.base import DatabaseWrapper, Pending
 
-logger = logging.getLogger(__name__)
 
-
-def run_read_view(conn: DatabaseWrapper, view: Callable[..., Any], atomic_view: Callable[..., Any],
+def run_read_view(conn: DatabaseWrapper, view: Callable[..., Any], again: Callable[[], Any],
                   request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponse:
     try:
         with conn.reading() as reads:
             response = view(request, *args, **kwargs)
     except TransactionManagementError:
         # e.g. select_for_update() outside a transaction: the view needs the request's.
-        return _again(atomic_view, request, args, kwargs)
+        return again()
     except Exception:
         if not reads.failed:
             raise
-        return _again(atomic_view, request, args, kwargs)
+        return again()
     if reads.failed:  # the view caught the refusal itself: what it did is not trusted
-        return _again(atomic_view, request, args, kwargs)
+        return again()
     if reads.pending:
         write_pending(conn.alias, reads.pending)
     return response
@@ -58,9 +55,3 @@ def write_pending(alias: str, pending: list[Pending]) -> None:
         for item in pending:
             chain.append(alias, item.at, item.prepared)
 
-
-def _again(atomic_view: Callable[..., Any], request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponse:
-    match = getattr(request, "resolver_match", None)
-    # The view's name only: a path may carry identifiers.
-    logger.info("Vue en lecture qui écrit, rejouée dans une transaction : %s", match.view_name if match else "?")
-    return atomic_view(request, *args, **kwargs)  # type: ignore[no-any-return]

@@ -22,7 +22,6 @@ Dispatched by hygie.core.readviews (PostgreSQL has its own: hygie.core.postgresq
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -31,10 +30,8 @@ from django.http import HttpRequest, HttpResponse
 
 from hygie.core.sqlite.base import DatabaseWrapper, ReadState
 
-logger = logging.getLogger(__name__)
 
-
-def run_read_view(conn: DatabaseWrapper, view: Callable[..., Any], atomic_view: Callable[..., Any],
+def run_read_view(conn: DatabaseWrapper, view: Callable[..., Any], again: Callable[[], Any],
                   request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponse:
     alias = conn.alias
     try:
@@ -47,9 +44,9 @@ def run_read_view(conn: DatabaseWrapper, view: Callable[..., Any], atomic_view: 
     except Exception:
         if not reads.failed:
             raise
-        return _again(atomic_view, request, args, kwargs)
+        return again()
     if reads.failed:  # the view caught the refusal itself: what it did is not trusted
-        return _again(atomic_view, request, args, kwargs)
+        return again()
     if reads.pending:
         with transaction.atomic(using=alias):
             write_pending(alias, reads)
@@ -64,9 +61,3 @@ def write_pending(alias: str, reads: ReadState) -> None:
     for item in pending:
         chain.append(alias, item.at, item.prepared)
 
-
-def _again(atomic_view: Callable[..., Any], request: HttpRequest, args: tuple, kwargs: dict) -> HttpResponse:
-    match = getattr(request, "resolver_match", None)
-    # The view's name only: a path may carry identifiers.
-    logger.info("Vue en lecture qui écrit, rejouée en transaction d'écriture : %s", match.view_name if match else "?")
-    return atomic_view(request, *args, **kwargs)  # type: ignore[no-any-return]
