@@ -43,11 +43,13 @@ if [ "${QUICK:-}" = 1 ]; then
 fi
 run access   $PY bench/bench_access.py --patients 5000 --rounds 200
 run pages    $PY bench/bench_pages.py --actions 300 --rounds 2
+run pages-pg $PY bench/bench_pages.py --backend postgresql --actions 300 --rounds 2
 run crypto   $PY bench/bench_crypto.py --patients 100000 --rounds 200
 run journal  $PY bench/bench_journal.py --writers 8 --events 1000 --verify-events 1000000 --rounds 2
 run load     $PY bench/bench_load.py --backend both --users 50 --patients 10 --duration 120 --saturation 30 --clients 8 --compare-processes
 run cluster  $PY bench/bench_load.py --servers 1,2 --document-store s3 --users 50 --patients 10 --duration 120 --saturation 30 --clients 8
 run backup   $PY bench/bench_backup.py --quick --rounds 2
+run backup-2g $PY bench/bench_backup.py --rounds 1
 run import   $PY bench/bench_import.py --rows 100000
 run exchange $PY bench/bench_exchange.py --mb 200 --rounds 2
 run docstore $PY bench/bench_document_store.py --mb 200 --rounds 2
