@@ -153,6 +153,12 @@ _HEAD_AND_PENDING = (
     f"FROM {ChainHead._meta.db_table} WHERE id = 1"
 )
 _SET_HEAD = f"UPDATE {ChainHead._meta.db_table} SET seq = %s, chain_hash = %s WHERE id = 1"  # noqa: S608
+# A pending event: seq NULL and chain_hash "" written as constants, two parameters fewer for the
+# driver to adapt (PostgreSQL's client-side binding quotes each one in Python).
+_INSERT_PENDING = (
+    f"INSERT INTO {Event._meta.db_table} ({_COLUMNS}, seq, chain_hash) "  # noqa: S608 (constants)
+    f"VALUES ({', '.join(['%s'] * len(CONTENT_COLUMNS))}, NULL, '')"
+)
 # The same three statements for the sqlite3 driver's cursor (its own "?" placeholders).
 _QMARK = (_HEAD_AND_PENDING, _INSERT.replace("%s", "?"), _SET_HEAD.replace("%s", "?"))
 _PENDING_EXISTS = f"SELECT EXISTS (SELECT 1 FROM {Event._meta.db_table} WHERE seq IS NULL)"  # noqa: S608
@@ -192,10 +198,10 @@ def append(using: str, at: Any, prepared: Prepared) -> tuple[int, int | None, st
         at_db = conn.ops.adapt_datetimefield_value(at)
     with conn.cursor() as cursor:
         if conn.vendor == "sqlite":
-            cursor.execute(_INSERT, [at_db, *prepared.values, None, ""])
+            cursor.execute(_INSERT_PENDING, [at_db, *prepared.values])
             pk = cursor.lastrowid
         else:
-            cursor.execute(_INSERT + " RETURNING id", [at_db, *prepared.values, None, ""])
+            cursor.execute(_INSERT_PENDING + " RETURNING id", [at_db, *prepared.values])
             pk = cursor.fetchone()[0]
     after_append(using)
     return pk, None, ""
@@ -315,16 +321,47 @@ def seal_round(using: str = DEFAULT_DB_ALIAS, batch: int = SEAL_BATCH) -> bool:
     if connections[using].vendor != "postgresql":
         seal(using)
         return False
-    with connections[using].cursor() as cursor:
+    conn = connections[using]
+    with conn.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [_HEAD_LOCK])
         if not cursor.fetchone()[0]:
             return True
+        unlocked = False
         try:
-            _seal_batch(using, batch, locked=True)
+            if conn.in_atomic_block:
+                _seal_batch(using, batch, locked=True)
+            else:
+                _seal_locked_round(cursor, conn.vendor, batch)
+            # Unlock and look for pending events in one statement (its snapshot predates the
+            # unlock, unlike `_seal_if_free`'s): an event committed meanwhile was followed by a
+            # nudge of its own process's thread, which comes back for it anyway (a round that
+            # finds the head taken returns True), so no event waits on this answer alone.
+            cursor.execute(f"SELECT pg_advisory_unlock(%s), ({_PENDING_EXISTS})", [_HEAD_LOCK])
+            unlocked = True
+            return bool(cursor.fetchone()[1])
         finally:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_HEAD_LOCK])
-        cursor.execute(_PENDING_EXISTS)
-        return bool(cursor.fetchone()[0])
+            if not unlocked:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [_HEAD_LOCK])
+
+
+def _seal_locked_round(cursor: Any, vendor: str, batch: int) -> int:
+    """PostgreSQL, outside any transaction, the head lock held by this session: the head and the
+    pending events read by one statement (both after the lock was taken: the head cannot be
+    stale), then the events and the head sealed by one statement (`_SEAL_PG`). Two round trips
+    where `_seal_batch(locked=True)` makes three; falls back to it when the head is missing."""
+    pending = select_sql(vendor, "id, seq", "seq IS NULL", "id", batch)
+    cursor.execute(
+        f"SELECT h.seq, h.chain_hash, p.* FROM {ChainHead._meta.db_table} AS h "  # noqa: S608 (constants)
+        f"LEFT JOIN LATERAL ({pending}) AS p ON TRUE WHERE h.id = 1 ORDER BY p.id"
+    )
+    rows = cursor.fetchall()
+    if not rows:  # no head yet: the general path creates it (or refuses to)
+        return _seal_batch(cursor.db.alias, batch, locked=True)
+    if rows[0][2] is None:  # the head alone: nothing pending
+        return 0
+    ids, seqs, hashes, (seq, digest) = _chain_rows(rows[0][:2], [row[2:] for row in rows])
+    cursor.execute(_SEAL_PG, [ids, seqs, hashes, seq, digest])
+    return len(rows)
 
 
 def _seal_batch(using: str, batch: int, *, savepoint: bool = True, locked: bool = False) -> int:

@@ -74,6 +74,13 @@ def nudge(using: str = DEFAULT_DB_ALIAS) -> None:
     if not _enabled:
         chain.seal(using, wait=False)
         return
+    if _owner_pid == os.getpid() and using in _aliases:
+        # The usual case, after every commit: this process's thread runs and knows the alias.
+        # Reads without the lock are safe: `stop` clears _owner_pid before ending the thread, and a
+        # stale read at worst takes the path below. Setting an event already set is skipped.
+        if not _wake.is_set():
+            _wake.set()
+        return
     with _lock:
         _aliases.add(using)
         _ensure_thread()

@@ -192,3 +192,55 @@ def test_a_round_that_finds_the_head_taken_comes_back(background, monkeypatch):
     assert _sealed_soon(event.pk).seq is not None
     assert chain.seal_round() is False
     assert verify().ok
+
+
+def _head_lock_free() -> bool:
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [chain._HEAD_LOCK])
+            free = cursor.fetchone()[0]
+            if free:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [chain._HEAD_LOCK])
+        return free
+    finally:
+        other.close()
+
+
+def test_a_round_reads_the_head_with_the_pending_events_and_seals_them_in_id_order(monkeypatch):
+    from hygie.audit.models import ChainHead
+
+    monkeypatch.setattr(sealer, "nudge", lambda using="default": None)  # nothing sealed but by the rounds
+    first = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    assert ChainHead.objects.count() == 0  # no head yet: the round takes the general path
+    assert chain.seal_round() is False
+    assert Event.objects.get(pk=first.pk).seq == 1
+    events = [journal.record(Ev.PATIENT_VIEWED, patient_id=n) for n in range(2, 6)]
+    assert chain.seal_round(batch=3) is True  # one left beyond the batch: come back
+    assert chain.seal_round() is False
+    assert [Event.objects.get(pk=e.pk).seq for e in events] == [2, 3, 4, 5]
+    assert ChainHead.objects.get().seq == 5
+    assert chain.seal_round() is False  # nothing pending: the head alone
+    assert _head_lock_free()
+    assert verify().ok
+
+
+def test_a_failed_round_releases_the_head(monkeypatch):
+    monkeypatch.setattr(sealer, "nudge", lambda using="default": None)
+    journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    chain.seal_round()
+    journal.record(Ev.PATIENT_VIEWED, patient_id=2)
+
+    def broken(*args):
+        raise RuntimeError("simulated")
+
+    monkeypatch.setattr(chain, "_chain_rows", broken)
+    with pytest.raises(RuntimeError):
+        chain.seal_round()
+    assert _head_lock_free()
+    assert Event.objects.filter(seq__isnull=True).count() == 1  # still pending, sealed by the next round
+    monkeypatch.undo()
+    assert chain.seal_round() is False
+    assert verify().ok
