@@ -311,6 +311,13 @@ def _seal_if_free(using: str, batch: int) -> int:
     return total
 
 
+def pending(using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Whether any event waits for its seal (one indexed lookup)."""
+    with connections[using].cursor() as cursor:
+        cursor.execute(_PENDING_EXISTS)
+        return bool(cursor.fetchone()[0])
+
+
 def seal_round(using: str = DEFAULT_DB_ALIAS, batch: int = SEAL_BATCH) -> bool:
     """One round of `_seal_if_free`, for the sealer thread of `hygie serve` (hygie.audit.sealer):
     seal if the head is free, then say whether to come back. True when the head was taken or

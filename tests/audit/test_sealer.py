@@ -244,3 +244,85 @@ def test_a_failed_round_releases_the_head(monkeypatch):
     monkeypatch.undo()
     assert chain.seal_round() is False
     assert verify().ok
+
+
+def _holding(lock: int):
+    """Another session (as another server process would) holding a session advisory lock."""
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [lock])
+    return other
+
+
+def test_one_sealer_per_database_the_role_is_a_session_lock(monkeypatch):
+    monkeypatch.setattr(sealer, "CLAIM_SECONDS", 0.0)
+    role, tried = {}, {}
+    other = _holding(sealer.SEALER_LOCK)  # another process is the sealer
+    try:
+        assert sealer._sealer_of(connection, role, tried) is False
+    finally:
+        other.close()  # that process died: its session, and the lock, are gone
+    assert sealer._sealer_of(connection, role, tried) is True
+    assert role == {"default": connection.connection}
+    connection.close()  # the role goes with the session
+    assert sealer._sealer_of(connection, role, tried) is True  # taken again on a new one
+    assert role == {"default": connection.connection}
+    connection.close()
+
+
+def test_a_process_that_is_not_the_sealer_tries_for_the_role_at_most_every_claim_seconds(monkeypatch):
+    monkeypatch.setattr(sealer, "CLAIM_SECONDS", 3600.0)
+    role, tried = {}, {}
+    other = _holding(sealer.SEALER_LOCK)
+    try:
+        assert sealer._sealer_of(connection, role, tried) is False
+    finally:
+        other.close()
+    # Free now, but tried for a moment ago: not before CLAIM_SECONDS (no statement sent).
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert sealer._sealer_of(connection, role, tried) is False
+    assert captured.captured_queries == []
+    connection.close()
+
+
+def test_the_sealer_seals_the_events_of_the_other_processes_unwoken(background):
+    with transaction.atomic():
+        first = journal.record(Ev.PATIENT_VIEWED, patient_id=1)  # starts this process's thread
+    _sealed_soon(first.pk)
+    # Committed by another process (no nudge here): the database's sealer finds it by itself.
+    left = Event.objects.create(at=timezone.now(), action=Ev.AGENDA_VIEWED)
+    assert _sealed_soon(left.pk).seq is not None
+    assert verify().ok
+
+
+def test_a_process_that_is_not_the_sealer_leaves_the_sealing_to_it_until_it_dies(background, monkeypatch):
+    monkeypatch.setattr(sealer, "CLAIM_SECONDS", 0.0)
+    monkeypatch.setattr(sealer, "COALESCE_SECONDS", 0.01)
+    answers: list[bool] = []
+    real = sealer._sealer_of
+
+    def spy(*args):
+        answers.append(real(*args))
+        return answers[-1]
+
+    monkeypatch.setattr(sealer, "_sealer_of", spy)
+    other = _holding(sealer.SEALER_LOCK)  # another process is the sealer (and seals nothing here)
+    try:
+        with transaction.atomic():
+            event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+        deadline = time.monotonic() + 10
+        while not answers and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert answers[:1] == [False]  # the round woken by the commit, done: not the sealer
+        assert Event.objects.get(pk=event.pk).seq is None and background == []
+    finally:
+        other.close()  # the sealer's process died
+    with transaction.atomic():
+        journal.record(Ev.PATIENT_VIEWED, patient_id=2)  # the next commit wakes this thread: it takes over
+    assert _sealed_soon(event.pk).seq is not None
+    assert answers[-1] is True
+    assert verify().ok
