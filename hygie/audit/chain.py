@@ -9,8 +9,9 @@ extra cost. On PostgreSQL, holding the head until commit would queue every reque
 previous one's disk flush (measured on the development machine: ~1,000 events/s with 8 writers
 against ~5,000 without); there the event is sealed just after its commit, by a short
 transaction that seals every pending event at once, so concurrent writers share one flush. In
-`hygie serve` that sealing is done by a thread of the server process rather than by the request
-(hygie.audit.sealer): the response waits neither for it nor for the other writers' events.
+`hygie serve` that sealing is done by one thread for the whole database, in one of the server
+processes, rather than by the request (hygie.audit.sealer): the response waits neither for it
+nor for the other writers' events.
 
 Seal and verify read events with the same query (`select_sql`) and the same canonical form
 (hygie.lib.hashchain), so the bytes hashed when sealing are exactly the bytes re-hashed when

@@ -51,12 +51,13 @@ logger = logging.getLogger(__name__)
 
 # A failed round (database unreachable for a moment) is retried after this many seconds.
 RETRY_SECONDS = 1.0
-# Once woken, the thread lets the commits of this many seconds join its round: one lock attempt,
-# one batch and one disk flush for all of them, instead of about a round per commit; and it makes
-# one round at a time (chain.seal_round), coming back after the same wait while the head is taken
-# or events remain. Under load those rounds were most of the sealing's cost (bench/bench_journal.py,
-# 8 processes on 2 cores, processor time per event: ~1,000 µs sealing after each commit, ~700 µs
-# so, ~500 µs for a plain INSERT; a 20 ms wait gave ~800 µs). Only the event's position comes
+# The database's sealer makes a round every this many seconds, woken or not (a thread that is not
+# the sealer, once woken, waits as long before trying for the role): the commits of that time
+# join one round, one lock attempt, one batch and one disk flush for all of them, instead of
+# about a round per commit; one round at a time (chain.seal_round). Under load those rounds were
+# most of the sealing's cost (bench/bench_journal.py, 8 processes on 2 cores, processor time per
+# event: ~1,000 µs sealing after each commit, ~700 µs so, ~500 µs for a plain INSERT; a 20 ms
+# wait gave ~800 µs). Only the event's position comes
 # that much later, never its commit. `stop` cuts the wait short.
 COALESCE_SECONDS = 0.1
 
