@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import UTC
 from typing import Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
@@ -103,7 +102,8 @@ class Prepared(NamedTuple):
     # Canonical JSON of `details`, from the very text stored (SQLite only, else "").
     details_canon: str
     # The canonical form but for the time and the position (SQLite only, else None): formatted
-    # before the transaction, so that only those two are under the write lock.
+    # before the transaction, so that only those two are under the write lock (payload and hash
+    # under the lock: ~1.8 µs instead of ~3.0).
     parts: hashchain.PayloadParts | None = None
 
 
@@ -132,14 +132,6 @@ def prepare(conn: Any, fields: EventFields) -> Prepared:
     )
     return Prepared(values, details_canon, parts)
 
-
-def _sqlite_time(conn: Any, at: Any) -> Any:
-    """`at` as the ORM stores it on SQLite (adapt_datetimefield_value): the naive UTC time as
-    text. For the aware UTC time of timezone.now() and a connection in UTC (the settings), the
-    same text without Django's generic conversion (~5 µs, paid under the write lock)."""
-    if at.tzinfo is UTC and conn.timezone_name == "UTC":
-        return str(at.replace(tzinfo=None))
-    return conn.ops.adapt_datetimefield_value(at)
 
 
 _COLUMNS = ", ".join(CONTENT_COLUMNS)
@@ -179,9 +171,9 @@ def append(using: str, at: Any, prepared: Prepared) -> tuple[int, int | None, st
     `after_append`, as before, so that positions keep following ids.
     """
     conn = connections[using]
+    at_db = conn.ops.adapt_datetimefield_value(at)
     # BEGIN IMMEDIATE done (by atomic): this connection holds the write lock.
     if conn.vendor == "sqlite" and conn.transaction_mode == "IMMEDIATE" and conn.connection.in_transaction:
-        at_db = _sqlite_time(conn, at)
         if conn.queries_logged or conn.execute_wrappers:
             with conn.cursor() as cursor:
                 sealed = _append_sqlite(cursor, at_db, prepared, _HEAD_AND_PENDING, _INSERT, _SET_HEAD)
@@ -195,8 +187,6 @@ def append(using: str, at: Any, prepared: Prepared) -> tuple[int, int | None, st
                 sealed = _append_sqlite(driver, at_db, prepared, *_QMARK)
         if sealed is not None:
             return sealed
-    else:
-        at_db = conn.ops.adapt_datetimefield_value(at)
     with conn.cursor() as cursor:
         if conn.vendor == "sqlite":
             cursor.execute(_INSERT_PENDING, [at_db, *prepared.values])
