@@ -30,3 +30,16 @@ def checkpoint_file(settings, tmp_path):
     path = tmp_path / "journal-checkpoints.jsonl"
     settings.JOURNAL_CHECKPOINT_FILE = str(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def no_background_sealer_left():
+    """A test that runs `hygie serve` in this process (waitress mocked) turns background sealing
+    on: turned off again after it, so that the database's sealer thread does not go on sealing,
+    every 100 ms, the events of the tests that follow."""
+    yield
+    from hygie.audit import sealer
+
+    if sealer.enabled():
+        sealer._enabled = False
+        sealer.stop()

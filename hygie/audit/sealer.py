@@ -11,6 +11,18 @@ follow (COALESCE_SECONDS), then seals every pending event, one batch and one flu
 writers of the moment, with the lock and statements of `chain.seal(wait=False)` in the request,
 one round at a time (`chain.seal_round`).
 
+One sealer per database. Of the server processes (and servers) writing to one database, only one
+seals: the first whose thread takes a session advisory lock (SEALER_LOCK), held by the thread's
+connection while it lives. That thread then looks for pending events every COALESCE_SECONDS,
+woken or not (one indexed lookup when there are none), and seals everyone's events in one batch;
+the threads of the other processes, woken by their own commits, only try for the role now and
+then (CLAIM_SECONDS) and otherwise do nothing: their requests do no sealing at all, and the
+database sees one sealing round per interval instead of one per process. Why not NOTIFY from the
+writer's transaction to wake the sealer: PostgreSQL serialises the commits of transactions that
+notify (a lock on the notification queue held through the commit), which would undo the shared
+disk flushes that pending events exist for. If the sealer's process dies, its session ends, the
+lock is freed, and the next process woken by a commit takes the role (or the checkpoint job seals).
+
 What does not change. The event itself is committed with the action, in the same transaction,
 before the response: an acknowledged action always has its event. Only its position and chain
 value come a few milliseconds later, as they already did after the commit. If the process dies
@@ -30,6 +42,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -38,14 +51,21 @@ logger = logging.getLogger(__name__)
 
 # A failed round (database unreachable for a moment) is retried after this many seconds.
 RETRY_SECONDS = 1.0
-# Once woken, the thread lets the commits of this many seconds join its round: one lock attempt,
-# one batch and one disk flush for all of them, instead of about a round per commit; and it makes
-# one round at a time (chain.seal_round), coming back after the same wait while the head is taken
-# or events remain. Under load those rounds were most of the sealing's cost (bench/bench_journal.py,
-# 8 processes on 2 cores, processor time per event: ~1,000 µs sealing after each commit, ~700 µs
-# so, ~500 µs for a plain INSERT; a 20 ms wait gave ~800 µs). Only the event's position comes
+# The database's sealer makes a round every this many seconds, woken or not (a thread that is not
+# the sealer, once woken, waits as long before trying for the role): the commits of that time
+# join one round, one lock attempt, one batch and one disk flush for all of them, instead of
+# about a round per commit; one round at a time (chain.seal_round). Under load those rounds were
+# most of the sealing's cost (bench/bench_journal.py, 8 processes on 2 cores, processor time per
+# event: ~1,000 µs sealing after each commit, ~700 µs so, ~500 µs for a plain INSERT; a 20 ms
+# wait gave ~800 µs). Only the event's position comes
 # that much later, never its commit. `stop` cuts the wait short.
 COALESCE_SECONDS = 0.1
+
+# Key of the PostgreSQL session advisory lock held by the database's sealer ("Hygis" in ASCII;
+# the chain head's own lock, hygie.audit.chain, is "Hygie").
+SEALER_LOCK = 0x4879676973
+# A process that is not its database's sealer tries for the role at most this often.
+CLAIM_SECONDS = 1.0
 
 _enabled = False
 _lock = threading.Lock()
@@ -73,6 +93,13 @@ def nudge(using: str = DEFAULT_DB_ALIAS) -> None:
 
     if not _enabled:
         chain.seal(using, wait=False)
+        return
+    if _owner_pid == os.getpid() and using in _aliases:
+        # The usual case, after every commit: this process's thread runs and knows the alias.
+        # Reads without the lock are safe: `stop` clears _owner_pid before ending the thread, and a
+        # stale read at worst takes the path below. Setting an event already set is skipped.
+        if not _wake.is_set():
+            _wake.set()
         return
     with _lock:
         _aliases.add(using)
@@ -129,8 +156,14 @@ def stop(timeout: float = 10.0) -> None:
 def _run(wake: threading.Event, halt: threading.Event) -> None:
     from hygie.audit import chain
 
+    # PostgreSQL: the aliases for which this thread is the database's sealer, each with the
+    # driver connection whose session holds the role (lost with that session), and when the role
+    # was last tried for.
+    role: dict[str, Any] = {}
+    tried: dict[str, float] = {}
     while True:
-        wake.wait()
+        if not role:
+            wake.wait()  # no database to poll: a commit of this process wakes the thread
         halt.wait(COALESCE_SECONDS)
         # Cleared before sealing: an event committed while this round runs wakes the next one.
         wake.clear()
@@ -138,22 +171,55 @@ def _run(wake: threading.Event, halt: threading.Event) -> None:
         with _lock:
             aliases = sorted(_aliases)
         for using in aliases:
+            conn = connections[using]
             try:
                 if stopping:
                     chain.seal(using, wait=False)
-                elif chain.seal_round(using):
-                    wake.set()  # the head was taken or events remain: another round after the wait
+                elif conn.vendor != "postgresql":
+                    chain.seal_round(using)
+                elif _sealer_of(conn, role, tried):
+                    # Every round, woken or not: the commits of the other processes wake no one
+                    # here. One statement when nothing is pending (an idle server).
+                    if chain.pending(using):
+                        chain.seal_round(using)
+                # Otherwise another process seals this database: nothing to do.
             except Exception as exc:  # noqa: BLE001 - the thread must live on; the events stay pending
                 # The class only: a database message could quote a value.
                 logger.warning("Chaînage du journal reporté (%s) ; nouvel essai.", type(exc).__name__)
-                connections[using].close()
+                role.pop(using, None)  # released with the session, closed below
+                tried.pop(using, None)  # tried for again at once after the retry wait
+                conn.close()
                 if not stopping:
                     threading.Event().wait(RETRY_SECONDS)
                     wake.set()
             else:
                 if stopping:
-                    connections[using].close()
+                    conn.close()
                 else:
-                    connections[using].close_if_unusable_or_obsolete()
+                    conn.close_if_unusable_or_obsolete()
         if stopping:
             return
+
+
+def _sealer_of(conn: Any, role: dict[str, Any], tried: dict[str, float]) -> bool:
+    """Whether this thread is the sealer of `conn`'s database, taking the role when it is free:
+    a session advisory lock (SEALER_LOCK) held by the thread's connection for as long as it
+    lives. Tried for at most every CLAIM_SECONDS: a process that is not the sealer costs its
+    database one statement a second at most; when the sealer's process dies, its session ends,
+    the lock is freed and the next process woken by a commit takes the role within that time."""
+    using = conn.alias
+    held = role.get(using)
+    if held is not None:
+        if conn.connection is held:
+            return True
+        del role[using]  # the connection was closed (its age, an error): the role went with it
+    now = time.monotonic()
+    if now - tried.get(using, -CLAIM_SECONDS) < CLAIM_SECONDS:
+        return False
+    tried[using] = now
+    with conn.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SEALER_LOCK])
+        if not cursor.fetchone()[0]:
+            return False
+    role[using] = conn.connection
+    return True

@@ -113,14 +113,14 @@ def test_on_sqlite_a_failed_append_leaves_nothing(monkeypatch):
     head = ChainHead.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
         # Sealing fails with the write lock held: the head does not move, no event is left.
-        monkeypatch.setattr(chain, "_details", _Broken())
+        monkeypatch.setattr(chain.hashchain, "payload_of", _Broken())
         journal.record(Ev.PATIENT_VIEWED, patient_id=1)
     assert ChainHead.objects.get().seq == head.seq
     assert Event.objects.count() == 1 and verify().ok
 
 
 class _Broken:
-    def __call__(self, raw):
+    def __call__(self, *args):
         raise IntegrityError("simulated")
 
 
@@ -132,3 +132,28 @@ def test_record_builds_the_event_with_the_models_columns_in_order():
     for name in journal.EVENT_FIELDS:
         if name not in ("seq", "chain_hash"):  # filled in later on PostgreSQL
             assert getattr(event, name) == getattr(stored, name), name
+
+
+def test_record_builds_the_same_event_as_the_orm_would():
+    event = journal.record(Ev.PATIENT_VIEWED, patient_id=4, reason="motif", details={"a": 1})
+    orm = Event.from_db(event._state.db, journal.EVENT_FIELDS,
+                        tuple(getattr(event, name) for name in journal.EVENT_FIELDS))
+    assert event.__dict__.keys() == orm.__dict__.keys()
+    assert [getattr(event, n) for n in journal.EVENT_FIELDS] == [getattr(orm, n) for n in journal.EVENT_FIELDS]
+    assert (event._state.adding, event._state.db) == (orm._state.adding, orm._state.db) == (False, "default")
+
+
+def test_record_builds_through_the_orm_when_events_have_init_listeners():
+    from django.db.models.signals import post_init
+
+    seen = []
+
+    def listener(sender, instance, **kwargs):
+        seen.append(instance)
+
+    post_init.connect(listener, sender=Event)
+    try:
+        event = journal.record(Ev.PATIENT_VIEWED, patient_id=5)
+    finally:
+        post_init.disconnect(listener, sender=Event)
+    assert seen == [event]

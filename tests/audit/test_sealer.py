@@ -192,3 +192,145 @@ def test_a_round_that_finds_the_head_taken_comes_back(background, monkeypatch):
     assert _sealed_soon(event.pk).seq is not None
     assert chain.seal_round() is False
     assert verify().ok
+
+
+def _head_lock_free() -> bool:
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [chain._HEAD_LOCK])
+            free = cursor.fetchone()[0]
+            if free:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [chain._HEAD_LOCK])
+        return free
+    finally:
+        other.close()
+
+
+def test_a_round_reads_the_head_with_the_pending_events_and_seals_them_in_id_order(monkeypatch):
+    from hygie.audit.models import ChainHead
+
+    monkeypatch.setattr(sealer, "nudge", lambda using="default": None)  # nothing sealed but by the rounds
+    first = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    assert ChainHead.objects.count() == 0  # no head yet: the round takes the general path
+    assert chain.seal_round() is False
+    assert Event.objects.get(pk=first.pk).seq == 1
+    events = [journal.record(Ev.PATIENT_VIEWED, patient_id=n) for n in range(2, 6)]
+    assert chain.seal_round(batch=3) is True  # one left beyond the batch: come back
+    assert chain.seal_round() is False
+    assert [Event.objects.get(pk=e.pk).seq for e in events] == [2, 3, 4, 5]
+    assert ChainHead.objects.get().seq == 5
+    assert chain.seal_round() is False  # nothing pending: the head alone
+    assert _head_lock_free()
+    assert verify().ok
+
+
+def test_a_failed_round_releases_the_head(monkeypatch):
+    monkeypatch.setattr(sealer, "nudge", lambda using="default": None)
+    journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    chain.seal_round()
+    journal.record(Ev.PATIENT_VIEWED, patient_id=2)
+
+    def broken(*args):
+        raise RuntimeError("simulated")
+
+    monkeypatch.setattr(chain, "_chain_rows", broken)
+    with pytest.raises(RuntimeError):
+        chain.seal_round()
+    assert _head_lock_free()
+    assert Event.objects.filter(seq__isnull=True).count() == 1  # still pending, sealed by the next round
+    monkeypatch.undo()
+    assert chain.seal_round() is False
+    assert verify().ok
+
+
+def _holding(lock: int):
+    """Another session (as another server process would) holding a session advisory lock."""
+    from django.db import connections
+
+    other = connections.create_connection("default")
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [lock])
+    return other
+
+
+def _dies(other, lock: int) -> None:
+    """That process dies: its session ends and the lock is freed. Unlocked first, explicitly: the
+    server process of a closed connection frees its locks a moment after the close returns."""
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [lock])
+    other.close()
+
+
+def test_one_sealer_per_database_the_role_is_a_session_lock(monkeypatch):
+    monkeypatch.setattr(sealer, "CLAIM_SECONDS", 0.0)
+    role, tried = {}, {}
+    other = _holding(sealer.SEALER_LOCK)  # another process is the sealer
+    try:
+        assert sealer._sealer_of(connection, role, tried) is False
+    finally:
+        _dies(other, sealer.SEALER_LOCK)
+    assert sealer._sealer_of(connection, role, tried) is True
+    assert role == {"default": connection.connection}
+    _dies(connection, sealer.SEALER_LOCK)  # the role goes with the session
+    assert sealer._sealer_of(connection, role, tried) is True  # taken again on a new one
+    assert role == {"default": connection.connection}
+    connection.close()
+
+
+def test_a_process_that_is_not_the_sealer_tries_for_the_role_at_most_every_claim_seconds(monkeypatch):
+    monkeypatch.setattr(sealer, "CLAIM_SECONDS", 3600.0)
+    role, tried = {}, {}
+    other = _holding(sealer.SEALER_LOCK)
+    try:
+        assert sealer._sealer_of(connection, role, tried) is False
+    finally:
+        _dies(other, sealer.SEALER_LOCK)
+    # Free now, but tried for a moment ago: not before CLAIM_SECONDS (no statement sent).
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert sealer._sealer_of(connection, role, tried) is False
+    assert captured.captured_queries == []
+    connection.close()
+
+
+def test_the_sealer_seals_the_events_of_the_other_processes_unwoken(background):
+    with transaction.atomic():
+        first = journal.record(Ev.PATIENT_VIEWED, patient_id=1)  # starts this process's thread
+    _sealed_soon(first.pk)
+    # Committed by another process (no nudge here): the database's sealer finds it by itself.
+    left = Event.objects.create(at=timezone.now(), action=Ev.AGENDA_VIEWED)
+    assert _sealed_soon(left.pk).seq is not None
+    assert verify().ok
+
+
+def test_a_process_that_is_not_the_sealer_leaves_the_sealing_to_it_until_it_dies(background, monkeypatch):
+    monkeypatch.setattr(sealer, "CLAIM_SECONDS", 0.0)
+    monkeypatch.setattr(sealer, "COALESCE_SECONDS", 0.01)
+    answers: list[bool] = []
+    real = sealer._sealer_of
+
+    def spy(*args):
+        answers.append(real(*args))
+        return answers[-1]
+
+    monkeypatch.setattr(sealer, "_sealer_of", spy)
+    other = _holding(sealer.SEALER_LOCK)  # another process is the sealer (and seals nothing here)
+    try:
+        with transaction.atomic():
+            event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+        deadline = time.monotonic() + 10
+        while not answers and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert answers[:1] == [False]  # the round woken by the commit, done: not the sealer
+        assert Event.objects.get(pk=event.pk).seq is None and background == []
+    finally:
+        _dies(other, sealer.SEALER_LOCK)  # the sealer's process died
+    with transaction.atomic():
+        journal.record(Ev.PATIENT_VIEWED, patient_id=2)  # the next commit wakes this thread: it takes over
+    assert _sealed_soon(event.pk).seq is not None
+    assert answers[-1] is True
+    assert verify().ok

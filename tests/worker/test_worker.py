@@ -305,8 +305,10 @@ def test_it_refuses_to_prune_an_altered_journal(personas, settings):
 def test_serve_starts_the_worker_unless_told_not_to(db, args, started):
     # One process: the worker is a thread of the server. With several, it is a process of its
     # own (tests/core/test_serve_processes.py, a real server).
+    # Background sealing and its SIGTERM handler left off: this is the test process.
     with mock.patch("waitress.serve") as serve, mock.patch("hygie.worker.runner.Worker") as worker_class, \
-            mock.patch("hygie.core.startup.prepare_database"):
+            mock.patch("hygie.core.startup.prepare_database"), mock.patch("hygie.audit.sealer.enable"), \
+            mock.patch("hygie.audit.sealer.seal_on_sigterm"):
         call_command("serve", "--processes", "1", *args, stdout=StringIO(), stderr=StringIO())
     assert serve.called
     assert worker_class.return_value.start_thread.called is started
