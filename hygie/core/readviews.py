@@ -70,8 +70,7 @@ def make_view_atomic(self: BaseHandler, view: Callable[..., Any]) -> Callable[..
 
         if isinstance(conn, sqlite_base.DatabaseWrapper) and request.method in SAFE_METHODS:
             return sqlite_requests.run_read_view(conn, view, again, request, args, kwargs)
-        if isinstance(conn, pg_base.DatabaseWrapper) and getattr(view, READ_PAGE, False):
-            # Whatever the method: the patient search is a POST, so that no name reaches a URL.
+        if isinstance(conn, pg_base.DatabaseWrapper) and request.method in getattr(view, READ_PAGE, ()):
             return pg_requests.run_read_view(conn, view, again, request, args, kwargs)
         return atomic_view(request, *args, **kwargs)
 
@@ -82,12 +81,19 @@ READ_PAGE = "hygie_read_page"
 
 
 def read_page(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Mark a view that only reads (its journal events aside) and has no effect outside the
-    database, whatever the method (the patient search is a POST so that no name reaches a URL):
-    on PostgreSQL it is served without a transaction (see above). Should it write anyway, it is
-    run again from the start in the request's transaction. The mark survives the decorators
-    applied over it (functools.wraps copies it)."""
-    setattr(view, READ_PAGE, True)
+    """Mark a view whose GET (HEAD, OPTIONS) only reads, its journal events aside, and has no
+    effect outside the database: on PostgreSQL it is then served without a transaction (see
+    above); its other methods keep the request's transaction. Should it write anyway, it is run
+    again from the start in the request's transaction. The mark survives the decorators applied
+    over it (functools.wraps copies it)."""
+    setattr(view, READ_PAGE, SAFE_METHODS)
+    return view
+
+
+def read_post(view: Callable[..., Any]) -> Callable[..., Any]:
+    """`read_page` for a view whose POST only reads too: the patient search is a POST so that no
+    name reaches a URL."""
+    setattr(view, READ_PAGE, SAFE_METHODS | {"POST"})
     return view
 
 

@@ -37,7 +37,7 @@ from hygie.audit import journal
 from hygie.audit.events import Ev
 from hygie.clinical import drafts
 from hygie.clinical import record as clinical_record
-from hygie.core.readviews import read_page
+from hygie.core.readviews import read_page, read_post
 from hygie.patients import actions, documents, forms, searches, uploads
 from hygie.patients.models import Patient
 from hygie.patients.search import by_name, search
@@ -68,7 +68,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-@read_page
+@read_post
 def patient_search(request: HttpRequest) -> HttpResponse:
     """Search, then redirect to the results (hygie.patients.searches: Back works, no name in the
     URL). From the header's search box, as the user types (fetch), the results come back as JSON

@@ -19,7 +19,7 @@ from hygie.audit.events import Ev
 from hygie.audit.models import Event
 from hygie.audit.verify import verify
 from hygie.core.postgresql import base
-from hygie.core.readviews import read_page
+from hygie.core.readviews import read_page, read_post
 from hygie.practices.models import Practice
 
 pytestmark = [
@@ -113,9 +113,26 @@ def test_a_post_marked_as_a_read_page_runs_without_a_transaction_too(monkeypatch
         journal.record(Ev.PATIENT_SEARCHED)
         return HttpResponse("ok")
 
-    assert BaseHandler().make_view_atomic(read_page(view))(RequestFactory().post("/essai/")).status_code == 200
+    assert BaseHandler().make_view_atomic(read_post(view))(RequestFactory().post("/essai/")).status_code == 200
     assert sent == ["seal"]
     assert Event.objects.get().action == Ev.PATIENT_SEARCHED
+
+
+def test_the_post_of_a_read_page_keeps_the_request_transaction(monkeypatch):
+    """A form page: its GET only reads, its POST writes (a consultation): run once, in the
+    request's transaction, never refused then run again."""
+    sent = _commands(monkeypatch)
+    calls: list[bool] = []
+
+    def view(request):
+        calls.append(connection.in_atomic_block)
+        Practice.objects.create(name="Cabinet des Lilas")
+        journal.record(Ev.AGENDA_VIEWED)
+        return HttpResponse("ok")
+
+    assert BaseHandler().make_view_atomic(read_page(view))(RequestFactory().post("/essai/")).status_code == 200
+    assert calls == [True]
+    assert sent == ["BEGIN", "COMMIT", "seal"]
 
 
 def test_a_get_view_not_marked_as_a_read_page_keeps_the_request_transaction(monkeypatch):
@@ -261,11 +278,18 @@ def test_the_main_pages_write_nothing_during_their_view(personas, login, monkeyp
             f"/patients/{patient.public_id}/documents/ajouter/", f"/patients/documents/{document.public_id}/")
     for url in urls:
         assert client.get(url).status_code == 200, url
+    page = client.get(f"/patients/{patient.public_id}/consultations/nouvelle/")
+    token = page.context["csrf_token"] if page.context else ""
+    added = client.post(f"/patients/{patient.public_id}/consultations/nouvelle/", {
+        "csrfmiddlewaretoken": token, "date": "01/12/2026 10:00", "motif": "Contrôle",
+        "observations": "Examen normal."})
+    assert added.status_code in (200, 302), added.status_code
     found = client.post("/patients/recherche/", {"q": patient.last_name[:3]})
     assert found.status_code == 303
     assert client.get(found["Location"]).status_code == 200
     assert refused == []
     assert Event.objects.filter(action=Ev.PATIENT_SEARCHED).exists()
+    assert Event.objects.filter(action=Ev.CONSULTATION_CREATED).exists()
     assert Event.objects.filter(action=Ev.PATIENT_VIEWED, patient_id=patient.pk).exists()
     assert Event.objects.filter(action=Ev.DOCUMENT_DOWNLOADED).exists()
     assert Event.objects.count() > before
