@@ -344,5 +344,16 @@ def problems(password: str, who: Personal, *, suggest: bool = True) -> list[str]
         found.append(guessable_problem(password, context))
     reasons = [p for p in found if p]
     if reasons and suggest:
-        reasons.append(suggestion(suggest_passphrase()))
+        reasons.append(suggestion(_passing_passphrase(who)))
     return reasons
+
+
+def _passing_passphrase(who: Personal, tries: int = 20) -> str:
+    """A suggested passphrase that this rule accepts for this person: a random word may be one of
+    the context words (which do not count as passphrase words) or the phrase may be guessable."""
+    candidate = suggest_passphrase()
+    for _ in range(tries):
+        if not problems(candidate, who, suggest=False):
+            break
+        candidate = suggest_passphrase()
+    return candidate

@@ -171,3 +171,13 @@ def test_it_ignores_very_short_name_parts():
 def test_it_reports_both_weakness_and_personal_content():
     found = problems("jerome", JEAN, suggest=False)
     assert len(found) == 2
+
+
+def test_a_suggestion_the_rule_would_refuse_is_drawn_again(monkeypatch):
+    """A random draw can hold a context word (not counted as a passphrase word): never suggested."""
+    who = Personal(first_name="Capucine", last_name="Martinez", context=("Maison médicale Lilas",))
+    draws = iter(["maison-lilas-capucine-martinez-orbite-falaise-grenat",
+                  "brume-falaise-grenat-orbite-sentier-lanterne-moulin"])
+    monkeypatch.setattr(passwords, "suggest_passphrase", lambda: next(draws))
+    found = problems("Azerty123456!", who)
+    assert "brume-falaise-grenat-orbite-sentier-lanterne-moulin" in found[-1]
