@@ -683,6 +683,26 @@ def _appointments_on(practitioners: list[int], cutoff: datetime, cutoff_day: dat
                                       .filter(start__date=day))}
 
 
+def _appointments_of_day(practitioners: list[int], cutoff: datetime, cutoff_day: date, day: date, *,
+                         assistant: bool) -> QuerySet[Appointment]:
+    return _agenda_rows(practitioners, cutoff, cutoff_day, assistant=assistant).filter(start__date=day).order_by(
+        "start")[:DAY_LIST_LIMIT]
+
+
+DAY_LIST_LIMIT = 30
+
+
+def agenda_of_day(user: Any, day: date) -> list[Appointment]:
+    """The first DAY_LIST_LIMIT appointments of `agenda_scope(user)` on `day`, in time order (the
+    dashboard's « aujourd'hui »): the same scope, its SQL compiled once per process and shape."""
+    if not can(user, Cap.AGENDA_VIEW):
+        return []
+    args, options = _assisted_values(user, practitioner_scope(user))
+    if not args[0]:
+        return []  # no practitioner: agenda_scope is empty
+    return list(frozen.queryset(_appointments_of_day, *args, day, **options))
+
+
 
 
 def _archived_for(user: Any, patient_id: int) -> bool:
@@ -970,14 +990,30 @@ def rights_requests_of(user: Any, patient: Patient) -> list[Any]:
 def rights_deadlines(user: Any) -> QuerySet[Any]:
     """Open requests, for the dashboard: a titulaire's own; every one for the referent, who is
     shown their codes only."""
-    from hygie.rights.models import RightsRequest, Status
+    from hygie.rights.models import RightsRequest
 
     if not can(user, Cap.RIGHTS_WATCH):
         return RightsRequest.objects.none()
+    return _open_rights(user.pk, titulaire=user.role == Role.TITULAIRE)
+
+
+def _open_rights(user_id: int, *, titulaire: bool) -> QuerySet[Any]:
+    from hygie.rights.models import RightsRequest, Status
+
     open_requests = RightsRequest.objects.filter(status=Status.OPEN)
-    if user.role == Role.TITULAIRE:
-        return open_requests.filter(practitioner_id=user.pk)
-    return open_requests
+    return open_requests.filter(practitioner_id=user_id) if titulaire else open_requests
+
+
+def _any_open_rights(user_id: int, *, titulaire: bool) -> dict[str, Any]:
+    return {"rights_open": Exists(_open_rights(user_id, titulaire=titulaire))}
+
+
+def rights_deadlines_reads(user: Any) -> dict[str, Any]:
+    """Whether `rights_deadlines(user)` has any request (rights_open), for the dashboard's
+    one-statement read (hygie.core.onerow), compiled once per process (hygie.core.frozen)."""
+    if not can(user, Cap.RIGHTS_WATCH):
+        return {"rights_open": Value(False)}
+    return dict(frozen.expressions(_any_open_rights, user.pk, titulaire=user.role == Role.TITULAIRE))
 
 
 def all_rights_requests() -> QuerySet[Any]:

@@ -4,6 +4,7 @@ change through hygie.agenda.actions."""
 
 from __future__ import annotations
 
+import functools
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -98,10 +99,14 @@ def agenda(request: HttpRequest) -> HttpResponse:
         busy.setdefault((a.practitioner_id, timezone.localdate(a.start)), []).append(
             agendagrid.Busy(a.start, a.start + timedelta(minutes=a.duration_minutes), a)
         )
+    # The practice's time zone read once, not at each of the grid's ~250 slots.
+    tz = timezone.get_current_timezone()
     rows = agendagrid.build(
-        columns, busy, hours=settings.OPENING_HOURS, now=timezone.now(), make_aware=timezone.make_aware, step=_step()
+        columns, busy, hours=settings.OPENING_HOURS, now=timezone.now(),
+        make_aware=functools.partial(timezone.make_aware, timezone=tz), step=_step()
     )
     by_pk = {p.pk: p for p in practitioners}
+    # The cells are written by hygie/agenda/templatetags/agenda_grid.py.
     # Only free slots link to the booking form (the template shows the link there alone): a week
     # has hundreds of cells, so the form's address is reversed once, not once per cell.
     booking = reverse("appointment_create")
@@ -115,7 +120,7 @@ def agenda(request: HttpRequest) -> HttpResponse:
             cell.practitioner = who  # type: ignore[attr-defined]
             if cell.state == "free":
                 cell.day_label = day_labels[cell.column]  # type: ignore[attr-defined]
-                local = timezone.localtime(cell.start)
+                local = timezone.localtime(cell.start, tz)
                 cell.book_url = (  # type: ignore[attr-defined]
                     booking
                     + "?"

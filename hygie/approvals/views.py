@@ -10,7 +10,7 @@ from allauth.mfa.models import Authenticator
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import DateTimeField, Exists, Q, QuerySet, Value
+from django.db.models import DateTimeField, Exists, QuerySet, Subquery, Value
 from django.db.models.expressions import BaseExpression
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
@@ -24,7 +24,8 @@ from hygie.access.policy import Cap, Role
 from hygie.accounts.models import Replacement
 from hygie.approvals import actions
 from hygie.approvals.models import OPEN, DecidedAs, GrantRequest, Kind, Status
-from hygie.core import onerow
+from hygie.audit.models import logins_of
+from hygie.core import frozen, onerow
 
 RECENT_DAYS = 30
 
@@ -120,16 +121,21 @@ def _decide(request: HttpRequest, public_id: Any) -> HttpResponse:
     return redirect("grant_detail", public_id=req.public_id)
 
 
-def _dashboard_lists(user: Any, previous_login_at: Any) -> dict[str, QuerySet[Any]]:
-    """The dashboard's lists (unsliced). `previous_login_at`: a moment, None, or an expression
-    of it (`dashboard_reads`, read with the dashboard's other values)."""
-    qs = visible_requests(user)
-    now = timezone.now()
+def _dashboard_lists(
+    user_id: int, now: datetime, since: datetime, away_since: Any, *, everyone: bool, titulaire: bool
+) -> dict[str, QuerySet[Any]]:
+    """The dashboard's lists (unsliced), as `visible_requests` sees them (`everyone`: the
+    referent). `since`: the start of the recent days; `away_since`: from when a grant decided by
+    the referent is shown — the previous login (a moment, or an expression of it) or `since`.
+    Only values reach the ORM, nothing computed from them: the dashboard compiles these once
+    per process (hygie.core.frozen)."""
+    qs = GrantRequest.objects.select_related("account", "titulaire", "requested_by", "decided_by")
+    if not everyone:
+        qs = qs.filter(titulaire_id=user_id)
     lists: dict[str, QuerySet[Any]] = {"grant_pending": qs.filter(status__in=OPEN).order_by("created_at")}
-    if user.role == Role.TITULAIRE:
-        since = now - timedelta(days=RECENT_DAYS)
+    if titulaire:
         lists["grant_replacements"] = (
-            Replacement.objects.filter(titulaire=user, ends_at__gt=now, ended_early_at__isnull=True)
+            Replacement.objects.filter(titulaire_id=user_id, ends_at__gt=now, ended_early_at__isnull=True)
             .select_related("remplacant")
             .order_by("starts_at")
         )
@@ -138,38 +144,59 @@ def _dashboard_lists(user: Any, previous_login_at: Any) -> dict[str, QuerySet[An
             .exclude(kind=Kind.REPLACEMENT)
             .order_by("-decided_at")
         )
-        away = qs.filter(decided_as=DecidedAs.REFERENT).exclude(status__in=OPEN)
-        if isinstance(previous_login_at, BaseExpression):
-            # Since the previous login when there was one, else over the recent days.
-            away = away.filter(decided_at__gte=Coalesce(previous_login_at, Value(since, output_field=DateTimeField())))
-        elif previous_login_at is not None:
-            away = away.filter(Q(decided_at__gte=previous_login_at))
-        else:
-            away = away.filter(decided_at__gte=since)
-        lists["grant_while_away"] = away.order_by("-decided_at")
+        lists["grant_while_away"] = (
+            qs.filter(decided_as=DecidedAs.REFERENT).exclude(status__in=OPEN)
+            .filter(decided_at__gte=away_since)
+            .order_by("-decided_at")
+        )
     return lists
 
 
 _DASHBOARD_LIMITS = {"grant_pending": 20, "grant_replacements": None, "grant_recent": 10, "grant_while_away": 10}
 
 
-def dashboard_reads(user: Any, previous_login_at: Any) -> dict[str, BaseExpression]:
+def _flags(user_id: int, now: datetime, since: datetime, *, everyone: bool, titulaire: bool) -> dict[str, Any]:
+    # Since the previous login when there was one, else over the recent days.
+    previous = Subquery(logins_of(user_id).values("at")[1:2])
+    away_since = Coalesce(previous, Value(since, output_field=DateTimeField()))
+    lists = _dashboard_lists(user_id, now, since, away_since, everyone=everyone, titulaire=titulaire)
+    return {f"{name}_any": Exists(qs) for name, qs in lists.items()}
+
+
+def _list(user_id: int, now: datetime, since: datetime, away_since: datetime, *, name: str, everyone: bool,
+          titulaire: bool) -> QuerySet[Any]:
+    qs = _dashboard_lists(user_id, now, since, away_since, everyone=everyone, titulaire=titulaire)[name]
+    limit = _DASHBOARD_LIMITS[name]
+    return qs[:limit] if limit else qs
+
+
+def _who(user: Any) -> dict[str, bool]:
+    return {"everyone": user.role == Role.REFERENT, "titulaire": user.role == Role.TITULAIRE}
+
+
+def dashboard_reads(user: Any, now: datetime) -> dict[str, BaseExpression]:
     """Whether each dashboard list has anything to show, for the dashboard's single read
-    (hygie.core.onerow): an empty list costs no query of its own."""
+    (hygie.core.onerow): an empty list costs no query of its own. Compiled once per process."""
     if not records.can(user, Cap.GRANTS_DECIDE):
         return {}
-    return {f"{name}_any": Exists(qs) for name, qs in _dashboard_lists(user, previous_login_at).items()}
+    return dict(frozen.expressions(_flags, user.pk, now, now - timedelta(days=RECENT_DAYS), **_who(user)))
 
 
-def dashboard_context(user: Any, previous_login_at: Any, read: dict[str, Any] | None = None) -> dict[str, Any]:
+def dashboard_context(user: Any, now: datetime, previous_login_at: datetime | None,
+                      read: dict[str, Any] | None = None) -> dict[str, Any]:
     """For the dashboard: requests to decide, grants in force over the titulaire's patients, and
     what was approved in their place (highlighted when it happened since their last login).
-    `read`: the values of `dashboard_reads` (else read here)."""
+    `read`: the values of `dashboard_reads` (else read here). A list is read only when its flag
+    says it has something."""
     if not records.can(user, Cap.GRANTS_DECIDE):
         return {}
-    read = read if read is not None else onerow.read(dashboard_reads(user, previous_login_at))
-    context: dict[str, Any] = {}
-    for name, qs in _dashboard_lists(user, previous_login_at).items():
-        limit = _DASHBOARD_LIMITS[name]
-        context[name] = list(qs[:limit] if limit else qs) if read[f"{name}_any"] else []
-    return context
+    read = read if read is not None else onerow.read(dashboard_reads(user, now))
+    since = now - timedelta(days=RECENT_DAYS)
+    away_since = previous_login_at if previous_login_at is not None else since
+    who = _who(user)
+    names = ["grant_pending"] + (["grant_replacements", "grant_recent", "grant_while_away"] if who["titulaire"] else [])
+    return {
+        name: list(frozen.queryset(_list, user.pk, now, since, away_since, name=name, **who))
+        if read[f"{name}_any"] else []
+        for name in names
+    }

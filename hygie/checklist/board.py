@@ -343,9 +343,14 @@ def _server(item: Item, diagnostic: Diagnostic | None) -> Row:
 
 def _latest_declarations() -> dict[str, Declaration]:
     latest: dict[str, Declaration] = {}
-    for declaration in Declaration.objects.select_related("declared_by").order_by("item", "-declared_on", "-id"):
+    # Compiled once per process (hygie.core.frozen): on every titulaire's dashboard.
+    for declaration in frozen.queryset(_declarations):
         latest.setdefault(declaration.item, declaration)
     return latest
+
+
+def _declarations() -> QuerySet[Declaration]:
+    return Declaration.objects.select_related("declared_by").order_by("item", "-declared_on", "-id")
 
 
 def _declared(item: Item, declaration: Declaration | None, diagnostic: Diagnostic | None, today: date) -> Row:

@@ -152,7 +152,7 @@ def _fill(template: list[tuple[str, Any]], flat: list[Any], connection: Any) -> 
 class _FrozenQuery(Query):
     """The compiled query of a shape, with one call's parameters: compiles to the frozen SQL."""
 
-    frozen: tuple[_Frozen, tuple[Any, ...]]
+    frozen: tuple[_Frozen | Compiled, tuple[Any, ...]]
 
     def get_compiler(self, using: Any = None, connection: Any = None, elide_empty: bool = True) -> Any:
         compiler = super().get_compiler(using, connection, elide_empty)
@@ -172,6 +172,27 @@ class _FrozenQuery(Query):
 
     def clone(self) -> Any:
         raise TypeError("frozen: a frozen queryset cannot be changed; iterate it")
+
+
+class Compiled(NamedTuple):
+    """A query the ORM compiled to `sql`, with its compiler's state: run again with other
+    parameters by `rerun` (hygie.core.onerow's statements made of already compiled parts)."""
+
+    query: Query
+    sql: str
+    state: dict[str, Any]
+
+
+def compiled(query: Query, compiler: Any, sql: str) -> Compiled:
+    return Compiled(query, sql, {k: v for k, v in compiler.__dict__.items() if k not in _OWN})
+
+
+def rerun(shape: Compiled, params: tuple[Any, ...], using: str) -> Any:
+    """A compiler that runs `shape.sql` with `params`, converting the row as the ORM did."""
+    query = _FrozenQuery.__new__(_FrozenQuery)
+    query.__dict__.update(shape.query.__dict__)
+    query.frozen = (shape, params)
+    return query.get_compiler(using)
 
 
 def queryset(build: Callable[..., QuerySet[Any]], *args: Any, **options: Any) -> QuerySet[Any]:

@@ -8,7 +8,6 @@ from typing import Any
 from allauth.account.decorators import reauthentication_required
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists
 from django.db.models.expressions import BaseExpression
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -291,7 +290,7 @@ def dashboard_reads(user: Any) -> dict[str, BaseExpression]:
     """Whether any request is open, for the dashboard's single read (hygie.core.onerow)."""
     if not records.can(user, Cap.RIGHTS_WATCH):
         return {}
-    return {"rights_open": Exists(records.rights_deadlines(user))}
+    return records.rights_deadlines_reads(user)
 
 
 def dashboard_context(user: Any, read: dict[str, Any] | None = None) -> dict[str, Any]:

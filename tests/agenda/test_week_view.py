@@ -5,6 +5,7 @@ import re
 from datetime import datetime, time, timedelta
 
 from django.utils import timezone
+from django.utils.html import escape
 
 from hygie.lib.agendagrid import week_of
 from tests.factories import make_appointment, make_patient
@@ -83,3 +84,22 @@ def test_it_prefills_the_booking_form_from_the_slot(personas, login):
     assert 'value="09:40"' in body
     assert f'value="{day.isoformat()}"' in body
     assert "cette date est passée" not in body
+
+
+def test_the_cells_escape_what_they_show_and_label_every_state(personas, login):
+    """The grid's cells are written in Python (hygie/agenda/templatetags/agenda_grid.py): names
+    and reasons escaped, a running appointment marked « (suite) », closed slots labelled for
+    screen readers, each free slot's booking link labelled with its day, time and practitioner."""
+    day = _wednesday()
+    odd = make_patient(personas.alice, birth_name="O'Brien <b>", first_names="Anne & Co")
+    make_appointment(odd, personas.alice, start=_at(day, 10), duration_minutes=40, reason="<script>x</script>")
+    body = login(personas.alice).get(URL, {"jour": day.isoformat(), "vue": "semaine"}).content.decode()
+    assert "<script>x</script>" not in body and "&lt;script&gt;x&lt;/script&gt;" in body
+    assert f'<a href="/patients/{odd.public_id}/">{escape(odd.display_name)}</a>' in body
+    assert "<b>" not in escape(odd.display_name)
+    assert '<span class="appt-time">10:00 · 40 min</span>' in body
+    assert '<td class="slot busy continued"><span class="muted">(suite)</span></td>' in body
+    assert '<td class="slot closed"><span class="offscreen">fermé</span></td>' in body
+    assert re.search(r'<a class="book" href="[^"]+">libre<span class="offscreen"> — réserver le mercredi \d+ \w+ à '
+                     r'09:40 avec [^<]+</span></a>', body)
+    assert 'class="appt-edit"' in body and "le rendez-vous de 10:00" in body

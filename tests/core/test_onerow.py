@@ -66,3 +66,37 @@ def _computes_from_its_argument(since):
 def test_a_build_that_does_not_pass_its_argument_through_is_refused():
     with pytest.raises(ValueError, match="does not pass every argument"):
         onerow.frozen(_computes_from_its_argument, timezone.now())
+
+
+def test_a_statement_of_compiled_parts_is_compiled_once_and_reads_each_call_s_values(personas, monkeypatch):
+    """Frozen parts and constants only: the ORM compiles the combined statement the first time
+    its shape is met; later calls run it with their own parameters (and convert as the ORM)."""
+    from django.db.models import Value
+    from django.db.models.sql.compiler import SQLCompiler
+
+    now = timezone.now()
+    _event(Ev.PATIENT_VIEWED, now - timedelta(hours=2), personas.alice, details={"n": 1})
+    _event(Ev.PATIENT_VIEWED, now - timedelta(hours=1), personas.bob, details={"n": 2})
+    onerow._COMPILED.clear()
+    compiled = []
+    real = SQLCompiler.as_sql
+    monkeypatch.setattr(SQLCompiler, "as_sql", lambda self, *a, **k: compiled.append(1) or real(self, *a, **k))
+    monkeypatch.setattr(onerow._frozen, "CHECK", False)  # the suite's check compiles afresh on purpose
+    reads = []
+    for since, who in [(now - timedelta(hours=3), personas.alice), (now - timedelta(hours=3), personas.bob),
+                       (now - timedelta(minutes=90), personas.alice)]:
+        values = {**onerow.frozen(_reads, since, who.pk), "constant": Value(7), "flag": Value(False)}
+        reads.append(onerow.read(values))
+    assert len(compiled) == 1
+    monkeypatch.setattr(SQLCompiler, "as_sql", real)
+    assert reads == [
+        {"count": 1, "last_at": now - timedelta(hours=2), "details": {"n": 1}, "failed": False, "constant": 7,
+         "flag": False},
+        {"count": 1, "last_at": now - timedelta(hours=1), "details": {"n": 2}, "failed": False, "constant": 7,
+         "flag": False},
+        {"count": 0, "last_at": None, "details": None, "failed": False, "constant": 7, "flag": False},
+    ]
+    # A constant of another value is another statement.
+    assert onerow.read({**onerow.frozen(_reads, now, personas.bob.pk), "constant": Value(8), "flag": Value(True)})[
+        "constant"] == 8
+    assert len(onerow._COMPILED) == 2

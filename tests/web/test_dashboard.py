@@ -1,5 +1,6 @@
 """The dashboard: previous login shown (older CNIL health guidance), failures since."""
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -56,3 +57,25 @@ def test_it_greets_in_french(personas, login):
     page = login(personas.alice).get("/").content.decode()
     assert '<html lang="fr">' in page
     assert "Bonjour Alice Durand" in page
+
+
+def test_todays_appointments_are_those_of_the_users_agenda_in_time_order(personas, login):
+    from datetime import time, timedelta
+
+    from django.utils import timezone
+
+    from tests.factories import make_appointment, make_patient
+
+    today = timezone.localdate()
+    at = lambda h, m=0: timezone.make_aware(datetime.combine(today, time(h, m)))  # noqa: E731
+    other = make_patient(personas.alice, birth_name="Zola", first_names="Emile")
+    make_appointment(other, personas.alice, start=at(11, 30))
+    make_appointment(personas.alice_patient, personas.alice, start=at(8, 10))
+    make_appointment(personas.alice_patient, personas.alice, start=at(8, 10) + timedelta(days=1))
+    make_appointment(personas.bob_patient, personas.bob, start=at(9))
+    for who in (personas.alice, personas.sophie):
+        page = login(who).get("/").content.decode()
+        rows = re.findall(r"<tr><td>(\d\d:\d\d)</td><td>[^<]*</td><td>([^<]*)</td></tr>", page)
+        assert rows == [("08:10", "MOREAU Jeanne"), ("11:30", "ZOLA Emile")], who
+    bob = login(personas.bob).get("/").content.decode()
+    assert re.findall(r"<tr><td>(\d\d:\d\d)</td>", bob) == ["09:00"]
