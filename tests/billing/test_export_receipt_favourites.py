@@ -1,6 +1,7 @@
 """The accountant's export (pseudonymous CSV), the note d'honoraires (PDF) and the usual acts."""
 
 import csv
+import html
 import io
 import subprocess
 from decimal import Decimal
@@ -121,7 +122,7 @@ def test_it_refuses_another_practitioners_usual_act(personas, login):
         "date": timezone.localdate().strftime("%d/%m/%Y"), "favourite": str(bobs.public_id), "acts": "", "amount": "",
     })
     assert r.status_code == 200
-    assert "acte habituel est celui d&#x27;un autre praticien" in r.content.decode()
+    assert "acte habituel est celui d'un autre praticien" in html.unescape(r.content.decode())
     assert not CareSheet.objects.exists()
 
 

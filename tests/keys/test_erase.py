@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import io
 import json
 
@@ -60,7 +61,7 @@ def test_it_asks_for_the_patients_code(personas, login):
     client = _reauthenticated(login(personas.alice))
     assert patient.code in client.get(_url(patient)).content.decode()
     r = client.post(_url(patient), {"code": "P-WRONG000"})
-    assert r.status_code == 200 and "Ce n&#x27;est pas le code de ce patient" in r.content.decode()
+    assert r.status_code == 200 and "Ce n'est pas le code de ce patient" in html.unescape(r.content.decode())
     assert Patient.objects.filter(pk=patient.pk).exists()
 
 
