@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
@@ -93,28 +94,42 @@ def _holder(scratch) -> tuple[threading.Thread, threading.Event, threading.Event
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_writer_polls_another_process_s_write_lock_and_gets_it_once_free(file_database, monkeypatch):
+@pytest.mark.parametrize("observed", [False, True], ids=["driver", "django-cursor"])
+def test_a_writer_polls_another_process_s_write_lock_and_gets_it_once_free(file_database, monkeypatch, observed):
+    # Observed (query log on): each try goes through Django's cursor, and shows in the log.
+    # Otherwise the driver runs them directly (hygie.core.sqlite.base._try_begin_immediate).
+    file_database.force_debug_cursor = observed
     thread, _, release = _holder(file_database)
-    tries = []
-    real = base.DatabaseWrapper.cursor
+    tries, cursors = [], []
+    real_try, real_cursor = base.DatabaseWrapper._try_begin_immediate, base.DatabaseWrapper.cursor
 
-    def counting_cursor(self, *args, **kwargs):
+    def counting_try(self, deadline):
         if self is file_database:
             tries.append(1)
             if len(tries) == 3:
                 release.set()  # the other "process" ends while we poll
-        return real(self, *args, **kwargs)
+        return real_try(self, deadline)
 
+    def counting_cursor(self, *args, **kwargs):
+        if self is file_database:
+            cursors.append(1)
+        return real_cursor(self, *args, **kwargs)
+
+    monkeypatch.setattr(base.DatabaseWrapper, "_try_begin_immediate", counting_try)
     monkeypatch.setattr(base.DatabaseWrapper, "cursor", counting_cursor)
     try:
         file_database._start_transaction_under_autocommit()  # what atomic() does on SQLite
+        assert file_database.connection.in_transaction
+        file_database.force_debug_cursor = False
         with file_database.cursor() as cursor:
             cursor.execute("INSERT INTO note VALUES ('written')")
         file_database.commit()
     finally:
         release.set()
         thread.join()
-    assert len(tries) >= 4  # BEGIN IMMEDIATE refused while held, then accepted; the INSERT
+    assert len(tries) >= 3  # BEGIN IMMEDIATE refused while held, then accepted
+    # Through Django's cursor only when observed: every try, then the INSERT; else the INSERT.
+    assert len(cursors) == (len(tries) + 1 if observed else 1)
     with file_database.cursor() as cursor:
         cursor.execute("SELECT text FROM note")
         assert cursor.fetchall() == [("written",)]
@@ -127,8 +142,10 @@ def test_another_process_holding_the_write_lock_past_the_timeout_is_an_error(fil
     monkeypatch.setitem(file_database.settings_dict["OPTIONS"], "timeout", 0.2)
     thread, _, release = _holder(file_database)
     try:
-        with pytest.raises(OperationalError, match="locked"):
+        # Django's error (the driver's as its cause), whichever path ran the tries.
+        with pytest.raises(OperationalError, match="locked") as refused:
             file_database._start_transaction_under_autocommit()
+        assert isinstance(refused.value.__cause__, sqlite3.OperationalError)
         assert not base._WRITER.locked() and not file_database.connection.in_transaction
     finally:
         release.set()

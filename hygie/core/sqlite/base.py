@@ -138,18 +138,38 @@ class DatabaseWrapper(base.DatabaseWrapper):
         raw.execute("PRAGMA busy_timeout = 0")
         try:
             delay = 0.0001
-            while True:
-                try:
-                    self.cursor().execute("BEGIN IMMEDIATE")
-                    return
-                except OperationalError as exc:
-                    code = getattr(exc.__cause__, "sqlite_errorcode", 0)
-                    if code & 0xFF != _SQLITE_BUSY or time.monotonic() >= deadline:
-                        raise
+            while not self._try_begin_immediate(deadline):
                 time.sleep(delay)
                 delay = min(delay * 2, 0.002)
         finally:
             raw.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+
+    def _try_begin_immediate(self, deadline: float) -> bool:
+        """One BEGIN IMMEDIATE: True once it is begun, False while another process holds the
+        write lock and the deadline is not reached; any other error, or the deadline, raises
+        Django's error. When nothing observes the statements (no query log, no execute_wrapper,
+        as in hygie.audit.chain.append) the driver runs it directly: a refused try then costs
+        ~2 µs of processor instead of ~27 µs through Django's cursor and its translated
+        exception, and an accepted one ~5 µs less. Under write contention a transaction is
+        refused 0.3 to 1.2 times on average (bench/bench_journal.py, 8 writers)."""
+        if self.queries_logged or self.execute_wrappers:
+            try:
+                self.cursor().execute("BEGIN IMMEDIATE")
+                return True
+            except OperationalError as exc:
+                code = getattr(exc.__cause__, "sqlite_errorcode", 0)
+                if code & 0xFF != _SQLITE_BUSY or time.monotonic() >= deadline:
+                    raise
+                return False
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+            return True
+        except sqlite3.Error as exc:
+            if (isinstance(exc, sqlite3.OperationalError) and exc.sqlite_errorcode & 0xFF == _SQLITE_BUSY
+                    and time.monotonic() < deadline):
+                return False
+            with self.wrap_database_errors:  # Django's exception, the driver's as its cause
+                raise
 
     def upgrade(self, reads: ReadState, statement: Any) -> Any:
         """Run the first writing statement of a read transaction, which makes it a writing one."""
