@@ -9,6 +9,7 @@ from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.urls import get_script_prefix, get_urlconf, reverse
+from django.utils.functional import SimpleLazyObject
 
 from hygie.accounts import session
 from hygie.audit import journal
@@ -66,7 +67,14 @@ class SessionGuardMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Every request needs the user now: read it (session, then account) and hand the views
+        # and templates the account itself rather than Django's lazy wrapper, through which
+        # each attribute read (~200 a page: roles, names, the templates' `user`) cost two
+        # Python calls and a caught AttributeError.
         user = request.user
+        if isinstance(user, SimpleLazyObject):
+            user.is_authenticated  # noqa: B018 (evaluates the wrapper)
+            request.user = user = user._wrapped
         if not user.is_authenticated:
             if SESSION_KEY in request.session:
                 # Signed in earlier, but the account may no longer sign in (deactivated,

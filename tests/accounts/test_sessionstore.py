@@ -26,3 +26,20 @@ def test_a_live_session_loads_an_expired_or_unknown_one_does_not(db):
     unknown = SessionStore("x" * 32)
     assert unknown.load() == {} and unknown.session_key is None
     assert SessionStore(None).load() == {}
+
+
+def test_views_get_the_account_itself_not_a_lazy_wrapper(personas, login):
+    """The session guard reads the user once and hands the account on: attribute reads through
+    Django's SimpleLazyObject cost two Python calls and a caught exception each."""
+    from django.utils.functional import SimpleLazyObject
+
+    from hygie.accounts.models import User
+
+    response = login(personas.alice).get("/")
+    assert type(response.wsgi_request.user) is User and response.wsgi_request.user.pk == personas.alice.pk
+    assert not isinstance(response.context["user"], SimpleLazyObject)
+    from django.test import Client
+
+    anonymous = Client().get("/auth/login/")
+    assert not isinstance(anonymous.wsgi_request.user, SimpleLazyObject)
+    assert not anonymous.wsgi_request.user.is_authenticated
