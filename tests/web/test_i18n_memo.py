@@ -14,6 +14,10 @@ SOURCES = [
     '{% load i18n %}{% translate word %}|{% translate "Patients"|upper %}|{% translate "mai" context "mois" %}',
     '{% load i18n %}{% autoescape off %}{% translate "x & y" %}{% endautoescape %}{% translate "x & y" %}',
     '{% load i18n %}{% blocktranslate count n=2 %}{{ n }} patient{% plural %}{{ n }} patients{% endblocktranslate %}',
+    # The language is read once per rendering; {% language %} reads it afresh, inside and after.
+    '{% load i18n %}{% translate "Tableau de bord" %}|{% language "en" %}{% translate "Tableau de bord" %}'
+    '{% language "fr" %}/{% translate "Tableau de bord" %}{% endlanguage %}{% endlanguage %}|'
+    '{% translate "Tableau de bord" %}',
 ]
 
 
@@ -49,3 +53,13 @@ def test_languages_do_not_share_answers():
         english = engines["django"].from_string(source).render({})
         assert english == _django_s_own(source, {})
     assert french == "Déconnexion" and english != french
+
+
+def test_the_language_is_read_once_per_rendering_and_afresh_in_language_blocks():
+    source = ('{% load i18n %}{% translate "Tableau de bord" %}|{% language "en" %}{% translate "Tableau de bord" %}'
+              '{% endlanguage %}|{% translate "Tableau de bord" %}')
+    with translation.override("fr"):
+        assert engines["django"].from_string(source).render({}) == "Tableau de bord|Dashboard|Tableau de bord"
+    with translation.override("en"):
+        assert engines["django"].from_string(source).render({}) == "Dashboard|Dashboard|Dashboard"
+
