@@ -49,6 +49,7 @@ class _Frozen(NamedTuple):
     sql: str
     template: list[tuple[str, Any]]  # per parameter: ("arg", i), ("str", i) or ("value", constant)
     state: dict[str, Any]  # the compiler's attributes once it compiled that SQL
+    converters: dict[Any, Any]  # per connection: the converters of its columns (_converters)
 
 
 _SHAPES: dict[tuple[Any, ...], _Frozen] = {}
@@ -119,7 +120,7 @@ def _freeze(build: Callable[..., QuerySet[Any]], args: tuple[Any, ...], flat: li
         raise ValueError(f"frozen: the SQL of {name} depends on its arguments' values")
     template = _slots(name, params, params_b, flat, stand_ins, connections[first.db])
     state = {k: v for k, v in compiler.__dict__.items() if k not in _OWN}
-    return _Frozen(first, sql, template, state)
+    return _Frozen(first, sql, template, state, {})
 
 
 def _slots(name: str, params: tuple[Any, ...], params_b: tuple[Any, ...], flat: list[Any],
@@ -149,6 +150,20 @@ def _fill(template: list[tuple[str, Any]], flat: list[Any], connection: Any) -> 
     return tuple(real[v] if kind == "arg" else str(flat[v]) if kind == "str" else v for kind, v in template)
 
 
+def _converters(compiler: Any, known: dict[Any, Any], expressions: list[Any]) -> Any:
+    """The compiler's get_converters, remembered per shape and connection: the columns of a
+    frozen query are the same objects at every run, and the ORM spent ~40 µs a query working
+    out again which conversions they need (the connection is kept with its answer, so a
+    connection closed and replaced is asked afresh)."""
+    key = (id(compiler.connection), tuple(map(id, expressions)))
+    found = known.get(key)
+    if found is None or found[0] is not compiler.connection:
+        if len(known) >= 64:  # threads come and go (tests): a bound, not a leak
+            known.clear()
+        found = known[key] = (compiler.connection, type(compiler).get_converters(compiler, expressions))
+    return found[1]
+
+
 class _FrozenQuery(Query):
     """The compiled query of a shape, with one call's parameters: compiles to the frozen SQL."""
 
@@ -165,6 +180,7 @@ class _FrozenQuery(Query):
             return shape.sql, params
 
         compiler.as_sql = as_sql
+        compiler.get_converters = functools.partial(_converters, compiler, shape.converters)
         return compiler
 
     def chain(self, klass: Any = None) -> Any:
@@ -181,10 +197,11 @@ class Compiled(NamedTuple):
     query: Query
     sql: str
     state: dict[str, Any]
+    converters: dict[Any, Any]
 
 
 def compiled(query: Query, compiler: Any, sql: str) -> Compiled:
-    return Compiled(query, sql, {k: v for k, v in compiler.__dict__.items() if k not in _OWN})
+    return Compiled(query, sql, {k: v for k, v in compiler.__dict__.items() if k not in _OWN}, {})
 
 
 def rerun(shape: Compiled, params: tuple[Any, ...], using: str) -> Any:

@@ -131,3 +131,33 @@ def test_expressions_read_in_one_statement_as_built_afresh(personas):
     assert len(frozen._EXPRESSIONS) == 2  # lists of one and two ids
     with pytest.raises(ValueError, match="computes a parameter"):
         frozen.expressions(_counts_a_day_before, [personas.alice.pk], now)
+
+
+def test_the_columns_conversions_are_worked_out_once_per_shape_and_connection(personas, monkeypatch):
+    """Converters (dates, UUIDs, booleans, encrypted fields) are the ORM's, asked once per shape
+    and connection, then reused: the rows convert the same at every run."""
+    from django.db.models.sql.compiler import SQLCompiler
+
+    now = timezone.now() + timedelta(seconds=1)
+    asked = []
+    real = SQLCompiler.get_converters
+
+    def counted(self, expressions):
+        if isinstance(self.query, frozen._FrozenQuery):
+            asked.append(1)
+        return real(self, expressions)
+
+    monkeypatch.setattr(SQLCompiler, "get_converters", counted)
+    runs = [list(frozen.queryset(_team_patients, [personas.alice.pk], uuid.uuid4(), now, with_key=True))
+            for _ in range(3)]
+    assert len(asked) == 1
+    expected = list(_team_patients([personas.alice.pk], uuid.uuid4(), now, with_key=True))
+    for rows in runs:
+        assert [(p.pk, p.public_id, p.created_at, p.last_name, p.hygie_in_team) for p in rows] == [
+            (p.pk, p.public_id, p.created_at, p.last_name, p.hygie_in_team) for p in expected]
+        assert all(isinstance(p.public_id, uuid.UUID) and p.created_at.tzinfo is not None for p in rows)
+    # Another connection (another thread's) asks for its own.
+    shape = next(iter(frozen._SHAPES.values()))
+    shape.converters.clear()
+    list(frozen.queryset(_team_patients, [personas.alice.pk], uuid.uuid4(), now, with_key=True))
+    assert len(asked) == 2
