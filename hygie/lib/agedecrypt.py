@@ -46,7 +46,9 @@ ENCRYPTED_CHUNK = CHUNK + TAG
 _MAX_LINE = 4096  # a header line longer than this is not one age writes (X25519: 49 bytes)
 _MAX_HEADER = 64 * 1024
 _READ = 16 * ENCRYPTED_CHUNK  # ciphertext read from the source at a time (~1 MiB)
-_AHEAD = 8  # decrypted blocks waiting for the reader at most (~8 MiB)
+# Decrypted blocks waiting for the reader at most (~2 MiB): more only parks them in memory, out
+# of the processor's cache, before they are read (see backuparchive._IN_FLIGHT).
+_AHEAD = 2
 _X25519_INFO = b"age-encryption.org/v1/X25519"
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _IDENTITY_HRP = "age-secret-key-"
