@@ -2,7 +2,7 @@
 
 Run: .venv/bin/python bench/bench_pages.py [--actions 300] [--rounds 2] [--against DIR]
      [--backend sqlite|postgresql] [--pg-url postgresql://postgres@127.0.0.1:5432/postgres]
-     [--profile FILE]
+     [--profile FILE] [--instructions]
 
 bench_load.py measures the whole server (HTTP, threads, the database, the client on the same
 cores). This one isolates the application's own cost: a practice built as bench_load builds it
@@ -16,7 +16,12 @@ PostgreSQL, also the processor time of its server process for this connection (/
 `--against DIR`: the same workload, the same data, run alternately (A B B A…) by this tree and by
 another checkout of Hygie (e.g. `git worktree add /tmp/before <commit>`), each in its own process,
 and the ratio of their CPU per page. `--profile FILE`: cProfile of the measured actions (processor time) (this
-tree, one round), for pstats. Not part of the test suite; exit code 0 whatever the figures.
+tree, one round), for pstats. `--instructions`: instead of processor time, the instructions
+executed per page, counted by valgrind (callgrind), which the machine's load does not move: each
+side runs `--actions` actions and 20 actions, each time from the same copy of the practice (data
+directory and database), and the difference divided by the difference in pages leaves out the
+start, the login and the warm-up; about 50 times slower than a plain run. Not part of the test
+suite; exit code 0 whatever the figures.
 """
 
 from __future__ import annotations
@@ -143,6 +148,65 @@ def run_child(root: Path, data: Path, db_url: str, actions: int, who: int, profi
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+SHORT = 20  # actions of the run whose count is subtracted (start, login, warm-up)
+
+
+def instructions(sides: list[tuple[str, Path]], data: Path, db_url: str, args: argparse.Namespace) -> None:
+    """Instructions per page of each side (callgrind), each run from the same copy of the practice."""
+    import shutil
+
+    import psycopg
+
+    if not shutil.which("valgrind"):
+        raise SystemExit("--instructions : valgrind est nécessaire (apt-get install valgrind)")
+    snapshot = ""
+    if db_url:  # PostgreSQL: every run starts from a copy of the database as set up
+        snapshot = db_url.rsplit("/", 1)[1] + "_snap"
+        admin = args.pg_url
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{snapshot}" TEMPLATE "{db_url.rsplit("/", 1)[1]}"')
+    pristine = Path(str(data) + "-pristine")
+    shutil.copytree(data, pristine)
+    print(f"charge moyenne au départ : {os.getloadavg()[0]:.1f} ; instructions (callgrind), "
+          f"{args.actions} et {SHORT} actions par côté ({args.backend})")
+    per_page: dict[str, float] = {}
+    try:
+        for name, root in sides:
+            counts = {}
+            for actions in (SHORT, args.actions):
+                shutil.rmtree(data)
+                shutil.copytree(pristine, data)
+                run_url = db_url
+                if db_url:
+                    run_url = db_url + "_run"
+                    with psycopg.connect(args.pg_url, autocommit=True) as conn:
+                        conn.execute(f'DROP DATABASE IF EXISTS "{run_url.rsplit("/", 1)[1]}" WITH (FORCE)')
+                        conn.execute(f'CREATE DATABASE "{run_url.rsplit("/", 1)[1]}" TEMPLATE "{snapshot}"')
+                with tempfile.NamedTemporaryFile(prefix="callgrind-") as out:
+                    done = subprocess.run(
+                        ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out.name}", "--dump-instr=no",
+                         sys.executable, __file__, "--child", str(root), "--data", str(data), "--db-url", run_url,
+                         "--actions", str(actions), "--who", "1"],
+                        check=True, capture_output=True, text=True, cwd=root,
+                    )
+                    total = next(int(line.split()[1]) for line in Path(out.name).read_text().splitlines()
+                                 if line.startswith(("summary:", "totals:")))
+                pages = json.loads(done.stdout.strip().splitlines()[-1])["pages"]
+                counts[actions] = (total, pages)
+                print(f"{name} : {actions} actions, {pages} pages, {total / 1e6:.0f} millions d'instructions")
+            (long_total, long_pages), (short_total, short_pages) = counts[args.actions], counts[SHORT]
+            per_page[name] = (long_total - short_total) / (long_pages - short_pages)
+            print(f"{name} ({root}) : {per_page[name] / 1e6:.2f} millions d'instructions par page")
+        if args.against:
+            print(f"\nrapport cet arbre / --against : {per_page['cet arbre'] / per_page['--against']:.3f}×")
+    finally:
+        shutil.rmtree(pristine, ignore_errors=True)
+        if db_url:
+            with psycopg.connect(args.pg_url, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{snapshot}" WITH (FORCE)')
+                conn.execute(f'DROP DATABASE IF EXISTS "{db_url.rsplit("/", 1)[1]}_run" WITH (FORCE)')
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--actions", type=int, default=300)
@@ -151,6 +215,8 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--pg-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--profile", default="")
+    parser.add_argument("--instructions", action="store_true",
+                        help="instructions par page (valgrind callgrind) au lieu du temps processeur")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--db-url", default="", help=argparse.SUPPRESS)
@@ -182,6 +248,9 @@ def main() -> None:
                 check=True, cwd=ROOT,
             )
             sides = [("cet arbre", ROOT)] + ([("--against", args.against)] if args.against else [])
+            if args.instructions:
+                instructions(sides, data, db_url, args)
+                return
             results: dict[str, list[dict]] = {name: [] for name, _ in sides}
             turn = 0
             print(f"charge moyenne au départ : {os.getloadavg()[0]:.1f} ; "
