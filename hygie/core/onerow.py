@@ -43,8 +43,7 @@ def read(values: dict[str, BaseExpression]) -> dict[str, Any]:
     key = _shape(values)
     if key is None:
         query = _query(values)
-        row = next(iter(query.get_compiler(DEFAULT_DB_ALIAS).results_iter()))
-        return dict(zip(query.annotation_select, row, strict=True))
+        return _row(query, query.get_compiler(DEFAULT_DB_ALIAS))
     params = tuple(p for expression in values.values()
                    for p in (expression.params if type(expression) is RawSQL else (expression.value,)))
     compiled = _COMPILED.get(key)
@@ -53,21 +52,23 @@ def read(values: dict[str, BaseExpression]) -> dict[str, Any]:
         compiler = query.get_compiler(DEFAULT_DB_ALIAS)
         sql, compiled_params = compiler.as_sql()
         if tuple(compiled_params) != params:  # the parameters are not where expected: no shortcut
-            row = next(iter(compiler.results_iter()))
-            return dict(zip(query.annotation_select, row, strict=True))
+            return _row(query, compiler)
         if len(_COMPILED) >= _MAX_COMPILED:
             _COMPILED.clear()
         compiled = _COMPILED[key] = _frozen.compiled(query, compiler, sql)
-    query = compiled.query
-    row = next(iter(_frozen.rerun(compiled, params, DEFAULT_DB_ALIAS).results_iter()))
     if _frozen.CHECK:
         fresh_sql, fresh_params = _query(values).get_compiler(DEFAULT_DB_ALIAS).as_sql()
         if (fresh_sql, tuple(fresh_params)) != (compiled.sql, params):
             raise AssertionError("onerow: the compiled statement differs from what the ORM builds now")
+    return _row(compiled.query, _frozen.rerun(compiled, params, DEFAULT_DB_ALIAS))
+
+
+def _row(query: Query, compiler: Any) -> dict[str, Any]:
+    row = next(iter(compiler.results_iter()))
     return dict(zip(query.annotation_select, row, strict=True))
 
 
-_COMPILED: dict[tuple[Any, ...], Any] = {}
+_COMPILED: dict[tuple[Any, ...], _frozen.Compiled] = {}
 _MAX_COMPILED = 512
 
 
@@ -85,7 +86,7 @@ def _shape(values: dict[str, BaseExpression]) -> tuple[Any, ...] | None:
     for name, expression in values.items():
         if type(expression) is RawSQL:
             shape.append((name, expression.sql, len(expression.params), expression.output_field))
-        elif type(expression) is Value and type(expression.value) in (bool, int, type(None)):
+        elif type(expression) is Value and type(expression.value) in (bool, int):
             shape.append((name, "value", type(expression.value), expression.value,
                           type(expression._output_field_or_none)))
         else:
