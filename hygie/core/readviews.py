@@ -18,24 +18,21 @@ transaction as soon as the view writes anything else:
 
 Django wraps each view in its request transaction in `BaseHandler.make_view_atomic`; `install`
 wraps that method (for the WSGI server and the test client alike). Other backends (Django's own,
-used by nothing in Hygie) keep Django's behaviour.
+used by nothing in Hygie) keep Django's behaviour. Each backend's module is imported at the first
+request, not at start-up: Hygie's PostgreSQL backend imports psycopg (~50 ms of import), which a
+process on SQLite, or one that serves no page (a command, a restore), never needs.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.core.handlers.base import BaseHandler
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import HttpRequest
-
-from hygie.core.postgresql import base as pg_base
-from hygie.core.postgresql import requests as pg_requests
-from hygie.core.sqlite import base as sqlite_base
-from hygie.core.sqlite import requests as sqlite_requests
 
 logger = logging.getLogger(__name__)
 
@@ -68,16 +65,45 @@ def make_view_atomic(self: BaseHandler, view: Callable[..., Any]) -> Callable[..
                         match.view_name if match else "?")
             return atomic_view(request, *args, **kwargs)
 
-        if isinstance(conn, sqlite_base.DatabaseWrapper) and request.method in SAFE_METHODS:
-            return sqlite_requests.run_read_view(conn, view, again, request, args, kwargs)
-        if isinstance(conn, pg_base.DatabaseWrapper) and request.method in getattr(view, READ_PAGE, ()):
-            return pg_requests.run_read_view(conn, view, again, request, args, kwargs)
+        runner = _runner(type(conn))
+        if runner is not None and request.method in runner[0](view):
+            return runner[1](conn, view, again, request, args, kwargs)
         return atomic_view(request, *args, **kwargs)
 
     return read_aware_view
 
 
 READ_PAGE = "hygie_read_page"
+
+
+def _safe_methods(view: Callable[..., Any]) -> Collection[str]:
+    return SAFE_METHODS  # SQLite: every view, for its safe methods
+
+
+def _marked_methods(view: Callable[..., Any]) -> Collection[str]:
+    return getattr(view, READ_PAGE, ())  # type: ignore[no-any-return]  # PostgreSQL: marked views only
+
+
+@functools.cache
+def _runner(wrapper: type) -> tuple[Callable[[Callable[..., Any]], Collection[str]], Callable[..., Any]] | None:
+    """For a database wrapper class: which methods of a view run as reads, and the backend's
+    `run_read_view`; None for a backend that is not Hygie's. The backend's modules are imported
+    here, once per class, and only those of the database in use: a wrapper whose vendor is
+    "postgresql" has already made its process import psycopg, one on SQLite never will."""
+    vendor = getattr(wrapper, "vendor", "")
+    if vendor == "sqlite":
+        from hygie.core.sqlite import base as sqlite_base
+        from hygie.core.sqlite import requests as sqlite_requests
+
+        if issubclass(wrapper, sqlite_base.DatabaseWrapper):
+            return _safe_methods, sqlite_requests.run_read_view
+    elif vendor == "postgresql":
+        from hygie.core.postgresql import base as pg_base
+        from hygie.core.postgresql import requests as pg_requests
+
+        if issubclass(wrapper, pg_base.DatabaseWrapper):
+            return _marked_methods, pg_requests.run_read_view
+    return None
 
 
 def read_page(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -33,7 +33,6 @@ from hygie.audit import journal
 from hygie.audit.events import Ev, Outcome
 from hygie.lib import psc
 from hygie.psc.models import PscLink, PscUnknownAttempt
-from hygie.psc.oidc.views import VERIFIED, Refused
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +69,8 @@ MESSAGES = {
 
 
 def reason_of(error: Any, exception: Any) -> str:
+    from hygie.psc.oidc.views import Refused  # requests: see hygie.psc.oidc.urls
+
     if isinstance(exception, Refused):
         return exception.reason
     if str(error) == "cancelled":
@@ -95,6 +96,8 @@ def refuse(request: HttpRequest, reason: str, target: Any = None) -> HttpRespons
 def complete_psc_login(request: HttpRequest, sociallogin: SocialLogin) -> HttpResponse:
     """Called once PSC's answer passed every check (hygie.psc.oidc.views): log the linked
     account in, both factors satisfied by eidas1, or refuse."""
+    from hygie.psc.oidc.views import VERIFIED  # requests: see hygie.psc.oidc.urls
+
     if sociallogin.state.get("process", AuthProcess.LOGIN) != AuthProcess.LOGIN:
         return refuse(request, "process")
     verified = getattr(request, VERIFIED, None)

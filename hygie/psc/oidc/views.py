@@ -3,6 +3,10 @@
 Every check refuses with a `Refused` carrying a stable reason (journaled, explained in French by
 hygie.psc.adapter); the token itself is never written anywhere but the session (for the
 end-session call, if the practice chose it).
+
+PyJWT (and the part of cryptography it loads, ~15 ms of import) is imported by the two methods
+that check a token, not with this module: the URL patterns import it, and every `hygie` command
+that runs Django's system checks loads them.
 """
 
 from __future__ import annotations
@@ -10,7 +14,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import jwt
 from allauth.account.internal.decorators import login_not_required
 from allauth.socialaccount.adapter import get_adapter
 from allauth.socialaccount.models import SocialApp, SocialLogin, SocialToken
@@ -75,6 +78,8 @@ class PscOAuth2Adapter(OpenIDConnectOAuth2Adapter):
         return self.get_provider().sociallogin_from_response(request, {"userinfo": userinfo, "id_token": claims})
 
     def _verify(self, app: SocialApp, raw: str) -> dict[str, Any]:
+        import jwt
+
         conf = self.openid_config
         try:
             header = jwt.get_unverified_header(raw)
@@ -101,6 +106,8 @@ class PscOAuth2Adapter(OpenIDConnectOAuth2Adapter):
         return claims
 
     def _key(self, jwks_uri: str, kid: Any, alg: Any) -> Any:
+        import jwt
+
         if alg not in ALGORITHMS:
             raise Refused("signature")
         with get_adapter().get_requests_session() as sess:
