@@ -15,11 +15,6 @@ from xml.sax.saxutils import escape
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from hygie.audit import conf, labels
 from hygie.audit.events import Ev, Outcome
@@ -76,6 +71,14 @@ def access_report_pdf(
     practitioner_name: str,
 ) -> bytes:
     """A4 PDF. Its metadata name no one: the file may be mailed or stored by the patient."""
+    # reportlab (~60 ms of import) when a PDF is made, not with this module: the URL patterns
+    # import it, in every process that loads them (docs/performance.md, « Démarrage »).
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm,

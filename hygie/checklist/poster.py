@@ -14,11 +14,6 @@ from datetime import date
 from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from hygie.checklist import catalogue
 from hygie.checklist.board import Board
@@ -53,6 +48,14 @@ def incident_contacts() -> list[tuple[str, str]]:
 
 def poster_pdf(board: Board, *, practice_name: str, today: date,
                contacts: Callable[[], list[tuple[str, str]]] = incident_contacts) -> bytes:
+    # reportlab (~60 ms of import) when a PDF is made, not with this module: the URL patterns
+    # import it, in every process that loads them (docs/performance.md, « Démarrage »).
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, topMargin=12 * mm, bottomMargin=10 * mm,

@@ -12,11 +12,6 @@ from datetime import date
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
-
 from hygie.lib import vitals
 
 FIELDS = {
@@ -50,6 +45,13 @@ def fill(text: str, values: dict[str, str]) -> str:
 def render_pdf(*, author: Any, title: str, body: str, when: date) -> bytes:
     """An A4 page: the practitioner's name and profession, the place for the date, the text, the
     signature. Metadata carry no patient name (the title is the letter's, chosen by the author)."""
+    # reportlab (~60 ms of import) when a PDF is made, not with this module: the URL patterns
+    # import it, in every process that loads them (docs/performance.md, « Démarrage »).
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
     from hygie.practices.models import Practice
 
     practice = Practice.current()

@@ -3,6 +3,9 @@
 activity), the processors register, and the information notice (A4 poster for the waiting room
 and a handout). Written from the register dict (hygie.compliance.register.build): nothing here
 reads the database, and nothing names a patient.
+
+Imported by the views that make a PDF when they make it, not with the URL patterns: reportlab
+costs ~60 ms of import to every process that loads them (docs/performance.md, « Démarrage »).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from hygie.compliance import register as reg
+from hygie.compliance.register import TODO, day
 from hygie.lib import gdpr
 
 _styles = getSampleStyleSheet()
@@ -28,7 +32,6 @@ H2 = ParagraphStyle("h2", parent=_styles["Heading2"], fontSize=13, spaceBefore=6
 H3 = ParagraphStyle("h3", parent=_styles["Heading3"], fontSize=10.5, spaceBefore=4, spaceAfter=2)
 POSTER_HEAD = ParagraphStyle("posterhead", parent=BODY, fontName="Helvetica-Bold", fontSize=11, leading=13.5)
 POSTER_BODY = ParagraphStyle("posterbody", parent=BODY, fontSize=9.5, leading=12)
-TODO = "À COMPLÉTER"
 LABEL_W, VALUE_W = 48 * mm, 130 * mm
 
 
@@ -56,14 +59,6 @@ def _grid(rows: list[tuple[str, Any]]) -> Table:
 def _doc(buf: io.BytesIO, title: str) -> SimpleDocTemplate:
     return SimpleDocTemplate(buf, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, topMargin=14 * mm,
                              bottomMargin=14 * mm, title=title, author="Hygie", creator="Hygie")
-
-
-def day(iso: str | None) -> str:
-    """An ISO date as JJ/MM/AAAA (À COMPLÉTER when there is none)."""
-    if not iso:
-        return TODO
-    y, m, d = iso[:10].split("-")
-    return f"{d}/{m}/{y}"
 
 
 def register_pdf(register: dict[str, Any]) -> bytes:

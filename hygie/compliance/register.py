@@ -38,6 +38,15 @@ from hygie.lib import gdpr, retention
 from hygie.practices.models import Practice
 
 SOFTWARE = f"Hygie {hygie.__version__}"
+TODO = "À COMPLÉTER"
+
+
+def day(iso: str | None) -> str:
+    """An ISO date as JJ/MM/AAAA (À COMPLÉTER when there is none): the page and the PDFs."""
+    if not iso:
+        return TODO
+    y, m, d = iso[:10].split("-")
+    return f"{d}/{m}/{y}"
 
 
 @dataclass

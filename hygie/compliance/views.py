@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from hygie.access import records
 from hygie.access.policy import Cap
-from hygie.compliance import actions, contracts, pdf, processors
+from hygie.compliance import actions, contracts, processors
 from hygie.compliance import register as reg
 from hygie.compliance.forms import ProcessorForm, ProfileForm
 from hygie.compliance.models import Processor, RegisterVersion
@@ -37,7 +37,7 @@ def index(request: HttpRequest) -> HttpResponse:
     register = reg.build()
     return render(request, "compliance/index.html", {
         "register": register,
-        "activities": [{**reg.flat(a), "updated_label": pdf.day(a["updated_on"])} for a in register["activities"]],
+        "activities": [{**reg.flat(a), "updated_label": reg.day(a["updated_on"])} for a in register["activities"]],
         "processors": Processor.objects.select_related("target"),
         "warnings": processors.warnings(timezone.localdate()),
         "versions": RegisterVersion.objects.select_related("created_by")[:10],
@@ -84,6 +84,8 @@ def register_download(request: HttpRequest) -> HttpResponse:
     elif fmt == "csv":
         body = reg.csv_bytes(register)
     else:
+        from hygie.compliance import pdf  # reportlab: see hygie.compliance.pdf
+
         body = pdf.register_pdf(register)
     response = HttpResponse(body, content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="registre-rgpd-{timezone.localdate():%Y%m%d}.{fmt}"'
@@ -172,6 +174,8 @@ def notice(request: HttpRequest) -> HttpResponse:
     kind = NOTICE_KINDS.get(word)
     if kind is None:
         raise Http404
+    from hygie.compliance import pdf  # reportlab: see hygie.compliance.pdf
+
     body = pdf.notice_pdf(reg.build(), kind=kind)
     actions.notice_exported(actor=request.user, kind=kind)
     response = HttpResponse(body, content_type="application/pdf")

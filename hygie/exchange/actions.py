@@ -18,7 +18,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -31,9 +31,13 @@ from hygie.exchange import account as accounts
 from hygie.exchange import content, receive, transport
 from hygie.exchange.models import AuthMethod, Direction, Exchange, MssanteAccount, MssanteRecipient
 from hygie.lib import exchange as rules
-from hygie.lib import sevenzip
 from hygie.patients import documents as blobs
 from hygie.patients.models import Document, DocumentKind, Patient
+
+if TYPE_CHECKING:
+    # Imported by the functions that write an archive: py7zr (with pycryptodomex and cffi's C
+    # parser, ~60 ms of import) is not needed by the processes that only load the URL patterns.
+    from hygie.lib import sevenzip
 
 
 class ActionError(Exception):
@@ -119,6 +123,8 @@ class Written:
 
 
 def _sources(items: list[content.Item]) -> list[sevenzip.Source]:
+    from hygie.lib import sevenzip
+
     return [sevenzip.Source(i.name, i.size, i.open) for i in items]
 
 
@@ -143,6 +149,8 @@ def write_archive(
     if out is None:
         outbox_name = secrets.token_hex(16)
         out = outbox_dir() / outbox_name
+    from hygie.lib import sevenzip
+
     try:
         members = sevenzip.write_7z(out, _sources(content.items(selection)), passphrase)
     except (blobs.BlobError, FileNotFoundError):
@@ -242,6 +250,8 @@ def archive_files(
     for path in paths:
         if not path.is_file():
             raise ActionError(f"Fichier introuvable : {path.name}")
+    from hygie.lib import sevenzip
+
     passphrase = rules.new_passphrase()
     names: set[str] = set()
     sources = []

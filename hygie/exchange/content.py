@@ -17,10 +17,6 @@ from typing import IO, Any
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from hygie.patients import documents as blobs
 from hygie.patients.models import Consultation, Document, Patient
@@ -55,6 +51,13 @@ def _slug(text: str, limit: int = 60) -> str:
 
 
 def _pdf(title: str, blocks: list[tuple[str, str]], patient: Patient) -> bytes:
+    # reportlab (~60 ms of import) when a PDF is made, not with this module: the URL patterns
+    # import it, in every process that loads them (docs/performance.md, « Démarrage »).
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
     buf = io.BytesIO()
     doc = SimpleDocTemplate(
         buf, pagesize=A4, leftMargin=18 * mm, rightMargin=18 * mm, topMargin=18 * mm, bottomMargin=18 * mm,

@@ -19,7 +19,6 @@ from typing import Any
 from django.conf import settings
 
 from hygie.lib import exchange as rules
-from hygie.lib import sevenzip
 from hygie.patients import documents as blobs
 
 _HEAD = 16
@@ -110,6 +109,8 @@ def title_of(name: str) -> str:
 
 def from_archive(path: Path, passphrase: str, patient: Any) -> Batch:
     """Extract a received .7z or .zip into blobs. ArchiveRefused (French) leaves nothing."""
+    from hygie.lib import sevenzip  # py7zr: see hygie.exchange.actions
+
     batch = Batch(patient)
     try:
         sevenzip.extract(path, passphrase, batch.sink, limits())
@@ -134,6 +135,8 @@ def from_message(msg: EmailMessage, patient: Any) -> Batch:
     """File a message's attachments: an IHE_XDM.ZIP is opened (its METADATA.XML gives the INS),
     any other attachment is filed as it is (if it is a PDF or an image). All in memory: the
     message is at most HYGIE_EXCHANGE_MAX_MB (hygie.exchange.transport.fetch)."""
+    from hygie.lib import sevenzip  # py7zr: see hygie.exchange.actions
+
     batch = Batch(patient)
     try:
         for part in msg.iter_attachments():

@@ -8,11 +8,6 @@ import io
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
-from reportlab.lib import colors
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from hygie.incidents.models import Contacts
 from hygie.practices.models import Practice
@@ -65,6 +60,14 @@ def filled_contacts() -> list[tuple[str, str]]:
 
 
 def fiche_pdf() -> bytes:
+    # reportlab (~60 ms of import) when a PDF is made, not with this module: the URL patterns
+    # import it, in every process that loads them (docs/performance.md, « Démarrage »).
+    from reportlab.lib import colors
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
     practice = Practice.current()
     buf = io.BytesIO()
     doc = SimpleDocTemplate(buf, pagesize=A4, leftMargin=16 * mm, rightMargin=16 * mm, topMargin=12 * mm,

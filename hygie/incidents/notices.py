@@ -10,10 +10,6 @@ from collections.abc import Iterable
 from xml.sax.saxutils import escape
 
 from django.utils import timezone
-from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
-from reportlab.lib.units import mm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 
 from hygie.incidents.models import Contacts, Incident
 from hygie.lib.text import fold
@@ -41,6 +37,13 @@ def names_in(incident: Incident, names: Iterable[str]) -> bool:
 
 
 def notice_pdf(incident: Incident, *, patient_name: str, patient_address: str) -> bytes:
+    # reportlab (~60 ms of import) when a PDF is made, not with this module: the URL patterns
+    # import it, in every process that loads them (docs/performance.md, « Démarrage »).
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+    from reportlab.lib.units import mm
+    from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
+
     practice = Practice.current()
     contacts = Contacts.current()
     buf = io.BytesIO()
