@@ -35,7 +35,7 @@ from django.utils import timezone
 
 from hygie.audit import checkpoint, conf, journal
 from hygie.audit.events import Ev, Outcome
-from hygie.backups import identity
+from hygie.backups import identity, packreader
 from hygie.backups.models import Run, RunKind, RunStatus, Snapshot, Target
 from hygie.backups.stores import RetentionLocked, Store, StoreError
 from hygie.backups.stores.directory import DirectoryStore, disk_error
@@ -53,8 +53,7 @@ PG_MEMBER = "database/hygie.pgdump"
 # A pack is closed at this size and the next one started: object stores prefer bounded objects,
 # and a restore reads several packs at once.
 PACK_LIMIT = 256 * 1024 * 1024
-# One per core (each pack is decrypted by its own child process), at least 3: reading a pack
-# also waits on the disk or the network.
+# One per core, at least 3: reading a pack also waits on the disk or the network.
 PACK_READERS = max(3, os.cpu_count() or 1)
 # A pack that no snapshot references (a run killed after writing it) is deleted once this old.
 ORPHAN_GRACE = timedelta(days=1)
@@ -657,13 +656,16 @@ def check_snapshot(
         by_pack.setdefault(str(doc.get("pack")), {})[str(doc.get("name"))] = doc
     packs_checked = {} if packs_checked is None else packs_checked
     todo = sorted(p for p in by_pack if extract_to is not None or p not in packs_checked)
-    # Packs are read side by side: each is decrypted by its own child process while this one
-    # writes files (the bench: restore of 2 GB, see docs/performance.md).
+    # Packs are read side by side. From a folder, into files (or only checked), each by a child
+    # process of its own when there are several (hygie.backups.packreader: an interpreter per
+    # pack, every core used; the bench: restore of 2 GB, see docs/performance.md).
     workers = PACK_READERS if getattr(loc.store, "parallel_reads", False) else 1
+    in_child = len(todo) > 1 and documents_to is None and isinstance(loc.store, DirectoryStore)
     flush = getattr(progress, "flush", None)  # RunProgress: the UI's figure, written by this thread
     with ThreadPoolExecutor(workers, thread_name_prefix="backup-pack") as pool:
         futures = [
-            pool.submit(_check_pack, loc, p, by_pack[p], secret, public, extract_to, progress, documents_to)
+            pool.submit(_check_pack, loc, p, by_pack[p], secret, public, extract_to, progress, documents_to,
+                        in_child=in_child)
             for p in todo
         ]
         while futures_wait(futures, timeout=1.0).not_done:
@@ -685,6 +687,8 @@ def _check_pack(
     extract_to: Path | None,
     progress: Progress,
     documents_to: backuparchive.Placer | None = None,
+    *,
+    in_child: bool = False,
 ) -> str | None:
     label = f"{loc.label} : {pack}"
     if not backuparchive.is_pack(pack):
@@ -697,16 +701,21 @@ def _check_pack(
             return chosen(name) if name in docs else None
 
     try:
-        with loc.store.reader(pack) as fh:
-            checked = backuparchive.read(
-                fh,
-                secret,
-                label=label,
-                extract_to=extract_to,
-                select=docs.__contains__,
-                place=place,
-                progress=progress,
+        if in_child and place is None and isinstance(loc.store, DirectoryStore):
+            checked = packreader.read_in_child(
+                loc.store, pack, secret, label=label, extract_to=extract_to, names=docs.keys(), progress=progress
             )
+        else:
+            with loc.store.reader(pack) as fh:
+                checked = backuparchive.read(
+                    fh,
+                    secret,
+                    label=label,
+                    extract_to=extract_to,
+                    select=docs.__contains__,
+                    place=place,
+                    progress=progress,
+                )
     except StoreError:
         return f"paquet de documents manquant « {pack} »"
     except ArchiveError as exc:

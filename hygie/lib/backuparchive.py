@@ -809,7 +809,7 @@ def read(
     seen.update(writers.close())
     if not manifest_raw or not signature:
         raise ArchiveError(f"Sauvegarde incomplète : {label} (manifeste ou signature absent).")
-    manifest = _parse(label, manifest_raw)
+    manifest = parse_manifest(label, manifest_raw)
     listed = {m["name"]: (int(m["size"]), str(m["sha256"])) for m in manifest["members"]}
     for name in sorted(set(listed) | set(seen)):
         if listed.get(name) != seen.get(name):
@@ -839,7 +839,7 @@ def _copy(
     return size, sha.hexdigest()
 
 
-def _parse(label: str, raw: bytes) -> dict[str, Any]:
+def parse_manifest(label: str, raw: bytes) -> dict[str, Any]:
     try:
         manifest = json.loads(raw)
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -868,4 +868,4 @@ def read_manifest(source: BinaryIO, identity: str, *, label: str) -> tuple[dict[
                 break
     if not raw or not signature:
         raise ArchiveError(f"Sauvegarde {label} : manifeste ou signature absent en tête d'archive.")
-    return _parse(label, raw), raw, signature
+    return parse_manifest(label, raw), raw, signature
