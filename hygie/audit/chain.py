@@ -157,9 +157,10 @@ _QMARK = (_HEAD_AND_PENDING, _INSERT.replace("%s", "?"), _SET_HEAD.replace("%s",
 _PENDING_EXISTS = f"SELECT EXISTS (SELECT 1 FROM {Event._meta.db_table} WHERE seq IS NULL)"  # noqa: S608
 
 
-def append(using: str, at: Any, prepared: Prepared) -> tuple[int, int | None, str]:
+def append(using: str, at: Any, prepared: Prepared, *, with_id: bool = True) -> tuple[int | None, int | None, str]:
     """Insert one event inside the caller's transaction; returns (id, seq, chain hash), the last
-    two None and "" when the event is sealed later (PostgreSQL, or a backlog on SQLite).
+    two None and "" when the event is sealed later (PostgreSQL, or a backlog on SQLite), the id
+    None on PostgreSQL unless `with_id` (no RETURNING: ~17 µs of the client, ~8 of the server).
 
     SQLite, usual case: the IMMEDIATE transaction holds the write lock from its BEGIN, so the head
     read here cannot move before the commit. The position and chain value are computed first and
@@ -191,9 +192,12 @@ def append(using: str, at: Any, prepared: Prepared) -> tuple[int, int | None, st
         if conn.vendor == "sqlite":
             cursor.execute(_INSERT_PENDING, [at_db, *prepared.values])
             pk = cursor.lastrowid
-        else:
+        elif with_id:
             cursor.execute(_INSERT_PENDING + " RETURNING id", [at_db, *prepared.values])
             pk = cursor.fetchone()[0]
+        else:
+            cursor.execute(_INSERT_PENDING, [at_db, *prepared.values])
+            pk = None
     after_append(using)
     return pk, None, ""
 

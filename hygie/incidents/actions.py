@@ -64,7 +64,7 @@ def start_lockdown(*, actor: Any, reason: str, allow: User | None = None) -> Loc
     row = _run_switch(actor=actor, reason=reason, allow=allow, incident=None)
     counts = {s["key"]: s["count"] for s in row.steps}
     event = journal.record(
-        Ev.LOCKDOWN_STARTED, actor=actor, actor_role=_role(actor), target=row,
+        Ev.LOCKDOWN_STARTED, actor=actor, actor_role=_role(actor), target=row, with_id=True,
         details={"lockdown": str(row.public_id), "exercise": False, "sessions": counts["sessions"],
                  "accounts_refused": counts["logins"], "destinations_stopped": counts["backups"],
                  "admin_allowed": allow.pk if allow else None},
@@ -139,7 +139,7 @@ def lift_lockdown(*, actor: Any, confirmer: User | None = None) -> Lockdown:
     row.steps = [*row.steps, *({"phase": "lift", **s.as_dict()} for s in steps)]
     row.save(update_fields=["lifted_at", "lifted_by", "confirmed_by", "steps"])
     event = journal.record(
-        Ev.LOCKDOWN_LIFTED, actor=actor, actor_role=_role(actor), target=row,
+        Ev.LOCKDOWN_LIFTED, actor=actor, actor_role=_role(actor), target=row, with_id=True,
         details={"lockdown": str(row.public_id), "confirmed_by": confirmer.pk if confirmer else None,
                  "minutes": int((row.lifted_at - row.started_at).total_seconds() // 60)},
     )
@@ -433,7 +433,7 @@ def check_deadlines(now: datetime | None = None) -> int:
         with transaction.atomic():
             incident.deadline_stage = stage
             incident.save(update_fields=["deadline_stage"])
-            event = journal.record(Ev.BREACH_DEADLINE, actor_role="worker", target=incident,
+            event = journal.record(Ev.BREACH_DEADLINE, actor_role="worker", target=incident, with_id=True,
                                    details={"incident": str(incident.public_id), "stage": stage.value,
                                             "exercise": incident.exercise})
             if stage == breach.Stage.OVERDUE and not incident.exercise:

@@ -98,4 +98,4 @@ def record_at(when, action, **fields):
     from unittest import mock
 
     with mock.patch("hygie.audit.journal.timezone.now", return_value=when):
-        return journal.record(action, **fields)
+        return journal.record(action, with_id=True, **fields)

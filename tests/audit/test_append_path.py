@@ -27,7 +27,7 @@ def _details_shapes():
 def test_the_row_holds_what_the_orm_would_store():
     token = context.set_context(context.RequestContext("f" * 32, "2001:0db8:0000::0001", "web"))
     try:
-        event = journal.record(Ev.PATIENT_VIEWED, patient_id="7", outcome=Outcome.DENIED, reason="motif",
+        event = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id="7", outcome=Outcome.DENIED, reason="motif",
                                details={"z": 1, "a": [2]})
     finally:
         context.reset_context(token)
@@ -59,8 +59,8 @@ def test_the_chain_value_is_the_one_verify_recomputes(when):
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="sealed at insert on SQLite only")
 def test_on_sqlite_the_event_is_sealed_by_its_insert():
     journal.record(Ev.PATIENT_VIEWED, patient_id=0)  # no head yet: created by the sealing path
-    first = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
-    second = journal.record(Ev.PATIENT_VIEWED, patient_id=2)
+    first = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=1)
+    second = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=2)
     assert (first.seq, second.seq) == (2, 3)
     head = ChainHead.objects.get()
     assert (head.seq, head.chain_hash) == (3, second.chain_hash)
@@ -71,7 +71,7 @@ def test_pending_events_keep_their_place_before_new_ones():
     journal.record(Ev.PATIENT_VIEWED, patient_id=1)
     # An event written by other means, before the chain reaches it.
     Event.objects.create(at=timezone.now(), action=str(Ev.PATIENT_VIEWED), patient_id=2, details={"x": 1})
-    last = journal.record(Ev.PATIENT_VIEWED, patient_id=3)
+    last = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=3)
     chain.seal()
     order = list(Event.objects.order_by("seq").values_list("patient_id", flat=True))
     assert order == [1, 2, 3]
@@ -94,9 +94,9 @@ def test_on_sqlite_observed_and_unobserved_appends_write_the_same_chain():
     something counts the statements it goes through Django's, and the three are seen."""
     journal.record(Ev.PATIENT_VIEWED, patient_id=0)  # starts the chain
     assert not connection.queries_logged and not connection.execute_wrappers
-    plain = journal.record(Ev.PATIENT_VIEWED, patient_id=1, details={"fields": ["phone"]})
+    plain = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=1, details={"fields": ["phone"]})
     with CaptureQueriesContext(connection) as captured:
-        observed = journal.record(Ev.PATIENT_VIEWED, patient_id=2, details={"fields": ["phone"]})
+        observed = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=2, details={"fields": ["phone"]})
     statements = [q["sql"] for q in captured.captured_queries]
     assert len(statements) == 3 and statements[1].startswith("INSERT INTO audit_event ")
     assert (plain.seq, observed.seq) == (2, 3)
@@ -127,7 +127,7 @@ class _Broken:
 def test_record_builds_the_event_with_the_models_columns_in_order():
     # Model.from_db takes the values by position: a column added to Event must be added there too.
     assert journal.EVENT_FIELDS == tuple(f.attname for f in Event._meta.concrete_fields)
-    event = journal.record(Ev.PATIENT_VIEWED, patient_id=4, reason="motif", details={"a": 1})
+    event = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=4, reason="motif", details={"a": 1})
     stored = Event.objects.get(pk=event.pk)
     for name in journal.EVENT_FIELDS:
         if name not in ("seq", "chain_hash"):  # filled in later on PostgreSQL
@@ -135,7 +135,7 @@ def test_record_builds_the_event_with_the_models_columns_in_order():
 
 
 def test_record_builds_the_same_event_as_the_orm_would():
-    event = journal.record(Ev.PATIENT_VIEWED, patient_id=4, reason="motif", details={"a": 1})
+    event = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=4, reason="motif", details={"a": 1})
     orm = Event.from_db(event._state.db, journal.EVENT_FIELDS,
                         tuple(getattr(event, name) for name in journal.EVENT_FIELDS))
     assert event.__dict__.keys() == orm.__dict__.keys()
@@ -153,7 +153,23 @@ def test_record_builds_through_the_orm_when_events_have_init_listeners():
 
     post_init.connect(listener, sender=Event)
     try:
-        event = journal.record(Ev.PATIENT_VIEWED, patient_id=5)
+        event = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=5)
     finally:
         post_init.disconnect(listener, sender=Event)
     assert seen == [event]
+
+
+def test_the_id_is_read_back_only_when_asked_for():
+    with CaptureQueriesContext(connection) as plain:
+        anonymous = journal.record(Ev.PATIENT_VIEWED, patient_id=8)
+    with CaptureQueriesContext(connection) as asked:
+        named = journal.record(Ev.PATIENT_VIEWED, patient_id=9, with_id=True)
+    assert named.pk is not None and Event.objects.get(pk=named.pk).patient_id == 9
+    inserts = [q["sql"] for q in plain.captured_queries if q["sql"].startswith("INSERT INTO audit_event")]
+    if connection.vendor == "postgresql":
+        # No RETURNING nobody reads: the event is there all the same, without its id here.
+        assert anonymous.pk is None and inserts and "RETURNING" not in inserts[0]
+        assert any("RETURNING" in q["sql"] for q in asked.captured_queries)
+        assert Event.objects.filter(patient_id=8).exists()
+    else:
+        assert anonymous.pk is not None  # SQLite: the driver gives it for nothing

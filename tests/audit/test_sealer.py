@@ -53,14 +53,14 @@ def _sealed_soon(pk: int, seconds: float = 10.0) -> Event:
 def test_without_it_the_writer_seals_right_after_its_commit(monkeypatch):
     monkeypatch.setattr(sealer, "_enabled", False)
     with transaction.atomic():
-        event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+        event = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=1)
     # No waiting: sealed by the writer's own thread before record's transaction returned.
     assert Event.objects.get(pk=event.pk).seq is not None
 
 
 def test_the_writer_commits_and_the_sealer_thread_seals(background):
     with transaction.atomic():
-        event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+        event = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=1)
     # Committed with its transaction, whatever the sealing.
     assert Event.objects.filter(pk=event.pk).exists()
     sealed = _sealed_soon(event.pk)
@@ -117,18 +117,18 @@ def test_a_failed_round_is_retried_and_the_thread_lives_on(background, monkeypat
     monkeypatch.setattr(chain, "seal_round", flaky)
     monkeypatch.setattr(sealer, "RETRY_SECONDS", 0.05)
     with transaction.atomic():
-        event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+        event = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=1)
     assert _sealed_soon(event.pk).seq is not None
     assert failures == [1]
     # Still alive: the next writer is sealed too.
     with transaction.atomic():
-        second = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+        second = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=1)
     assert _sealed_soon(second.pk).seq is not None
 
 
 def test_stop_seals_what_is_pending_and_ends_the_thread(background):
     with transaction.atomic():
-        first = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+        first = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=1)
     _sealed_soon(first.pk)
     thread = sealer._thread
     # Left pending without waking anyone (as by a server killed between commit and seal).
@@ -162,7 +162,7 @@ def test_the_commits_of_the_window_are_sealed_in_one_round_and_stop_cuts_it_shor
     events = []
     for n in range(3):
         with transaction.atomic():
-            events.append(journal.record(Ev.PATIENT_VIEWED, patient_id=n))
+            events.append(journal.record(Ev.PATIENT_VIEWED, patient_id=n, with_id=True))
     thread = sealer._thread
     assert thread is not None and background == []  # woken, still waiting for more commits
     sealer.stop()
@@ -177,7 +177,7 @@ def test_a_round_that_finds_the_head_taken_comes_back(background, monkeypatch):
     # says to come back; once the head is free, a round seals and nothing is left.
     monkeypatch.setattr(sealer, "COALESCE_SECONDS", 0.01)
     with transaction.atomic():
-        event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+        event = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=1)
     from django.db import connections
 
     other = connections.create_connection("default")
@@ -213,11 +213,11 @@ def test_a_round_reads_the_head_with_the_pending_events_and_seals_them_in_id_ord
     from hygie.audit.models import ChainHead
 
     monkeypatch.setattr(sealer, "nudge", lambda using="default": None)  # nothing sealed but by the rounds
-    first = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+    first = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=1)
     assert ChainHead.objects.count() == 0  # no head yet: the round takes the general path
     assert chain.seal_round() is False
     assert Event.objects.get(pk=first.pk).seq == 1
-    events = [journal.record(Ev.PATIENT_VIEWED, patient_id=n) for n in range(2, 6)]
+    events = [journal.record(Ev.PATIENT_VIEWED, patient_id=n, with_id=True) for n in range(2, 6)]
     assert chain.seal_round(batch=3) is True  # one left beyond the batch: come back
     assert chain.seal_round() is False
     assert [Event.objects.get(pk=e.pk).seq for e in events] == [2, 3, 4, 5]
@@ -299,7 +299,7 @@ def test_a_process_that_is_not_the_sealer_tries_for_the_role_at_most_every_claim
 
 def test_the_sealer_seals_the_events_of_the_other_processes_unwoken(background):
     with transaction.atomic():
-        first = journal.record(Ev.PATIENT_VIEWED, patient_id=1)  # starts this process's thread
+        first = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=1)  # starts this process's thread
     _sealed_soon(first.pk)
     # Committed by another process (no nudge here): the database's sealer finds it by itself.
     left = Event.objects.create(at=timezone.now(), action=Ev.AGENDA_VIEWED)
@@ -321,7 +321,7 @@ def test_a_process_that_is_not_the_sealer_leaves_the_sealing_to_it_until_it_dies
     other = _holding(sealer.SEALER_LOCK)  # another process is the sealer (and seals nothing here)
     try:
         with transaction.atomic():
-            event = journal.record(Ev.PATIENT_VIEWED, patient_id=1)
+            event = journal.record(Ev.PATIENT_VIEWED, with_id=True, patient_id=1)
         deadline = time.monotonic() + 10
         while not answers and time.monotonic() < deadline:
             time.sleep(0.01)

@@ -49,9 +49,9 @@ def write_pending(alias: str, pending: list[Pending]) -> None:
     from hygie.audit import chain
 
     if len(pending) == 1:
-        chain.append(alias, pending[0].at, pending[0].prepared)
+        chain.append(alias, pending[0].at, pending[0].prepared, with_id=False)
         return
     with transaction.atomic(using=alias):
         for item in pending:
-            chain.append(alias, item.at, item.prepared)
+            chain.append(alias, item.at, item.prepared, with_id=False)
 
