@@ -660,12 +660,14 @@ def check_snapshot(
     # process of its own when there are several (hygie.backups.packreader: an interpreter per
     # pack, every core used; the bench: restore of 2 GB, see docs/performance.md).
     workers = PACK_READERS if getattr(loc.store, "parallel_reads", False) else 1
-    in_child = len(todo) > 1 and documents_to is None and isinstance(loc.store, DirectoryStore)
+    in_children = len(todo) > 1 and documents_to is None and isinstance(loc.store, DirectoryStore)
     flush = getattr(progress, "flush", None)  # RunProgress: the UI's figure, written by this thread
-    with ThreadPoolExecutor(workers, thread_name_prefix="backup-pack") as pool:
+    with contextlib.ExitStack() as stack:
+        readers = stack.enter_context(packreader.Readers()) if in_children else None
+        pool = stack.enter_context(ThreadPoolExecutor(workers, thread_name_prefix="backup-pack"))
         futures = [
             pool.submit(_check_pack, loc, p, by_pack[p], secret, public, extract_to, progress, documents_to,
-                        in_child=in_child)
+                        readers=readers)
             for p in todo
         ]
         while futures_wait(futures, timeout=1.0).not_done:
@@ -688,7 +690,7 @@ def _check_pack(
     progress: Progress,
     documents_to: backuparchive.Placer | None = None,
     *,
-    in_child: bool = False,
+    readers: packreader.Readers | None = None,
 ) -> str | None:
     label = f"{loc.label} : {pack}"
     if not backuparchive.is_pack(pack):
@@ -701,8 +703,8 @@ def _check_pack(
             return chosen(name) if name in docs else None
 
     try:
-        if in_child and place is None and isinstance(loc.store, DirectoryStore):
-            checked = packreader.read_in_child(
+        if readers is not None and place is None and isinstance(loc.store, DirectoryStore):
+            checked = readers.read(
                 loc.store, pack, secret, label=label, extract_to=extract_to, names=docs.keys(), progress=progress
             )
         else:

@@ -120,13 +120,6 @@ def test_a_write_that_fails_raises_the_same_os_error(packs, vault, tmp_path):
     assert child.value.errno in (errno.EEXIST, errno.ENOTDIR)
 
 
-def test_a_child_that_dies_is_a_clear_error_not_a_hang(packs, vault, monkeypatch):
-    monkeypatch.setattr(packreader, "_command", lambda: [sys.executable, "-c", "import sys; sys.exit(3)"])
-    with pytest.raises(ArchiveError, match="lecture interrompue"):
-        packreader.read_in_child(DirectoryStore(vault.out), f"packs/{packs[0]}", _secret(vault), label="L",
-                                 extract_to=None, names=[], progress=lambda n: None)
-
-
 def test_the_identity_is_not_on_the_child_command_line(packs, vault, monkeypatch):
     seen: list[list[str]] = []
     real = packreader._command
@@ -138,13 +131,13 @@ def test_the_identity_is_not_on_the_child_command_line(packs, vault, monkeypatch
 
 def test_a_restore_of_several_packs_reads_them_in_children(packs, vault, restore_target, monkeypatch):
     used: list[str] = []
-    real = packreader.read_in_child
+    real = packreader.Readers.read
 
-    def spy(store, name, *args, **kwargs):
+    def spy(self, store, name, *args, **kwargs):
         used.append(name)
-        return real(store, name, *args, **kwargs)
+        return real(self, store, name, *args, **kwargs)
 
-    monkeypatch.setattr(packreader, "read_in_child", spy)
+    monkeypatch.setattr(packreader.Readers, "read", spy)
     args = ["backup", "restore", str(vault.out), "--to", str(restore_target.data_dir)]
     if restore_target.database_url:
         args += ["--database-url", restore_target.database_url]
@@ -159,6 +152,34 @@ def test_a_restore_of_several_packs_reads_them_in_children(packs, vault, restore
     used.clear()
     assert [reason for _, reason in service.verify(service.directory_location(vault.out))] == [None]
     assert sorted(used) == [f"packs/{p}" for p in packs]
+
+
+def test_a_child_reads_pack_after_pack_and_ends_with_the_readers(packs, vault, tmp_path, monkeypatch):
+    started = []
+    real = packreader._command
+    monkeypatch.setattr(packreader, "_command", lambda: started.append(1) or real())
+    with packreader.Readers() as readers:
+        for pack in packs:
+            checked = readers.read(DirectoryStore(vault.out), f"packs/{pack}", _secret(vault), label="L",
+                                   extract_to=tmp_path, names=_members(vault, pack), progress=lambda n: None)
+            assert len(checked.members) == 1
+        children = list(readers._started)
+    assert len(started) == 1  # one at a time: the same child read the three packs
+    assert len(list((tmp_path / "documents").iterdir())) == 3
+    assert all(child.poll() == 0 for child in children)  # ended when asked, not killed
+
+
+def test_a_child_that_dies_is_a_clear_error_and_is_replaced(packs, vault, monkeypatch):
+    real = packreader._command
+    commands = iter([[sys.executable, "-c", "import sys; sys.exit(3)"]])
+    monkeypatch.setattr(packreader, "_command", lambda: next(commands, None) or real())
+    with packreader.Readers() as readers:
+        with pytest.raises(ArchiveError, match="lecture interrompue"):
+            readers.read(DirectoryStore(vault.out), f"packs/{packs[0]}", _secret(vault), label="L",
+                         extract_to=None, names=[], progress=lambda n: None)
+        checked = readers.read(DirectoryStore(vault.out), f"packs/{packs[0]}", _secret(vault), label="L",
+                               extract_to=None, names=[], progress=lambda n: None)
+    assert len(checked.members) == 1
 
 
 def test_a_single_pack_is_read_in_this_process(practice_data, vault, monkeypatch):
