@@ -127,22 +127,6 @@ class Readers:
         return proc
 
 
-def read_in_child(
-    store: DirectoryStore,
-    name: str,
-    identity: str,
-    *,
-    label: str,
-    extract_to: Path | None,
-    names: Collection[str],
-    progress: Progress,
-) -> Checked:
-    """One pack read by a child of its own (Readers.read)."""
-    with Readers() as readers:
-        return readers.read(store, name, identity, label=label, extract_to=extract_to, names=names,
-                            progress=progress)
-
-
 def _ask(proc: subprocess.Popen[bytes], request: bytes, progress: Progress) -> dict[str, Any] | None:
     """One request to a child and its answer; None if the child died or broke off."""
     assert proc.stdin is not None and proc.stdout is not None

@@ -26,6 +26,12 @@ def packs(practice_data, vault, monkeypatch):
     return found
 
 
+def _in_child(*args, **kwargs):
+    """One pack read by a child of its own."""
+    with packreader.Readers() as readers:
+        return readers.read(*args, **kwargs)
+
+
 def _secret(vault) -> str:
     return service.load_identity(vault.identity_file)
 
@@ -48,7 +54,7 @@ def _both(vault, pack: str, tmp_path, **kwargs):
                         select=(lambda n: True) if names is None else names.__contains__, progress=reported.append,
                     )
             else:
-                result = packreader.read_in_child(
+                result = _in_child(
                     store, f"packs/{pack}", kwargs.get("secret", _secret(vault)), label="L", extract_to=into,
                     names=names if names is not None else _members(vault, pack), progress=reported.append,
                 )
@@ -114,7 +120,7 @@ def test_a_write_that_fails_raises_the_same_os_error(packs, vault, tmp_path):
     with store.reader(f"packs/{packs[0]}") as fh, pytest.raises(OSError) as here:
         backuparchive.read(fh, _secret(vault), label="L", extract_to=tmp_path / "here")
     with pytest.raises(OSError) as child:
-        packreader.read_in_child(store, f"packs/{packs[0]}", _secret(vault), label="L", extract_to=tmp_path / "child",
+        _in_child(store, f"packs/{packs[0]}", _secret(vault), label="L", extract_to=tmp_path / "child",
                                  names=_members(vault, packs[0]), progress=lambda n: None)
     assert type(child.value) is type(here.value) and child.value.errno == here.value.errno
     assert child.value.errno in (errno.EEXIST, errno.ENOTDIR)
@@ -124,7 +130,7 @@ def test_the_identity_is_not_on_the_child_command_line(packs, vault, monkeypatch
     seen: list[list[str]] = []
     real = packreader._command
     monkeypatch.setattr(packreader, "_command", lambda: seen.append(real()) or real())
-    packreader.read_in_child(DirectoryStore(vault.out), f"packs/{packs[0]}", _secret(vault), label="L",
+    _in_child(DirectoryStore(vault.out), f"packs/{packs[0]}", _secret(vault), label="L",
                              extract_to=None, names=[], progress=lambda n: None)
     assert seen and not any("AGE-SECRET-KEY" in arg.upper() for arg in seen[0])
 
@@ -184,5 +190,5 @@ def test_a_child_that_dies_is_a_clear_error_and_is_replaced(packs, vault, monkey
 
 def test_a_single_pack_is_read_in_this_process(practice_data, vault, monkeypatch):
     service.run(vault.out)
-    monkeypatch.setattr(packreader, "read_in_child", lambda *a, **k: pytest.fail("no child for one pack"))
+    monkeypatch.setattr(packreader.Readers, "read", lambda *a, **k: pytest.fail("no child for one pack"))
     assert [reason for _, reason in service.verify(service.directory_location(vault.out))] == [None]
