@@ -35,14 +35,15 @@ import base64
 import contextlib
 import gc
 import json
+import mmap
 import os
 import queue
 import subprocess
 import sys
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from hygie.backups.stores import StoreError
 from hygie.backups.stores.directory import DirectoryStore
@@ -223,9 +224,9 @@ def _child() -> int:
 def _read_one(request: dict[str, Any], progress: Progress) -> dict[str, Any]:
     extract_to = request["extract_to"]
     try:
-        with DirectoryStore(request["root"]).reader(request["name"]) as fh:
+        with DirectoryStore(request["root"]).reader(request["name"]) as fh, _mapped(fh) as source:
             checked = backuparchive.read(
-                fh,
+                source,
                 request["identity"],
                 label=request["label"],
                 extract_to=Path(extract_to) if extract_to is not None else None,
@@ -243,6 +244,27 @@ def _read_one(request: dict[str, Any], progress: Progress) -> dict[str, Any]:
         "signature": base64.b64encode(checked.signature).decode(),
         "members": checked.members,
     }}
+
+
+@contextlib.contextmanager
+def _mapped(fh: BinaryIO) -> Iterator[BinaryIO | mmap.mmap]:
+    """The pack mapped in memory, decrypted from there (hygie.lib.agedecrypt: no copy of its
+    bytes into a buffer first); the file itself when it cannot be mapped (empty, or a file
+    system that does not map). Only here, in a child: should the file shrink while mapped, the
+    child dies of SIGBUS and its parent reports the pack unreadable."""
+    try:
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):
+        yield fh
+        return
+    try:
+        with contextlib.suppress(OSError):
+            mapped.madvise(mmap.MADV_SEQUENTIAL)
+        yield mapped
+    finally:
+        # A view may still be held by an exception's traceback: the mapping goes with it then.
+        with contextlib.suppress(BufferError):
+            mapped.close()
 
 
 if __name__ == "__main__":

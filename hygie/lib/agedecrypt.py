@@ -28,6 +28,7 @@ import collections
 import hashlib
 import hmac
 import io
+import mmap
 import queue
 import threading
 from collections.abc import Callable
@@ -217,6 +218,21 @@ class _Source:
             self.fill(self.available() + 1)
 
 
+class _Mapped(_Source):
+    """The encrypted bytes of a file mapped in memory (`mmap`): each chunk is authenticated and
+    decrypted straight from the page cache, never copied into a buffer of ours first (a 2 GB
+    restore copied 2 GB that way, ~17 % of its processor samples). Same methods as `_Source`,
+    with everything already "read". Only for a process that may die of it: a mapped file that
+    shrinks under the reader gives SIGBUS (hygie.backups.packreader, whose parent replaces a
+    child that dies)."""
+
+    def __init__(self, mapped: mmap.mmap) -> None:
+        self.fh = mapped
+        self.buffer = mapped  # type: ignore[assignment]
+        self.start, self.end = 0, len(mapped)
+        self.eof = True
+
+
 def _header(source: _Source, identity: Identity) -> bytes:
     """The file key, once the header MAC checks out."""
     if source.line() != VERSION_LINE:
@@ -331,8 +347,9 @@ class Decrypting(io.RawIOBase):
 
     def _run(self, fh: BinaryIO, identity: Identity) -> None:
         try:
-            source = _Source(fh)
+            source = _Mapped(fh) if isinstance(fh, mmap.mmap) else _Source(fh)
             _payload(source, _header(source, identity), self._put)
+            del source  # no view of a mapping outlives the thread: it can be closed
             self._put(_END)
         except BaseException as exc:  # raised again by the reader
             self._put(exc)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import base64
 import io
+import mmap
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 
 import pyrage
@@ -27,8 +29,8 @@ def _encrypt(data: bytes, *recipients: x25519.Recipient) -> bytes:
     return pyrage.encrypt(data, list(recipients) or [IDENTITY.to_public()])
 
 
-def _decrypt(sealed: bytes, *, read: int = 1024 * 1024, identity: agedecrypt.Identity = KEY) -> bytes:
-    stream = agedecrypt.Decrypting(io.BytesIO(sealed), identity)
+def _read_all(source, read: int, identity: agedecrypt.Identity) -> bytes:
+    stream = agedecrypt.Decrypting(source, identity)
     out = bytearray()
     buffer = bytearray(read)
     try:
@@ -37,6 +39,32 @@ def _decrypt(sealed: bytes, *, read: int = 1024 * 1024, identity: agedecrypt.Ide
     finally:
         stream.close()
     return bytes(out)
+
+
+def _outcome(source, read: int, identity: agedecrypt.Identity) -> tuple[bytes | None, str]:
+    try:
+        return _read_all(source, read, identity), ""
+    except AgeError as exc:
+        return None, str(exc)
+
+
+def _decrypt(sealed: bytes, *, read: int = 1024 * 1024, identity: agedecrypt.Identity = KEY) -> bytes:
+    """Decrypted from a file object, and from a memory mapping of the same bytes (how the pack
+    reader's children read a pack, hygie.backups.packreader): the two must give the same bytes,
+    or refuse with the same error, which is raised here."""
+    from_file = _outcome(io.BytesIO(sealed), read, identity)
+    if sealed:  # an empty file cannot be mapped: the pack reader reads it as a file
+        with tempfile.TemporaryFile() as fh:
+            fh.write(sealed)
+            fh.flush()
+            # Not closed here: after a refusal a view may still be held by the error's frames;
+            # the mapping goes with the last of them.
+            from_mapping = _outcome(mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ), read, identity)
+        assert from_mapping == from_file
+    data, error = from_file
+    if data is None:
+        raise AgeError(error)
+    return data
 
 
 def _payload_start(sealed: bytes) -> int:

@@ -4,6 +4,7 @@ as read in this process, and a restore of several packs that uses them."""
 from __future__ import annotations
 
 import errno
+import mmap
 import sys
 
 import pytest
@@ -97,6 +98,29 @@ def test_a_damaged_pack_gives_the_same_french_error(packs, vault, tmp_path):
 
 def _names_before_damage(vault) -> list[str]:
     return [p.relative_to(vault.data_dir).as_posix() for p in vault.data_dir.joinpath("documents").iterdir()]
+
+
+@pytest.mark.parametrize("keep", [0, 100, None], ids=["empty", "header-only", "cut-in-the-middle"])
+def test_a_pack_cut_short_gives_the_same_french_error(packs, vault, tmp_path, keep):
+    # An empty file cannot be mapped: the child reads it as a file; the others through a mapping.
+    path = vault.out / "packs" / packs[1]
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2 if keep is None else keep])
+    (here, _, _), (child, child_files, _) = _both(vault, packs[1], tmp_path, names=_names_before_damage(vault))
+    assert isinstance(here, ArchiveError) and type(child) is ArchiveError
+    assert str(child) == str(here)
+    assert child_files == {}
+
+
+def test_a_child_decrypts_the_pack_from_a_memory_mapping(packs, vault, tmp_path):
+    path = vault.out / "packs" / packs[0]
+    with DirectoryStore(vault.out).reader(f"packs/{packs[0]}") as fh, packreader._mapped(fh) as source:
+        assert isinstance(source, mmap.mmap) and source[:] == path.read_bytes()
+    assert source.closed
+    empty = tmp_path / "empty.age"
+    empty.write_bytes(b"")
+    with open(empty, "rb") as fh, packreader._mapped(fh) as source:
+        assert source is fh  # nothing to map: read as a file
 
 
 def test_another_identity_gives_the_same_french_error(packs, vault, tmp_path):
