@@ -6,11 +6,14 @@ the system's copies release the global lock, but the Python around each member (
 names, sinks, hand-over to the writer threads) does not, and a restore of 2 GB (20,000
 documents in 9 packs) kept about one core busy out of two, where restic keeps ~1.5. Each child
 has an interpreter of its own. It imports this module, hygie.lib.backuparchive and the folder
-store only (no Django: ~0.1 s of processor to start), reads a pack as the parent would
-(DirectoryStore.reader), writes its members under the same folder as the parent would, and
-hands back what `backuparchive.read` returns: the members' sizes and hashes, the manifest and
-its signature, which the parent checks as before (the signature against the practice's key,
-each document against the snapshot). The decrypted bytes never go through a pipe.
+store only (no Django: ~0.1 s of processor to start), opens a pack as the parent would
+(DirectoryStore.reader), decrypts it from a memory mapping of the file (`_mapped`: no copy of
+its bytes into a buffer first; a file that shrinks under the mapping kills the child with
+SIGBUS, reported like any child that dies), writes its members under the same folder as the
+parent would, and hands back what `backuparchive.read` returns: the members' sizes and hashes,
+the manifest and its signature, which the parent checks as before (the signature against the
+practice's key, each document against the snapshot). The decrypted bytes never go through a
+pipe.
 
 The conversation, over the child's standard streams, one pack after the other:
 - stdin, one JSON object per line and pack: the folder and the pack's name, its label for
