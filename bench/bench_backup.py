@@ -20,8 +20,10 @@ Then, each round, with fresh destinations, each command timed around its subproc
 2. no-change backup: both again, nothing changed;
 3. small change (--changed N, 0 to skip): N new documents, then a third backup of each;
 4. restore: `hygie backup restore DIR --to NEW_DATA_DIR` against `restic -r REPO restore latest
-   --target NEW_DIR`. Both restores are checked: the same blobs as the source, every blob the
-   restored database references present with its recorded SHA-256, a sample byte-identical.
+   --target NEW_DIR`, each twice, in the order A B B A (the first restore after the backups is
+   the slower one, whichever side it is), the mean of the two taken. Every restore is checked:
+   the same blobs as the source, every blob the restored database references present with its
+   recorded SHA-256, a sample byte-identical.
 The Python files of the tree are compiled beforehand (`compileall`, not timed), as an installed
 package is: with PYTHONDONTWRITEBYTECODE set (as in the development shells), every `hygie`
 process would otherwise compile Hygie's modules again (0.3 to 0.6 s each, measured).
@@ -267,14 +269,30 @@ def _round(n: int, args: argparse.Namespace, work: Path, env: dict, restic_env: 
         connection.close()
         both("changed", backup_h, backup_r, 2)
         sizes["changed"] = (_tree_bytes(hygie_dir), _tree_bytes(repo))
-    restore_h, restore_r = out / "hygie-restore", out / "restic-restore"
     _settle()
-    both("restore", [HYGIE, "backup", "restore", str(hygie_dir), "--to", str(restore_h)],
-         [RESTIC, "-r", str(repo), "restore", "latest", "--target", str(restore_r)], 3)  # fmt: skip
+    # Each side restores twice, in the order A B B A (A: the side that goes first in this round):
+    # the ratio depends on which side restores first after the backups (Hygie/restic going
+    # first, then second: 1.13× and 1.01× at 2 GB, commit b5517e6; 1.21× and 0.92× at 213 MB,
+    # 4f366b2), so a single pair per round would favour one side. Time: mean of the two.
+    order = ["h", "r"] if (3 + n) % 2 == 0 else ["r", "h"]
+    restored: dict[str, list[tuple[Path, float]]] = {"h": [], "r": []}
+    for who in order + order[::-1]:
+        dest = out / f"{'hygie' if who == 'h' else 'restic'}-restore-{len(restored[who]) + 1}"
+        if who == "h":
+            cmd, cmd_env = [HYGIE, "backup", "restore", str(hygie_dir), "--to", str(dest)], env
+        else:
+            cmd, cmd_env = [RESTIC, "-r", str(repo), "restore", "latest", "--target", str(dest)], restic_env
+        restored[who].append((dest, _timed(cmd, cmd_env, drop)))
+    times["restore"] = tuple(statistics.mean(t for _, t in restored[who]) for who in ("h", "r"))
+    print(f"  round {n}, {LABELS['restore']} (order {' '.join(order + order[::-1])}, h: Hygie, r: restic): "
+          f"Hygie {restored['h'][0][1]:.2f} and {restored['h'][1][1]:.2f} s, "
+          f"restic {restored['r'][0][1]:.2f} and {restored['r'][1][1]:.2f} s", flush=True)  # fmt: skip
     source = _blobs(data_dir / "documents")
-    _check_restore("Hygie", restore_h, source, rng)
-    _check_restore("restic", restore_r / data_dir.relative_to(data_dir.anchor), source, rng)
-    print(f"  round {n}: both restores complete ({len(source)} blobs, {SAMPLE} compared byte for byte)")
+    for dest, _ in restored["h"]:
+        _check_restore("Hygie", dest, source, rng)
+    for dest, _ in restored["r"]:
+        _check_restore("restic", dest / data_dir.relative_to(data_dir.anchor), source, rng)
+    print(f"  round {n}: all four restores complete ({len(source)} blobs, {SAMPLE} compared byte for byte)")
     if added:
         _remove(added)
     if not args.keep:
@@ -359,7 +377,7 @@ def _report(args, results: list[dict], restic_version: str, drop: bool, work: Pa
     print(f"code: {ROOT}; data: {results[0]['blobs']} blobs + database, {source_mb:.0f} MB "
           f"(+{args.changed} documents before the third backup); rounds: {args.rounds} (medians)")  # fmt: skip
     cache = "dropped before every timed command" if drop else "NOT dropped (not root)"
-    print(f"page cache: {cache}; order alternates by phase (Hygie first, then restic first, …)")
+    print(f"page cache: {cache}; order alternates by phase (Hygie first, then restic first, …); restores A B B A")
     goals = {
         "full": ("≤ 1.0× restic", lambda h, r: h <= r),
         "nochange": ("< 5 s", lambda h, r: h < 5),
