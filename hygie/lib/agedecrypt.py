@@ -227,7 +227,7 @@ class _Mapped(_Source):
     child that dies)."""
 
     def __init__(self, mapped: mmap.mmap) -> None:
-        self.fh = mapped
+        self.fh = mapped  # type: ignore[assignment]  # never read from: everything is in `buffer`
         self.buffer = mapped  # type: ignore[assignment]
         self.start, self.end = 0, len(mapped)
         self.eof = True
@@ -327,7 +327,7 @@ class Decrypting(io.RawIOBase):
     the reader (OS reads of the source release the GIL: a local disk, SFTP or S3 is read while
     the caller works). Errors are raised by `readinto`: AgeError, SourceError."""
 
-    def __init__(self, source: BinaryIO, identity: Identity) -> None:
+    def __init__(self, source: BinaryIO | mmap.mmap, identity: Identity) -> None:
         self.blocks: queue.Queue[list[bytes] | BaseException | _End] = queue.Queue(_AHEAD)
         self.stopped = threading.Event()
         self.pending: collections.deque[bytes] = collections.deque()
@@ -345,7 +345,7 @@ class Decrypting(io.RawIOBase):
                 continue
         return False
 
-    def _run(self, fh: BinaryIO, identity: Identity) -> None:
+    def _run(self, fh: BinaryIO | mmap.mmap, identity: Identity) -> None:
         try:
             source = _Mapped(fh) if isinstance(fh, mmap.mmap) else _Source(fh)
             _payload(source, _header(source, identity), self._put)
