@@ -20,8 +20,8 @@ Then, each round, with fresh destinations, each command timed around its subproc
 2. no-change backup: both again, nothing changed;
 3. small change (--changed N, 0 to skip): N new documents, then a third backup of each;
 4. restore: `hygie backup restore DIR --to NEW_DATA_DIR` against `restic -r REPO restore latest
-   --target NEW_DIR`, each twice, in the order A B B A (the first restore after the backups is
-   the slower one, whichever side it is), the mean of the two taken. Every restore is checked:
+   --target NEW_DIR`, each twice, in the order A B B A (the ratio depended on which side
+   restored first after the backups), the mean of the two taken. Every restore is checked:
    the same blobs as the source, every blob the restored database references present with its
    recorded SHA-256, a sample byte-identical.
 The Python files of the tree are compiled beforehand (`compileall`, not timed), as an installed

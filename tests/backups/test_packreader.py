@@ -145,7 +145,7 @@ def test_a_write_that_fails_raises_the_same_os_error(packs, vault, tmp_path):
         backuparchive.read(fh, _secret(vault), label="L", extract_to=tmp_path / "here")
     with pytest.raises(OSError) as child:
         _in_child(store, f"packs/{packs[0]}", _secret(vault), label="L", extract_to=tmp_path / "child",
-                                 names=_members(vault, packs[0]), progress=lambda n: None)
+                  names=_members(vault, packs[0]), progress=lambda n: None)
     assert type(child.value) is type(here.value) and child.value.errno == here.value.errno
     assert child.value.errno in (errno.EEXIST, errno.ENOTDIR)
 
@@ -155,7 +155,7 @@ def test_the_identity_is_not_on_the_child_command_line(packs, vault, monkeypatch
     real = packreader._command
     monkeypatch.setattr(packreader, "_command", lambda: seen.append(real()) or real())
     _in_child(DirectoryStore(vault.out), f"packs/{packs[0]}", _secret(vault), label="L",
-                             extract_to=None, names=[], progress=lambda n: None)
+              extract_to=None, names=[], progress=lambda n: None)
     assert seen and not any("AGE-SECRET-KEY" in arg.upper() for arg in seen[0])
 
 
